@@ -1,0 +1,948 @@
+//! pest pairs to AST nodes. Nothing of pest (`Pair`, `Rule`) leaves this file.
+
+use std::cell::{Cell, RefCell};
+
+use pest::Parser as _;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use crate::ast::*;
+use crate::date::Date;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "syntax/layak.pest"]
+struct LayakParser;
+
+/// Parses one file. Never fails: unreadable stretches become diagnostics and
+/// parsing resumes at the next top-level declaration.
+pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let b = Builder::new(file, 0);
+    let items = match LayakParser::parse(Rule::file, text) {
+        Ok(mut pairs) => match pairs.next() {
+            Some(file_pair) => file_pair
+                .into_inner()
+                .filter(|p| p.as_rule() != Rule::EOI)
+                .filter_map(|p| b.item(p))
+                .collect(),
+            None => Vec::new(),
+        },
+        Err(_) => b.items_with_recovery(text),
+    };
+    (File { items }, b.diags.into_inner())
+}
+
+/// Parses a standalone expression whose text starts at byte `offset` of
+/// `file` (a message hole, a parameter override).
+pub fn parse_expr(file: FileId, text: &str, offset: usize) -> (Option<Expr>, Vec<Diagnostic>) {
+    let b = Builder::new(file, offset);
+    let expr = match LayakParser::parse(Rule::single_expr, text) {
+        Ok(mut pairs) => pairs
+            .next()
+            .and_then(|p| p.into_inner().next())
+            .map(|p| b.expr(p)),
+        Err(e) => {
+            let (diag, _) = b.pest_error(&e, text);
+            b.diags.borrow_mut().push(diag);
+            None
+        }
+    };
+    (expr, b.diags.into_inner())
+}
+
+struct Builder {
+    file: FileId,
+    offset: Cell<usize>,
+    diags: RefCell<Vec<Diagnostic>>,
+    pratt: PrattParser<Rule>,
+}
+
+impl Builder {
+    fn new(file: FileId, offset: usize) -> Builder {
+        let pratt = PrattParser::new()
+            .op(Op::infix(Rule::op_or, Assoc::Left))
+            .op(Op::infix(Rule::op_and, Assoc::Left))
+            .op(Op::prefix(Rule::op_not))
+            .op(Op::infix(Rule::op_eq, Assoc::Left)
+                | Op::infix(Rule::op_ne, Assoc::Left)
+                | Op::infix(Rule::op_lt, Assoc::Left)
+                | Op::infix(Rule::op_le, Assoc::Left)
+                | Op::infix(Rule::op_gt, Assoc::Left)
+                | Op::infix(Rule::op_ge, Assoc::Left)
+                | Op::infix(Rule::op_in, Assoc::Left)
+                | Op::infix(Rule::op_not_in, Assoc::Left))
+            .op(Op::infix(Rule::op_coalesce, Assoc::Left))
+            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+            .op(Op::infix(Rule::op_mul, Assoc::Left)
+                | Op::infix(Rule::op_div, Assoc::Left)
+                | Op::infix(Rule::op_rem, Assoc::Left))
+            .op(Op::prefix(Rule::op_neg))
+            .op(Op::postfix(Rule::field_access));
+        Builder {
+            file,
+            offset: Cell::new(offset),
+            diags: RefCell::new(Vec::new()),
+            pratt,
+        }
+    }
+
+    /// Parses declarations one at a time, skipping from a syntax error to
+    /// the next line that starts a declaration, so that one slip does not
+    /// hide the rest of the file.
+    fn items_with_recovery(&self, text: &str) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut pos = 0;
+        loop {
+            pos = super::recover::skip_trivia(text, pos);
+            let Some(rest) = text.get(pos..).filter(|r| !r.is_empty()) else {
+                break;
+            };
+            self.offset.set(pos);
+            match LayakParser::parse(Rule::single_item, rest) {
+                Ok(mut pairs) => {
+                    let Some(single) = pairs.next() else { break };
+                    let consumed = single.as_span().end();
+                    if let Some(item) = single.into_inner().next().and_then(|p| self.item(p)) {
+                        items.push(item);
+                    }
+                    pos += consumed.max(1);
+                }
+                Err(e) => {
+                    let (diag, at) = self.pest_error(&e, rest);
+                    self.error(diag);
+                    pos = super::recover::next_item_start(text, pos + at.max(1));
+                }
+            }
+        }
+        self.offset.set(0);
+        items
+    }
+
+    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(self.file, self.offset.get() + s.start(), self.offset.get() + s.end())
+    }
+
+    fn error(&self, d: Diagnostic) {
+        self.diags.borrow_mut().push(d);
+    }
+
+    /// Turns a pest error into a diagnostic in our words, and returns the
+    /// byte offset (relative to `text`) where parsing stopped.
+    fn pest_error(&self, e: &pest::error::Error<Rule>, text: &str) -> (Diagnostic, usize) {
+        let at = match e.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        let found = found_token(text, at);
+        let span = Span::new(
+            self.file,
+            self.offset.get() + at,
+            self.offset.get() + at + found.as_ref().map_or(0, |t| t.len()),
+        );
+        let found_text = match &found {
+            Some(t) => format!("`{t}`"),
+            None => "the end of the file".to_string(),
+        };
+        let message = match &e.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
+                let mut wanted: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                format!("expected {}, found {found_text}", join_or(&wanted))
+            }
+            _ => format!("unexpected {found_text}"),
+        };
+        let mut d = Diagnostic::new("E0001", span, message);
+        if let Some(help) = syntax_help(found.as_deref()) {
+            d = d.with_help(help);
+        }
+        (d, at)
+    }
+
+    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
+        Ident {
+            span: self.span(&p),
+            name: p.as_str().to_string(),
+        }
+    }
+
+    /// The next child that is not a contextual keyword.
+    fn children<'i>(&self, p: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+        p.into_inner().filter(|c| !is_keyword(c.as_rule()))
+    }
+
+    fn item(&self, p: Pair<'_, Rule>) -> Option<Item> {
+        let span = self.span(&p);
+        let rule = p.as_rule();
+        let mut c = self.children(p);
+        Some(match rule {
+            Rule::import => {
+                let s = c.next()?;
+                Item::Import(Import {
+                    path_span: self.span(&s),
+                    path: self.string(s),
+                    span,
+                })
+            }
+            Rule::enum_decl => {
+                let name = self.ident(c.next()?);
+                let variants = c.filter_map(|v| self.variant(v)).collect();
+                Item::Enum(EnumDecl {
+                    name,
+                    variants,
+                    span,
+                })
+            }
+            Rule::record_decl => {
+                let name = self.ident(c.next()?);
+                let mut key = None;
+                let mut label = None;
+                let mut fields = Vec::new();
+                for x in c {
+                    match x.as_rule() {
+                        Rule::record_key => key = self.children(x).next().map(|i| self.ident(i)),
+                        Rule::record_label => label = self.children(x).next().map(|i| self.ident(i)),
+                        Rule::field_decl => fields.extend(self.field(x)),
+                        _ => {}
+                    }
+                }
+                Item::Record(RecordDecl {
+                    name,
+                    key,
+                    label,
+                    fields,
+                    span,
+                })
+            }
+            Rule::subject_decl => {
+                let name = self.ident(c.next()?);
+                let record = self.ident(c.next()?);
+                let within = match (c.next(), c.next()) {
+                    (Some(a), Some(b)) => Some((self.ident(a), self.ident(b))),
+                    _ => None,
+                };
+                Item::Subject(SubjectDecl {
+                    name,
+                    record,
+                    within,
+                    span,
+                })
+            }
+            Rule::def_decl => {
+                let name = self.ident(c.next()?);
+                let mut params = Vec::new();
+                let mut ret = None;
+                let mut body = None;
+                for x in c {
+                    match x.as_rule() {
+                        Rule::def_param => {
+                            let mut pc = x.into_inner();
+                            let (Some(n), Some(t)) = (pc.next(), pc.next()) else {
+                                continue;
+                            };
+                            params.push((self.ident(n), self.type_expr(t)));
+                        }
+                        Rule::type_expr => ret = Some(self.type_expr(x)),
+                        Rule::expr => body = Some(self.expr(x)),
+                        _ => {}
+                    }
+                }
+                Item::Def(DefDecl {
+                    name,
+                    params,
+                    ret: ret?,
+                    body: body?,
+                    span,
+                })
+            }
+            Rule::param_decl => {
+                let name = self.ident(c.next()?);
+                let ty = self.type_expr(c.next()?);
+                let entries = c.filter_map(|e| self.param_entry(e)).collect();
+                Item::Param(ParamDecl {
+                    name,
+                    ty,
+                    entries,
+                    span,
+                })
+            }
+            Rule::table_decl => {
+                let name = self.ident(c.next()?);
+                let s = c.next()?;
+                Item::Table(TableDecl {
+                    name,
+                    path_span: self.span(&s),
+                    path: self.string(s),
+                    span,
+                })
+            }
+            Rule::ruleset => {
+                let name = self.ident(c.next()?);
+                let clauses = c.filter_map(|x| self.ruleset_clause(x)).collect();
+                Item::Ruleset(Ruleset {
+                    name,
+                    clauses,
+                    span,
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    fn variant(&self, p: Pair<'_, Rule>) -> Option<Variant> {
+        let span = self.span(&p);
+        let mut c = p.into_inner();
+        let name = self.ident(c.next()?);
+        let code_pair = c.next()?;
+        let code = match code_pair.as_rule() {
+            Rule::string => Code::Text(self.string(code_pair)),
+            _ => Code::Int(self.int(&code_pair)),
+        };
+        Some(Variant { name, code, span })
+    }
+
+    fn field(&self, p: Pair<'_, Rule>) -> Option<FieldDecl> {
+        let span = self.span(&p);
+        let mut c = p.into_inner();
+        let name = self.ident(c.next()?);
+        let ty = self.type_expr(c.next()?);
+        let optional = c.next().is_some();
+        Some(FieldDecl {
+            name,
+            ty,
+            optional,
+            span,
+        })
+    }
+
+    fn type_expr(&self, p: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&p);
+        let kind = match p.into_inner().next() {
+            Some(inner) => match inner.as_rule() {
+                Rule::list_type => match inner.into_inner().next() {
+                    Some(t) => TypeExprKind::List(Box::new(self.type_expr(t))),
+                    None => TypeExprKind::Named(Ident {
+                        name: "list".into(),
+                        span,
+                    }),
+                },
+                Rule::int_range => {
+                    let mut c = inner.into_inner();
+                    let lo = c.next().map_or(0, |x| self.int(&x));
+                    let hi = c.next().map_or(0, |x| self.int(&x));
+                    TypeExprKind::IntRange(lo, hi)
+                }
+                _ => TypeExprKind::Named(self.ident(inner)),
+            },
+            None => TypeExprKind::Named(Ident {
+                name: String::new(),
+                span,
+            }),
+        };
+        TypeExpr { kind, span }
+    }
+
+    fn param_entry(&self, p: Pair<'_, Rule>) -> Option<ParamEntry> {
+        let span = self.span(&p);
+        let mut c = self.children(p);
+        let value = self.primary(c.next()?);
+        let from_pair = c.next()?;
+        let from_span = self.span(&from_pair);
+        let from = self.date(&from_pair);
+        let source = self.string(c.next()?);
+        Some(ParamEntry {
+            value,
+            from,
+            from_span,
+            source,
+            span,
+        })
+    }
+
+    fn ruleset_clause(&self, p: Pair<'_, Rule>) -> Option<RulesetClause> {
+        let span = self.span(&p);
+        let rule = p.as_rule();
+        let mut c = self.children(p);
+        Some(match rule {
+            Rule::stage_clause => RulesetClause::Stage(self.ident(c.next()?)),
+            Rule::programme_clause => RulesetClause::Programme(self.ident(c.next()?)),
+            Rule::for_each_clause => RulesetClause::ForEach {
+                subject: self.ident(c.next()?),
+                filter: c.next().map(|e| self.expr(e)),
+                span,
+            },
+            Rule::let_clause => RulesetClause::Let {
+                name: self.ident(c.next()?),
+                value: self.expr(c.next()?),
+                span,
+            },
+            Rule::benefit_clause => RulesetClause::Benefit {
+                amount: self.expr(c.next()?),
+                per: self.ident(c.next()?),
+                span,
+            },
+            Rule::criterion => {
+                let code = self.ident(c.next()?);
+                let mut severity = None;
+                let mut clauses = Vec::new();
+                for x in c {
+                    if x.as_rule() == Rule::severity {
+                        let s = self.span(&x);
+                        let level = if x.as_str() == "warning" {
+                            Severity::Warning
+                        } else {
+                            Severity::Blocking
+                        };
+                        severity = Some((level, s));
+                    } else if let Some(cl) = self.criterion_clause(x) {
+                        clauses.push(cl);
+                    }
+                }
+                RulesetClause::Criterion(Criterion {
+                    code,
+                    severity,
+                    clauses,
+                    span,
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    fn criterion_clause(&self, p: Pair<'_, Rule>) -> Option<CriterionClause> {
+        let span = self.span(&p);
+        let rule = p.as_rule();
+        let mut c = self.children(p);
+        Some(match rule {
+            Rule::crit_for => CriterionClause::For {
+                var: self.ident(c.next()?),
+                list: self.expr(c.next()?),
+                filter: c.next().map(|e| self.expr(e)),
+                span,
+            },
+            Rule::crit_require => CriterionClause::Require(self.expr(c.next()?)),
+            Rule::crit_missing => CriterionClause::OnMissing(self.ident(c.next()?)),
+            Rule::crit_reason => CriterionClause::Reason(self.ident(c.next()?)),
+            Rule::crit_message => {
+                let lang = self.ident(c.next()?);
+                let s = c.next()?;
+                CriterionClause::Message {
+                    lang,
+                    template: self.template(s),
+                    span,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    // ---- expressions -------------------------------------------------------
+
+    fn expr(&self, p: Pair<'_, Rule>) -> Expr {
+        self.pratt_expr(p.into_inner())
+    }
+
+    fn pratt_expr(&self, pairs: Pairs<'_, Rule>) -> Expr {
+        self.pratt
+            .map_primary(|p| self.primary(p))
+            .map_prefix(|op, rhs| {
+                let span = self.span(&op).to(rhs.span);
+                let op = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
+                Expr {
+                    kind: ExprKind::Unary(op, Box::new(rhs)),
+                    span,
+                }
+            })
+            .map_postfix(|lhs, op| {
+                let span = lhs.span.to(self.span(&op));
+                let field = op.into_inner().next().map_or_else(
+                    || Ident {
+                        name: String::new(),
+                        span,
+                    },
+                    |f| self.ident(f),
+                );
+                Expr {
+                    kind: ExprKind::Field(Box::new(lhs), field),
+                    span,
+                }
+            })
+            .map_infix(|lhs, op, rhs| {
+                let span = lhs.span.to(rhs.span);
+                let op = match op.as_rule() {
+                    Rule::op_or => BinaryOp::Or,
+                    Rule::op_and => BinaryOp::And,
+                    Rule::op_eq => BinaryOp::Eq,
+                    Rule::op_ne => BinaryOp::Ne,
+                    Rule::op_lt => BinaryOp::Lt,
+                    Rule::op_le => BinaryOp::Le,
+                    Rule::op_gt => BinaryOp::Gt,
+                    Rule::op_ge => BinaryOp::Ge,
+                    Rule::op_in => BinaryOp::In,
+                    Rule::op_not_in => BinaryOp::NotIn,
+                    Rule::op_coalesce => BinaryOp::Coalesce,
+                    Rule::op_add => BinaryOp::Add,
+                    Rule::op_sub => BinaryOp::Sub,
+                    Rule::op_mul => BinaryOp::Mul,
+                    Rule::op_rem => BinaryOp::Rem,
+                    _ => BinaryOp::Div,
+                };
+                Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                }
+            })
+            .parse(pairs)
+    }
+
+    fn primary(&self, p: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::int => ExprKind::Int(self.int(&p)),
+            Rule::money => ExprKind::Money(p.into_inner().next().map_or(0, |i| self.int(&i))),
+            Rule::date => ExprKind::Date(self.date(&p)),
+            Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
+            Rule::string => ExprKind::Text(self.string(p)),
+            Rule::ident => ExprKind::Name(self.ident(p)),
+            Rule::paren => match p.into_inner().next() {
+                Some(e) => ExprKind::Paren(Box::new(self.expr(e))),
+                None => ExprKind::Bool(false),
+            },
+            Rule::range => {
+                let mut c = p.into_inner();
+                match (c.next(), c.next()) {
+                    (Some(lo), Some(hi)) => {
+                        ExprKind::Range(Box::new(self.primary(lo)), Box::new(self.primary(hi)))
+                    }
+                    _ => ExprKind::Bool(false),
+                }
+            }
+            Rule::list_lit => ExprKind::List(p.into_inner().map(|e| self.expr(e)).collect()),
+            Rule::call => {
+                let mut c = p.into_inner();
+                match c.next() {
+                    Some(name) => {
+                        let name = self.ident(name);
+                        ExprKind::Call(name, c.map(|e| self.expr(e)).collect())
+                    }
+                    None => ExprKind::Bool(false),
+                }
+            }
+            Rule::if_expr => {
+                let mut c = self.children(p).map(|e| self.expr(e));
+                match (c.next(), c.next(), c.next()) {
+                    (Some(a), Some(b), Some(e)) => ExprKind::If(Box::new(a), Box::new(b), Box::new(e)),
+                    _ => ExprKind::Bool(false),
+                }
+            }
+            Rule::match_expr => {
+                let mut c = self.children(p);
+                match c.next() {
+                    Some(scrutinee) => {
+                        let scrutinee = self.expr(scrutinee);
+                        let arms = c.filter_map(|a| self.match_arm(a)).collect();
+                        ExprKind::Match(Box::new(scrutinee), arms)
+                    }
+                    None => ExprKind::Bool(false),
+                }
+            }
+            Rule::aggregate => self.aggregate(p),
+            Rule::expr => return self.expr(p),
+            _ => ExprKind::Bool(false),
+        };
+        Expr { kind, span }
+    }
+
+    fn match_arm(&self, p: Pair<'_, Rule>) -> Option<MatchArm> {
+        let span = self.span(&p);
+        let mut patterns = Vec::new();
+        let mut body = None;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::pattern => {
+                    let pspan = self.span(&x);
+                    let mut c = x.into_inner();
+                    let first = c.next()?;
+                    if first.as_rule() == Rule::wildcard {
+                        patterns.push(Pattern::Wildcard(pspan));
+                    } else {
+                        let first = self.ident(first);
+                        patterns.push(match c.next() {
+                            Some(v) => Pattern::Variant {
+                                enum_name: Some(first),
+                                variant: self.ident(v),
+                            },
+                            None => Pattern::Variant {
+                                enum_name: None,
+                                variant: first,
+                            },
+                        });
+                    }
+                }
+                Rule::expr => body = Some(self.expr(x)),
+                _ => {}
+            }
+        }
+        Some(MatchArm {
+            patterns,
+            body: body?,
+            span,
+        })
+    }
+
+    fn aggregate(&self, p: Pair<'_, Rule>) -> ExprKind {
+        let mut kind = AggKind::Count;
+        let mut kind_span = self.span(&p);
+        let mut exprs_before_var = Vec::new();
+        let mut var = None;
+        let mut list = None;
+        let mut filter = None;
+        let mut body = None;
+        // Children in order: agg_name, [n expr], ident, kw_in, list expr,
+        // [kw_where, filter expr], [body expr].
+        let mut after_where = false;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::agg_name => {
+                    kind_span = self.span(&x);
+                    kind = match x.as_str() {
+                        "any" => AggKind::Any,
+                        "all" => AggKind::All,
+                        "sum" => AggKind::Sum,
+                        "min" => AggKind::Min,
+                        "max" => AggKind::Max,
+                        "sum_top" => AggKind::SumTop,
+                        "filter" => AggKind::Filter,
+                        _ => AggKind::Count,
+                    };
+                }
+                Rule::ident => var = Some(self.ident(x)),
+                Rule::kw_where => after_where = true,
+                Rule::expr => {
+                    let e = self.expr(x);
+                    if var.is_none() {
+                        exprs_before_var.push(e);
+                    } else if list.is_none() {
+                        list = Some(e);
+                    } else if after_where && filter.is_none() {
+                        filter = Some(e);
+                    } else {
+                        body = Some(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (Some(var), Some(list)) = (var, list) else {
+            return ExprKind::Bool(false);
+        };
+        ExprKind::Aggregate(Box::new(Aggregate {
+            kind,
+            kind_span,
+            n: exprs_before_var.into_iter().next(),
+            var,
+            list,
+            filter,
+            body,
+        }))
+    }
+
+    // ---- literals ------------------------------------------------------------
+
+    fn int(&self, p: &Pair<'_, Rule>) -> i64 {
+        let digits: String = p.as_str().chars().filter(|c| *c != '_' && *c != ' ').collect();
+        match digits.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                self.error(
+                    Diagnostic::new("E0002", self.span(p), format!("`{}` is too large", p.as_str()))
+                        .with_help("numbers must lie between -9223372036854775808 and 9223372036854775807"),
+                );
+                0
+            }
+        }
+    }
+
+    fn date(&self, p: &Pair<'_, Rule>) -> Date {
+        match Date::parse(p.as_str()) {
+            Some(d) => d,
+            None => {
+                self.error(
+                    Diagnostic::new("E0003", self.span(p), format!("`{}` is not a calendar date", p.as_str()))
+                        .with_help("dates are written `YYYY-MM-DD` with a month 01-12 and a day that exists in that month"),
+                );
+                Date::UNIX_EPOCH
+            }
+        }
+    }
+
+    /// The text of a string literal with its escapes resolved.
+    fn string(&self, p: Pair<'_, Rule>) -> String {
+        let mut out = String::new();
+        for part in self.string_parts(p, false) {
+            if let RawPart::Text(t) = part {
+                out.push_str(&t);
+            }
+        }
+        out
+    }
+
+    /// A message string: text with `{expr}` holes; `\{` and `\}` are literal
+    /// braces.
+    fn template(&self, p: Pair<'_, Rule>) -> Template {
+        let span = self.span(&p);
+        let mut parts: Vec<TemplatePart> = Vec::new();
+        for part in self.string_parts(p, true) {
+            match part {
+                RawPart::Text(t) => match parts.last_mut() {
+                    Some(TemplatePart::Text(prev)) => prev.push_str(&t),
+                    _ => parts.push(TemplatePart::Text(t)),
+                },
+                RawPart::Hole { source, offset } => {
+                    let (expr, diags) = parse_expr(self.file, &source, offset);
+                    match expr {
+                        Some(expr) => parts.push(TemplatePart::Hole { expr, source }),
+                        None => self.error(
+                            Diagnostic::new(
+                                "E0004",
+                                Span::new(self.file, offset, offset + source.len()),
+                                format!("`{source}` is not an expression"),
+                            )
+                            .with_help(diags.first().map_or_else(
+                                || "write an expression between the braces".to_string(),
+                                |d| d.message.clone(),
+                            )),
+                        ),
+                    }
+                }
+            }
+        }
+        Template { parts, span }
+    }
+
+    /// Splits a string literal into text (escapes resolved) and, when
+    /// `holes` is set, `{expr}` holes with their source offsets.
+    fn string_parts(&self, p: Pair<'_, Rule>, holes: bool) -> Vec<RawPart> {
+        let span = self.span(&p);
+        let raw = p.into_inner().next().map_or("", |i| i.as_str());
+        let base = span.start as usize + 1;
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, ch)) = chars.next() {
+            match ch {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => text.push('\n'),
+                    Some((_, 't')) => text.push('\t'),
+                    Some((_, c @ ('"' | '\\' | '{' | '}'))) => text.push(c),
+                    Some((j, other)) => {
+                        self.error(
+                            Diagnostic::new(
+                                "E0005",
+                                Span::new(self.file, base + i, base + j + other.len_utf8()),
+                                format!("unknown escape `\\{other}`"),
+                            )
+                            .with_help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\{` and `\\}`"),
+                        );
+                    }
+                    None => {}
+                },
+                '{' if holes => {
+                    let rest = raw.get(i + 1..).unwrap_or("");
+                    let Some(close) = rest.find('}') else {
+                        self.error(
+                            Diagnostic::new("E0004", Span::new(self.file, base + i, base + i + 1), "this `{` is never closed")
+                                .with_help("close the hole with `}`, or write `\\{` for a literal brace"),
+                        );
+                        text.push_str(rest);
+                        break;
+                    };
+                    if !text.is_empty() {
+                        parts.push(RawPart::Text(std::mem::take(&mut text)));
+                    }
+                    let source = rest.get(..close).unwrap_or("").to_string();
+                    let skip = source.chars().count() + 1;
+                    parts.push(RawPart::Hole { source, offset: base + i + 1 });
+                    for _ in 0..skip {
+                        chars.next();
+                    }
+                }
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(RawPart::Text(text));
+        }
+        parts
+    }
+}
+
+enum RawPart {
+    Text(String),
+    Hole { source: String, offset: usize },
+}
+
+fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_key
+            | Rule::kw_label
+            | Rule::kw_in
+            | Rule::kw_from
+            | Rule::kw_source
+            | Rule::kw_stage
+            | Rule::kw_programme
+            | Rule::kw_for
+            | Rule::kw_each
+            | Rule::kw_where
+            | Rule::kw_let
+            | Rule::kw_benefit
+            | Rule::kw_per
+            | Rule::kw_criterion
+            | Rule::kw_blocking
+            | Rule::kw_warning
+            | Rule::kw_require
+            | Rule::kw_on
+            | Rule::kw_missing
+            | Rule::kw_reason
+            | Rule::kw_message
+            | Rule::kw_if
+            | Rule::kw_then
+            | Rule::kw_else
+            | Rule::kw_match
+    )
+}
+
+/// What a grammar rule is called in an error message.
+fn describe(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::item | Rule::single_item | Rule::file => "a declaration",
+        Rule::import => "`import`",
+        Rule::enum_decl => "`enum`",
+        Rule::record_decl => "`record`",
+        Rule::subject_decl => "`subject`",
+        Rule::def_decl => "`def`",
+        Rule::param_decl => "`param`",
+        Rule::table_decl => "`table`",
+        Rule::ruleset => "`ruleset`",
+        Rule::variant => "an enum variant (`name = code`)",
+        Rule::record_key => "`key`",
+        Rule::record_label => "`label`",
+        Rule::field_decl => "a field (`name: type`)",
+        Rule::optional_mark => "`?`",
+        Rule::type_expr | Rule::list_type | Rule::int_range => "a type",
+        Rule::def_param => "a parameter (`name: type`)",
+        Rule::param_entry => "a dated value (`value from YYYY-MM-DD source \"...\"`)",
+        Rule::stage_clause => "`stage`",
+        Rule::programme_clause => "`programme`",
+        Rule::for_each_clause => "`for each`",
+        Rule::let_clause => "`let`",
+        Rule::benefit_clause => "`benefit`",
+        Rule::criterion => "`criterion`",
+        Rule::severity => "`blocking` or `warning`",
+        Rule::crit_for => "`for`",
+        Rule::crit_require => "`require`",
+        Rule::crit_missing => "`on missing`",
+        Rule::crit_reason => "`reason`",
+        Rule::crit_message => "`message`",
+        Rule::expr | Rule::single_expr | Rule::paren => "an expression",
+        Rule::op_or
+        | Rule::op_and
+        | Rule::op_not_in
+        | Rule::op_in
+        | Rule::op_eq
+        | Rule::op_ne
+        | Rule::op_le
+        | Rule::op_ge
+        | Rule::op_lt
+        | Rule::op_gt
+        | Rule::op_coalesce
+        | Rule::op_add
+        | Rule::op_sub
+        | Rule::op_mul
+        | Rule::op_div
+        | Rule::op_rem => "an operator",
+        Rule::op_not | Rule::op_neg => "an expression",
+        Rule::field_access => "`.`",
+        Rule::money => "an amount (`Rp 1_000`)",
+        Rule::date => "a date (`YYYY-MM-DD`)",
+        Rule::int | Rule::signed_int => "a number",
+        Rule::boolean => "`true` or `false`",
+        Rule::string | Rule::string_inner => "a text in double quotes",
+        Rule::range => "a range (`1..4`)",
+        Rule::if_expr => "`if`",
+        Rule::match_expr => "`match`",
+        Rule::match_arm => "a match arm (`variant => expr`)",
+        Rule::pattern | Rule::wildcard => "a variant or `_`",
+        Rule::aggregate | Rule::agg_name => "an aggregate",
+        Rule::call => "a call",
+        Rule::list_lit => "a list",
+        Rule::ident => "a name",
+        Rule::kw_key => "`key`",
+        Rule::kw_label => "`label`",
+        Rule::kw_in => "`in`",
+        Rule::kw_from => "`from`",
+        Rule::kw_source => "`source`",
+        Rule::kw_stage => "`stage`",
+        Rule::kw_programme => "`programme`",
+        Rule::kw_for => "`for`",
+        Rule::kw_each => "`each`",
+        Rule::kw_where => "`where`",
+        Rule::kw_let => "`let`",
+        Rule::kw_benefit => "`benefit`",
+        Rule::kw_per => "`per`",
+        Rule::kw_criterion => "`criterion`",
+        Rule::kw_blocking => "`blocking`",
+        Rule::kw_warning => "`warning`",
+        Rule::kw_require => "`require`",
+        Rule::kw_on => "`on`",
+        Rule::kw_missing => "`missing`",
+        Rule::kw_reason => "`reason`",
+        Rule::kw_message => "`message`",
+        Rule::kw_if => "`if`",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        Rule::kw_match => "`match`",
+        _ => "something else",
+    }
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => "something else".to_string(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The word or symbol at `at`, for "found `x`".
+fn found_token(text: &str, at: usize) -> Option<String> {
+    let rest = text.get(at..)?;
+    let mut chars = rest.chars();
+    let first = chars.next()?;
+    if first.is_alphanumeric() || first == '_' {
+        Some(rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect())
+    } else {
+        Some(first.to_string())
+    }
+}
+
+/// A hint for common slips, keyed on what was found.
+fn syntax_help(found: Option<&str>) -> Option<&'static str> {
+    match found {
+        Some("&&") | Some("&") => Some("write `and` instead of `&&`"),
+        Some("|") => Some("write `or` instead of `||`"),
+        Some("!") => Some("write `not` for negation and `!=` for inequality"),
+        Some("=") => Some("compare with `==`; `=` only appears in declarations"),
+        Some("'") => Some("texts are written in double quotes"),
+        None => Some("a `{`, `(` or `[` may be missing its closing partner"),
+        _ => None,
+    }
+}

@@ -1,0 +1,58 @@
+//! Plain-text helpers for resuming after a syntax error.
+
+/// The words that start a top-level declaration.
+const ITEM_KEYWORDS: &[&str] = &["import", "enum", "record", "subject", "def", "param", "table", "ruleset"];
+
+/// Skips whitespace and `//` comments from `pos`.
+pub fn skip_trivia(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        match bytes.get(pos) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => pos += 1,
+            Some(b'/') if bytes.get(pos + 1) == Some(&b'/') => {
+                while let Some(&b) = bytes.get(pos) {
+                    if b == b'\n' {
+                        break;
+                    }
+                    pos += 1;
+                }
+            }
+            _ => return pos,
+        }
+    }
+}
+
+/// The start of the first line at or after `from` that begins, in its first
+/// column, with a declaration keyword; the end of the text if none does.
+pub fn next_item_start(text: &str, from: usize) -> usize {
+    let mut line_start = match text.get(..from).and_then(|t| t.rfind('\n')) {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    if line_start < from {
+        // The line holding the error is not a fresh start: move past it.
+        line_start = match text.get(from..).and_then(|t| t.find('\n')) {
+            Some(i) => from + i + 1,
+            None => return text.len(),
+        };
+    }
+    let mut pos = line_start;
+    while pos < text.len() {
+        let line = text.get(pos..).unwrap_or("");
+        let starts_item = ITEM_KEYWORDS.iter().any(|k| {
+            line.starts_with(k)
+                && line
+                    .as_bytes()
+                    .get(k.len())
+                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+        });
+        if starts_item {
+            return pos;
+        }
+        pos = match line.find('\n') {
+            Some(i) => pos + i + 1,
+            None => text.len(),
+        };
+    }
+    text.len()
+}
