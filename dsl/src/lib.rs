@@ -1,6 +1,57 @@
-//! The Layak policy language.
+//! The Layak policy language: parser, checker, IR, reference interpreter,
+//! formatter and diagnostics. No I/O: callers hand in [`Sources`].
+//!
+//! ```
+//! use layak_dsl::{compile, Sources};
+//! let mut sources = Sources::new();
+//! sources.add("rules.lyk", r#"
+//!     record Household key record_id { record_id: text, size: int? }
+//!     subject household: Household
+//!     ruleset size {
+//!       stage verification
+//!       for each household
+//!       criterion NOT_EMPTY blocking {
+//!         require household.size ?? 0 > 0
+//!         message id "rumah tangga kosong"
+//!         message en "the household is empty"
+//!       }
+//!     }
+//! "#);
+//! let (program, diagnostics) = compile(&sources);
+//! assert!(diagnostics.is_empty(), "{diagnostics:?}");
+//! assert!(program.is_some());
+//! ```
+
 pub mod ast;
+pub mod check;
 pub mod date;
+pub mod decision;
 pub mod diagnostic;
+pub mod eval;
+pub mod fmt;
+pub mod ir;
+pub mod record;
 pub mod source;
 pub mod syntax;
+pub mod value;
+
+pub use diagnostic::Diagnostic;
+pub use source::{FileId, Sources};
+
+/// Parses every `.lyk` file in `sources` and checks them together. Returns
+/// the program when there are no errors, and every diagnostic either way.
+pub fn compile(sources: &Sources) -> (Option<ir::Program>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (id, file) in sources.iter() {
+        if file.name.ends_with(".lyk") {
+            let (ast, diags) = syntax::parse_file(id, &file.text);
+            diagnostics.extend(diags);
+            files.push((id, ast));
+        }
+    }
+    let (program, diags) = check::check(sources, &files);
+    diagnostics.extend(diags);
+    let program = (!diagnostic::has_errors(&diagnostics)).then_some(program);
+    (program, diagnostics)
+}

@@ -148,6 +148,11 @@ impl Builder {
         let message = match &e.variant {
             pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
                 let mut wanted: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
+                // Everything that can start an expression reads as one word.
+                if wanted.iter().any(|w| EXPRESSION_STARTS.contains(w)) {
+                    wanted.retain(|w| !EXPRESSION_STARTS.contains(w));
+                    wanted.push("an expression");
+                }
                 wanted.sort_unstable();
                 wanted.dedup();
                 format!("expected {}, found {found_text}", join_or(&wanted))
@@ -913,6 +918,21 @@ fn describe(rule: Rule) -> &'static str {
         _ => "something else",
     }
 }
+
+const EXPRESSION_STARTS: &[&str] = &[
+    "`if`",
+    "`match`",
+    "`true` or `false`",
+    "a date (`YYYY-MM-DD`)",
+    "a list",
+    "a name",
+    "a number",
+    "a range (`1..4`)",
+    "a text in double quotes",
+    "an aggregate",
+    "an amount (`Rp 1_000`)",
+    "a call",
+];
 
 fn join_or(items: &[&str]) -> String {
     match items {

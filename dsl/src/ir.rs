@@ -1,0 +1,457 @@
+//! The checked program: a flat arena of typed expressions with every name
+//! resolved. The reference interpreter (`eval`) walks it, and so will the
+//! wasm code generator; they share this one representation so they can only
+//! disagree through a bug.
+//!
+//! Invariants the checker guarantees for a [`Program`] it returns without
+//! errors:
+//! - every [`ExprId`], [`DefId`], [`ParamId`], [`TableId`], [`RecordId`],
+//!   [`EnumId`] and [`LocalId`] is in range;
+//! - every expression is well typed (its [`Type`] is in [`Program::types`]);
+//! - definitions do not recurse (the call graph is acyclic);
+//! - a `match` maps every variant of its enum to an arm.
+
+use serde::Serialize;
+
+use crate::ast::{AggKind, Code};
+use crate::date::Date;
+use crate::source::Span;
+
+macro_rules! id {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        pub struct $name(pub u32);
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+id!(ExprId, DefId, ParamId, TableId, RecordId, EnumId, SubjectId, LocalId);
+
+/// The type of a value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum Type {
+    Bool,
+    Int,
+    /// Whole rupiah.
+    Money,
+    Text,
+    Date,
+    Enum(EnumId),
+    Record(RecordId),
+    List(Box<Type>),
+}
+
+// ---- schema ------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    pub enums: Vec<EnumDef>,
+    pub records: Vec<RecordDef>,
+    pub subjects: Vec<SubjectDef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumDef {
+    pub name: String,
+    pub variants: Vec<VariantDef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VariantDef {
+    pub name: String,
+    /// The code in the interchange format (`1`, `"matched"`).
+    pub code: Code,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordDef {
+    pub name: String,
+    pub fields: Vec<FieldDef>,
+    /// Index of the field that identifies an instance.
+    pub key: Option<u32>,
+    /// Index of the field shown to people for an instance.
+    pub label: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: Type,
+    /// May be missing or null in a record.
+    pub optional: bool,
+    /// Allowed integer range, both ends included (`int(1..10)`).
+    pub range: Option<(i64, i64)>,
+}
+
+/// `subject member: Member in family.members`.
+#[derive(Debug, Clone)]
+pub struct SubjectDef {
+    pub name: String,
+    pub record: RecordId,
+    /// The enclosing subject and the index of its list field.
+    pub parent: Option<(SubjectId, u32)>,
+}
+
+impl Schema {
+    /// The root subject (the one with no parent): the record a whole input
+    /// line decodes to.
+    pub fn root(&self) -> Option<SubjectId> {
+        self.subjects
+            .iter()
+            .position(|s| s.parent.is_none())
+            .map(|i| SubjectId(i as u32))
+    }
+
+    /// A subject's chain from the root down to itself.
+    pub fn chain(&self, subject: SubjectId) -> Vec<SubjectId> {
+        let mut chain = vec![subject];
+        let mut cur = subject;
+        while let Some((parent, _)) = self.subjects.get(cur.index()).and_then(|s| s.parent) {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            cur = parent;
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+// ---- program -----------------------------------------------------------------
+
+/// Everything an evaluation needs, checked and resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub schema: Schema,
+    /// The expression arena.
+    pub exprs: Vec<Expr>,
+    /// The type of each expression, by [`ExprId`].
+    pub types: Vec<Type>,
+    /// Where each expression was written, by [`ExprId`].
+    pub spans: Vec<Span>,
+    pub defs: Vec<Def>,
+    pub params: Vec<Param>,
+    pub tables: Vec<Table>,
+    pub rulesets: Vec<Ruleset>,
+}
+
+impl Program {
+    pub fn expr(&self, id: ExprId) -> Option<&Expr> {
+        self.exprs.get(id.index())
+    }
+
+    pub fn ty(&self, id: ExprId) -> Option<&Type> {
+        self.types.get(id.index())
+    }
+}
+
+/// A user definition: `def name(params): ret = body`. Its parameters are
+/// locals `0..params.len()` of its own frame.
+#[derive(Debug, Clone)]
+pub struct Def {
+    pub name: String,
+    pub params: Vec<(String, Type)>,
+    pub ret: Type,
+    pub body: ExprId,
+    /// Number of local slots the body needs (parameters included).
+    pub frame_size: u32,
+}
+
+/// A dated parameter. The value in force at `as_of` is the entry with the
+/// latest `from` not after `as_of`; an evaluation may override it.
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub ty: Type,
+    /// Sorted by `from`, earliest first; `from` dates are distinct.
+    pub entries: Vec<ParamEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamEntry {
+    pub value: Lit,
+    pub from: Date,
+    pub source: String,
+}
+
+/// A reference table: a set of text codes loaded from a data file.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    /// The data file's name as given in the sources.
+    pub path: String,
+    /// The codes, sorted and without duplicates.
+    pub codes: Vec<String>,
+}
+
+impl Table {
+    pub fn contains(&self, code: &str) -> bool {
+        self.codes.binary_search_by(|c| c.as_str().cmp(code)).is_ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Verification,
+    Determination,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Per {
+    Year,
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Blocking,
+    Warning,
+}
+
+/// What an undetermined requirement counts as, when the rule says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMissing {
+    Fail,
+    Pass,
+}
+
+/// A ruleset runs once per subject instance. Its frame holds, in order: one
+/// local per subject of the chain from the root down to its own subject
+/// (`household`, `family`, `member`), then its `let`s, then whatever
+/// criteria and aggregates bind.
+#[derive(Debug, Clone)]
+pub struct Ruleset {
+    pub name: String,
+    pub stage: Stage,
+    /// `programme PKH`; determination rulesets always have one.
+    pub programme: Option<String>,
+    pub subject: SubjectId,
+    /// Locals bound to the subject chain, root first.
+    pub subject_locals: Vec<LocalId>,
+    /// `for each member where ...`: instances failing it are not subjects.
+    pub filter: Option<ExprId>,
+    /// `let name = value`, evaluated in order before the criteria.
+    pub lets: Vec<Let>,
+    pub criteria: Vec<Criterion>,
+    pub benefit: Option<Benefit>,
+    pub frame_size: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Let {
+    pub name: String,
+    pub local: LocalId,
+    pub value: ExprId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Criterion {
+    /// The reason code (`NIK_FORMAT`).
+    pub code: String,
+    /// Blocking in verification rulesets unless written `warning`; every
+    /// criterion of a determination ruleset is a condition of eligibility
+    /// and is `Blocking`.
+    pub severity: Severity,
+    /// `for m in list where filter`: the requirement is checked per element.
+    pub each: Option<Each>,
+    pub require: ExprId,
+    pub on_missing: Option<OnMissing>,
+    /// `reason KK_UPDATE_NEEDED`: a follow-up code shown with a failure.
+    pub reason: Option<String>,
+    pub message_id: Template,
+    pub message_en: Template,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Each {
+    pub var: LocalId,
+    pub list: ExprId,
+    pub filter: Option<ExprId>,
+}
+
+/// A message with `{expr}` holes.
+#[derive(Debug, Clone, Default)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TemplatePart {
+    Text(String),
+    /// `source` is the hole's text as written, used to label the value in
+    /// explanations.
+    Hole { expr: ExprId, source: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Benefit {
+    /// Of type money.
+    pub amount: ExprId,
+    pub per: Per,
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Lit {
+    Bool(bool),
+    Int(i64),
+    Money(i64),
+    Text(String),
+    Date(Date),
+    /// A variant by index into its enum's variants.
+    Enum(EnumId, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    /// Integer division rounding toward zero; by zero is undetermined.
+    Div,
+    /// Remainder with the sign of the dividend; by zero is undetermined.
+    Rem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Built-in functions. Argument types are fixed by the checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Builtin {
+    /// `len(text) -> int`: length in characters.
+    Len,
+    /// `is_digits(text) -> bool`: non-empty and only ASCII digits.
+    IsDigits,
+    /// `slice(text, from, to) -> text`: characters `from..=to`, counted from
+    /// 1; positions outside the text are dropped.
+    Slice,
+    /// `to_int(text) -> int`: undetermined unless `is_digits` (optionally
+    /// with a leading `-`) and in range.
+    ToInt,
+    /// `starts_with(text, prefix) -> bool`.
+    StartsWith,
+    /// `year(date) -> int`, `month(date) -> int`, `day(date) -> int`.
+    Year,
+    Month,
+    Day,
+    /// `is_date(y, m, d) -> bool`: the calendar has that day.
+    IsDate,
+    /// `date(y, m, d) -> date`: undetermined unless `is_date`.
+    MakeDate,
+    /// `years_between(from, to) -> int`: completed years.
+    YearsBetween,
+    /// `max(a, b, ...)` / `min(a, b, ...)` over int or money (two or more
+    /// arguments).
+    Greatest,
+    Least,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Len => "len",
+            Builtin::IsDigits => "is_digits",
+            Builtin::Slice => "slice",
+            Builtin::ToInt => "to_int",
+            Builtin::StartsWith => "starts_with",
+            Builtin::Year => "year",
+            Builtin::Month => "month",
+            Builtin::Day => "day",
+            Builtin::IsDate => "is_date",
+            Builtin::MakeDate => "date",
+            Builtin::YearsBetween => "years_between",
+            Builtin::Greatest => "max",
+            Builtin::Least => "min",
+        }
+    }
+}
+
+/// One node of the expression arena.
+///
+/// Missing data: reading an absent optional field gives an *undetermined*
+/// value that names the field's path. Operators propagate it, except:
+/// `and`/`or`/`not` and `any`/`all` follow Kleene's three-valued logic
+/// (`false and undetermined` is `false`, `true or undetermined` is `true`),
+/// `present(e)` is never undetermined, `a ?? b` gives `b` when `a` is
+/// undetermined, and `if` only looks at the branch it takes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Expr {
+    Lit(Lit),
+    /// A list literal `[a, b]`.
+    List(Vec<ExprId>),
+    Local(LocalId),
+    /// The evaluation date.
+    AsOf,
+    Param(ParamId),
+    /// `base.field` on a record value.
+    Field { base: ExprId, field: u32 },
+    /// `base.field` on a list of records: the field of each element, in
+    /// order; when the field is itself a list, the lists are concatenated.
+    /// Elements whose field is missing are skipped.
+    Project { base: ExprId, field: u32, flatten: bool },
+    Call { def: DefId, args: Vec<ExprId> },
+    Builtin { op: Builtin, args: Vec<ExprId> },
+    Not(ExprId),
+    /// Integer or money negation.
+    Neg(ExprId),
+    And(ExprId, ExprId),
+    Or(ExprId, ExprId),
+    /// Integer or money arithmetic (overflow is undetermined).
+    Arith { op: ArithOp, lhs: ExprId, rhs: ExprId },
+    /// `==`/`!=` on any scalar type of equal types (bool, int, money, text,
+    /// date, enum); ordering on int, money, date.
+    Compare { op: CmpOp, lhs: ExprId, rhs: ExprId },
+    /// `value in list` (negated for `not in`).
+    InList { value: ExprId, list: ExprId, negated: bool },
+    /// `value in lo..hi`, both ends included, on int (negated for `not in`).
+    InRange { value: ExprId, lo: ExprId, hi: ExprId, negated: bool },
+    /// `text in TABLE` (negated for `not in`).
+    InTable { value: ExprId, table: TableId, negated: bool },
+    /// `value ?? default`.
+    Coalesce { value: ExprId, default: ExprId },
+    /// `present(e)`: true when `e` is not undetermined.
+    Present(ExprId),
+    If { cond: ExprId, then: ExprId, else_: ExprId },
+    /// `arms[by_variant[v]]` is taken for variant index `v`.
+    Match { scrutinee: ExprId, by_variant: Vec<u32>, arms: Vec<ExprId> },
+    /// `kind(n, var in list where filter: body)`.
+    ///
+    /// - `count`: elements passing the filter (int);
+    /// - `any`/`all`: `body` (or, without body, `true`) over the elements
+    ///   passing the filter, Kleene logic;
+    /// - `sum`: sum of `body` (int or money), 0 for none;
+    /// - `min`/`max`: of `body`; undetermined when no element passes;
+    /// - `sum_top`: sum of the `n` largest `body` values;
+    /// - `filter`: the elements passing the filter (a list).
+    ///
+    /// An element whose filter is undetermined makes the whole aggregate
+    /// undetermined, except for `any`/`all`, where it counts as an
+    /// undetermined element.
+    Agg {
+        kind: AggKind,
+        var: LocalId,
+        list: ExprId,
+        n: Option<ExprId>,
+        filter: Option<ExprId>,
+        body: Option<ExprId>,
+    },
+}

@@ -1,0 +1,1 @@
+//! Household JSON to [`Value`](crate::value::Value) against the schema.
