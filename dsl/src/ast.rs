@@ -71,7 +71,7 @@ pub struct Variant {
 }
 
 /// The code a variant has in the interchange format.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum Code {
     Int(i64),
     Text(String),
@@ -367,7 +367,7 @@ pub enum Pattern {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum AggKind {
     Count,
     Any,
