@@ -1,0 +1,110 @@
+//! `layak eval`: NDJSON households on stdin, one decision line each on
+//! stdout. Malformed lines are reported on stderr with their line number and
+//! JSON path; the other lines still run.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use layak_dsl::date::Date;
+use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::eval::{EvalContext, evaluate, parse_override};
+use layak_dsl::record::decode_line;
+
+use crate::cli::{EvalFormat, Lang};
+use crate::load::load_program;
+use crate::report;
+
+pub struct Options {
+    pub rules: PathBuf,
+    pub as_of: String,
+    pub params: Vec<String>,
+    pub explain: bool,
+    pub format: EvalFormat,
+    pub lang: Lang,
+}
+
+pub fn run(opts: &Options) -> Result<ExitCode> {
+    let Some(as_of) = Date::parse(&opts.as_of) else {
+        bail!("`--as-of {}` is not a date; write it as YYYY-MM-DD", opts.as_of);
+    };
+    let program = load_program(&opts.rules)?;
+    let mut ctx = EvalContext {
+        as_of,
+        overrides: Default::default(),
+    };
+    for spec in &opts.params {
+        let (name, value) = parse_override(&program, spec).map_err(|e| anyhow::anyhow!("`--param {spec}`: {e}"))?;
+        ctx.overrides.insert(name, value);
+    }
+
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(stdout);
+    let mut err = std::io::stderr().lock();
+    let mut malformed = 0usize;
+    for (index, line) in stdin.lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.with_context(|| format!("reading line {line_no} of the input"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let household = match decode_line(&program.schema, &line) {
+            Ok(h) => h,
+            Err(errors) => {
+                malformed += 1;
+                for e in errors {
+                    writeln!(err, "line {line_no}: {e}")?;
+                }
+                continue;
+            }
+        };
+        let decision = evaluate(&program, &household, &ctx);
+        if write_decision(&mut out, &decision, opts).is_err() {
+            // The reader went away (`| head`): stop quietly.
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    if out.flush().is_err() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if malformed > 0 {
+        writeln!(err, "{malformed} malformed input lines were skipped")?;
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_decision(out: &mut impl Write, decision: &HouseholdDecision, opts: &Options) -> Result<()> {
+    match opts.format {
+        EvalFormat::Summary => {
+            let mut value = serde_json::to_value(decision.summary())?;
+            if opts.explain
+                && let Some(obj) = value.as_object_mut()
+            {
+                obj.insert("explanation".into(), explanation(decision)?);
+            }
+            serde_json::to_writer(&mut *out, &value)?;
+            writeln!(out)?;
+        }
+        EvalFormat::Full => {
+            serde_json::to_writer(&mut *out, decision)?;
+            writeln!(out)?;
+        }
+        EvalFormat::Text => {
+            write!(out, "{}", report::render(decision, opts.lang))?;
+        }
+    }
+    Ok(())
+}
+
+/// The explanation tree without the summary fields it would repeat.
+fn explanation(decision: &HouseholdDecision) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "as_of": decision.as_of,
+        "verification": decision.verification,
+        "programmes": decision.programmes,
+        "params": decision.params,
+    }))
+}

@@ -1,0 +1,48 @@
+//! One function per `layak` subcommand. Each returns the process exit code:
+//! 0 success, 1 the check/test/format found problems, 2 usage or I/O error
+//! (returned as `Err`), 3 some input lines were malformed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+mod check;
+mod eval;
+mod fmt;
+mod test;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check { paths, format } => check::run(&default_paths(paths, "rules"), format),
+        Command::Test { paths } => test::run(&default_paths(paths, "rules/tests")),
+        Command::Fmt { paths, check } => fmt::run(&default_paths(paths, "rules"), check),
+        Command::Eval {
+            rules,
+            as_of,
+            params,
+            explain,
+            format,
+            lang,
+        } => eval::run(&eval::Options {
+            rules,
+            as_of,
+            params,
+            explain,
+            format,
+            lang,
+        }),
+    }
+}
+
+fn default_paths(paths: Vec<PathBuf>, default: &str) -> Vec<PathBuf> {
+    if paths.is_empty() { vec![PathBuf::from(default)] } else { paths }
+}
+
+/// Whether stderr is a terminal, for colour.
+fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
