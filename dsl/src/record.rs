@@ -1,1 +1,313 @@
 //! Household JSON to [`Value`](crate::value::Value) against the schema.
+//!
+//! One household is one JSON object, decoded into the record of the schema's
+//! root subject. The rules of the interchange format (DOMAIN.md section 3):
+//!
+//! - fields the schema does not declare are ignored here (callers keep the
+//!   original JSON);
+//! - a missing or `null` optional field is absent (`None`); a missing or
+//!   `null` required field is an error;
+//! - `bool` takes JSON booleans, `text` JSON strings, `date` strings of
+//!   exactly `YYYY-MM-DD` that exist in the calendar;
+//! - `int` and `money` (whole rupiah) take integral JSON numbers that fit a
+//!   64-bit integer. A number written with a zero fraction or an exponent
+//!   (`3.0`, `1e3`) is accepted when its value is exactly such an integer,
+//!   because exporters that route integers through floating point (a
+//!   spreadsheet, a data frame with nulls) write them that way; `1.5` and
+//!   `1e30` are errors. A declared range (`int(1..10)`) is enforced;
+//! - an enum takes the code of one of its variants: a JSON number for an
+//!   integer code, a JSON string for a text code;
+//! - lists take JSON arrays whose elements are all present (no `null`).
+//!
+//! Decoding never stops at the first problem: every error in the record is
+//! reported, each with the JSON path of the offending value.
+
+use std::fmt;
+
+use crate::ast::Code;
+use crate::ir::{EnumId, RecordId, Schema, Type};
+use crate::value::{Record, Value};
+
+/// One problem with one value of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// JSON path of the value, `$.families[0].members[1].birth_date`; `$`
+    /// for the whole line.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Parses one line of NDJSON and decodes it. A JSON syntax error is one
+/// error at `$` with serde_json's line and column.
+pub fn decode_line(schema: &Schema, line: &str) -> Result<Value, Vec<DecodeError>> {
+    match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(json) => decode_json(schema, &json),
+        Err(e) => Err(vec![DecodeError {
+            path: "$".to_string(),
+            message: format!("invalid JSON: {e}"),
+        }]),
+    }
+}
+
+/// Decodes one household against the record of the schema's root subject,
+/// reporting every error.
+pub fn decode_json(schema: &Schema, json: &serde_json::Value) -> Result<Value, Vec<DecodeError>> {
+    let mut decoder = Decoder {
+        schema,
+        errors: Vec::new(),
+    };
+    let root = schema
+        .root()
+        .and_then(|s| schema.subjects.get(s.index()))
+        .map(|s| s.record);
+    let value = match root {
+        Some(record) => decoder.record(record, json, "$"),
+        None => {
+            decoder.error("$", "the schema declares no root subject".to_string());
+            None
+        }
+    };
+    match value {
+        Some(value) if decoder.errors.is_empty() => Ok(value),
+        _ => Err(decoder.errors),
+    }
+}
+
+struct Decoder<'s> {
+    schema: &'s Schema,
+    errors: Vec<DecodeError>,
+}
+
+impl Decoder<'_> {
+    fn error(&mut self, path: &str, message: String) {
+        self.errors.push(DecodeError {
+            path: path.to_string(),
+            message,
+        });
+    }
+
+    fn mismatch(&mut self, path: &str, expected: &str, found: &serde_json::Value) {
+        self.error(
+            path,
+            format!("expected {expected}, found {}", describe(found)),
+        );
+    }
+
+    /// Decodes a present (non-null) value; `None` after recording an error.
+    fn value(&mut self, ty: &Type, json: &serde_json::Value, path: &str) -> Option<Value> {
+        match ty {
+            Type::Bool => match json {
+                serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
+                _ => {
+                    self.mismatch(path, "true or false", json);
+                    None
+                }
+            },
+            Type::Int => self.integer(json, path, None).map(Value::Int),
+            Type::Money => match integer_of(json) {
+                Some(n) => Some(Value::Money(n)),
+                None => {
+                    self.mismatch(path, "a whole number of rupiah", json);
+                    None
+                }
+            },
+            Type::Text => match json {
+                serde_json::Value::String(s) => Some(Value::Text(s.clone())),
+                _ => {
+                    self.mismatch(path, "a string", json);
+                    None
+                }
+            },
+            Type::Date => self.date(json, path),
+            Type::Enum(id) => self.enumeration(*id, json, path),
+            Type::Record(id) => self.record(*id, json, path),
+            Type::List(elem) => self.list(elem, json, path),
+        }
+    }
+
+    /// An `int` field, with its declared range if any.
+    fn field_int(
+        &mut self,
+        range: Option<(i64, i64)>,
+        json: &serde_json::Value,
+        path: &str,
+    ) -> Option<Value> {
+        self.integer(json, path, range).map(Value::Int)
+    }
+
+    fn integer(
+        &mut self,
+        json: &serde_json::Value,
+        path: &str,
+        range: Option<(i64, i64)>,
+    ) -> Option<i64> {
+        let expected = match range {
+            Some((lo, hi)) => format!("an integer in {lo}..{hi}"),
+            None => "an integer".to_string(),
+        };
+        match integer_of(json) {
+            Some(n) => match range {
+                Some((lo, hi)) if n < lo || n > hi => {
+                    self.mismatch(path, &expected, json);
+                    None
+                }
+                _ => Some(n),
+            },
+            None => {
+                self.mismatch(path, &expected, json);
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, json: &serde_json::Value, path: &str) -> Option<Value> {
+        if let serde_json::Value::String(s) = json
+            && let Some(d) = crate::date::Date::parse(s)
+        {
+            return Some(Value::Date(d));
+        }
+        self.mismatch(path, "a date \"YYYY-MM-DD\"", json);
+        None
+    }
+
+    fn enumeration(&mut self, id: EnumId, json: &serde_json::Value, path: &str) -> Option<Value> {
+        let Some(def) = self.schema.enums.get(id.index()) else {
+            self.error(path, "the schema refers to an unknown enum".to_string());
+            return None;
+        };
+        let found = def.variants.iter().position(|v| match (&v.code, json) {
+            (Code::Int(c), _) => integer_of(json) == Some(*c),
+            (Code::Text(c), serde_json::Value::String(s)) => c == s,
+            (Code::Text(_), _) => false,
+        });
+        if let Some(i) = found {
+            return Some(Value::Enum(i as u32));
+        }
+        let codes: Vec<String> = def
+            .variants
+            .iter()
+            .map(|v| match &v.code {
+                Code::Int(n) => n.to_string(),
+                Code::Text(s) => serde_json::Value::String(s.clone()).to_string(),
+            })
+            .collect();
+        let message = format!(
+            "unknown {} code {}; expected one of {}",
+            def.name,
+            describe(json),
+            codes.join(", ")
+        );
+        self.error(path, message);
+        None
+    }
+
+    fn record(&mut self, id: RecordId, json: &serde_json::Value, path: &str) -> Option<Value> {
+        let Some(def) = self.schema.records.get(id.index()) else {
+            self.error(path, "the schema refers to an unknown record".to_string());
+            return None;
+        };
+        let serde_json::Value::Object(object) = json else {
+            self.mismatch(path, &format!("an object ({})", def.name), json);
+            return None;
+        };
+        let mut ok = true;
+        let mut fields = Vec::with_capacity(def.fields.len());
+        for field in &def.fields {
+            let field_path = format!("{path}.{}", field.name);
+            let slot = match object.get(&field.name) {
+                None | Some(serde_json::Value::Null) => {
+                    if !field.optional {
+                        self.error(
+                            &field_path,
+                            format!("missing required field `{}`", field.name),
+                        );
+                        ok = false;
+                    }
+                    None
+                }
+                Some(json) => {
+                    let value = match field.ty {
+                        Type::Int => self.field_int(field.range, json, &field_path),
+                        _ => self.value(&field.ty, json, &field_path),
+                    };
+                    ok &= value.is_some();
+                    value
+                }
+            };
+            fields.push(slot);
+        }
+        ok.then_some(Value::Record(Record { fields }))
+    }
+
+    fn list(&mut self, elem: &Type, json: &serde_json::Value, path: &str) -> Option<Value> {
+        let serde_json::Value::Array(items) = json else {
+            self.mismatch(path, "a list", json);
+            return None;
+        };
+        let mut ok = true;
+        let mut values = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            if item.is_null() {
+                self.error(&item_path, "a list element cannot be null".to_string());
+                ok = false;
+                continue;
+            }
+            match self.value(elem, item, &item_path) {
+                Some(v) => values.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(Value::List(values))
+    }
+}
+
+/// The integer a JSON number stands for exactly, if any.
+fn integer_of(json: &serde_json::Value) -> Option<i64> {
+    let serde_json::Value::Number(n) = json else {
+        return None;
+    };
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    if n.is_u64() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    // 2^63 is exactly representable; every integral f64 in [-2^63, 2^63)
+    // converts to i64 without loss.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+}
+
+/// A JSON value as an error message shows it: scalars as written (long
+/// strings cut), containers by kind.
+fn describe(json: &serde_json::Value) -> String {
+    match json {
+        serde_json::Value::Null => "null".to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => {
+            const MAX: usize = 40;
+            if s.chars().count() > MAX {
+                let cut: String = s.chars().take(MAX).collect();
+                format!("{}...", serde_json::Value::String(cut))
+            } else {
+                serde_json::Value::String(s.clone()).to_string()
+            }
+        }
+        serde_json::Value::Array(_) => "a list".to_string(),
+        serde_json::Value::Object(_) => "an object".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
