@@ -140,10 +140,12 @@ pub struct SubjectDecision {
     pub missing: Vec<String>,
 }
 
-/// A verification ruleset's result for the household.
+/// A verification ruleset's result for one instance of its subject.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RulesetOutcome {
     pub ruleset: String,
+    /// Path of the subject instance (`families[0]`); `""` for the household.
+    pub path: String,
     pub criteria: Vec<CriterionOutcome>,
 }
 
