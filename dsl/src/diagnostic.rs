@@ -117,6 +117,7 @@ codes! {
     "E0207" Error "an aggregate is missing a part it needs or has one it cannot use";
     "E0208" Error "a parameter value does not have the parameter's type";
     "E0209" Error "a range is only allowed on the right of `in`";
+    "E0210" Error "a ranged `int(a..b)` type outside a record field, or an empty range";
     "E0301" Error "a ruleset clause is missing";
     "E0302" Error "a ruleset clause is given twice";
     "E0303" Error "an unknown stage, period, severity, language or missing-data policy";

@@ -17,8 +17,15 @@ impl Checker<'_> {
             None => {
                 let shown = self.show(&list.ty);
                 self.report(
-                    Diagnostic::new("E0201", a.list.span, format!("`{kind}` goes through a list, found `{shown}`"))
-                        .with_help(format!("write `{kind}({} in LIST ...)` with a list such as `family.members`", a.var.name)),
+                    Diagnostic::new(
+                        "E0201",
+                        a.list.span,
+                        format!("`{kind}` goes through a list, found `{shown}`"),
+                    )
+                    .with_help(format!(
+                        "write `{kind}({} in LIST ...)` with a list such as `family.members`",
+                        a.var.name
+                    )),
                 );
                 Ty::Error
             }
@@ -31,16 +38,24 @@ impl Checker<'_> {
             }
             (Some(n), _) => {
                 self.report(
-                    Diagnostic::new("E0207", n.span, format!("`{kind}` takes no count before its variable"))
-                        .with_help("only `sum_top(n, x in list: value)` takes a count"),
+                    Diagnostic::new(
+                        "E0207",
+                        n.span,
+                        format!("`{kind}` takes no count before its variable"),
+                    )
+                    .with_help("only `sum_top(n, x in list: value)` takes a count"),
                 );
                 self.expr(n, None);
                 None
             }
             (None, AggKind::SumTop) => {
                 self.report(
-                    Diagnostic::new("E0207", a.kind_span, "`sum_top` needs the number of values to add")
-                        .with_help(format!("write `sum_top(4, {} in ...: value)`", a.var.name)),
+                    Diagnostic::new(
+                        "E0207",
+                        a.kind_span,
+                        "`sum_top` needs the number of values to add",
+                    )
+                    .with_help(format!("write `sum_top(4, {} in ...: value)`", a.var.name)),
                 );
                 None
             }
@@ -50,7 +65,12 @@ impl Checker<'_> {
         let var = self.frame.bind(&a.var, elem.clone(), true);
         let filter = a.filter.as_ref().map(|f| {
             let t = self.expr(f, Some(&Ty::Bool));
-            self.expect(&t, &Ty::Bool, f.span, &format!("the `where` condition of `{kind}`"));
+            self.expect(
+                &t,
+                &Ty::Bool,
+                f.span,
+                &format!("the `where` condition of `{kind}`"),
+            );
             t.id
         });
         let (body, ty) = self.agg_body(a, &elem);
@@ -76,28 +96,45 @@ impl Checker<'_> {
             AggKind::Count | AggKind::Filter => {
                 if let Some(body) = &a.body {
                     self.report(
-                        Diagnostic::new("E0207", body.span, format!("`{kind}` takes no value after `:`"))
-                            .with_help(format!(
-                                "put the condition after `where`: `{kind}({} in ... where condition)`",
-                                a.var.name
-                            )),
+                        Diagnostic::new(
+                            "E0207",
+                            body.span,
+                            format!("`{kind}` takes no value after `:`"),
+                        )
+                        .with_help(format!(
+                            "put the condition after `where`: `{kind}({} in ... where condition)`",
+                            a.var.name
+                        )),
                     );
                     self.expr(body, None);
                 }
-                let ty = if a.kind == AggKind::Count { Ty::Int } else { Ty::list(elem.clone()) };
+                let ty = if a.kind == AggKind::Count {
+                    Ty::Int
+                } else {
+                    Ty::list(elem.clone())
+                };
                 (None, ty)
             }
             AggKind::Any | AggKind::All => {
                 let body = match &a.body {
                     Some(body) => {
                         let t = self.expr(body, Some(&Ty::Bool));
-                        self.expect(&t, &Ty::Bool, body.span, &format!("the condition of `{kind}`"));
+                        self.expect(
+                            &t,
+                            &Ty::Bool,
+                            body.span,
+                            &format!("the condition of `{kind}`"),
+                        );
                         Some(t.id)
                     }
                     None if a.kind == AggKind::All => {
                         self.report(
-                            Diagnostic::new("E0207", a.kind_span, "`all` needs a condition after `:`")
-                                .with_help(format!("write `all({} in ...: condition)`", a.var.name)),
+                            Diagnostic::new(
+                                "E0207",
+                                a.kind_span,
+                                "`all` needs a condition after `:`",
+                            )
+                            .with_help(format!("write `all({} in ...: condition)`", a.var.name)),
                         );
                         None
                     }
@@ -105,29 +142,35 @@ impl Checker<'_> {
                 };
                 (body, Ty::Bool)
             }
-            AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::SumTop => match &a.body {
-                Some(body) => {
-                    let t = self.expr(body, None);
-                    if t.ty.is_numeric() {
-                        (Some(t.id), t.ty)
-                    } else {
-                        let shown = self.show(&t.ty);
-                        self.report(Diagnostic::new(
+            AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::SumTop => {
+                match &a.body {
+                    Some(body) => {
+                        let t = self.expr(body, None);
+                        if t.ty.is_numeric() {
+                            (Some(t.id), t.ty)
+                        } else {
+                            let shown = self.show(&t.ty);
+                            self.report(Diagnostic::new(
                             "E0201",
                             body.span,
                             format!("the value of `{kind}` must be `int` or `money`, found `{shown}`"),
                         ));
-                        (Some(t.id), Ty::Error)
+                            (Some(t.id), Ty::Error)
+                        }
+                    }
+                    None => {
+                        self.report(
+                            Diagnostic::new(
+                                "E0207",
+                                a.kind_span,
+                                format!("`{kind}` needs a value after `:`"),
+                            )
+                            .with_help(format!("write `{kind}({} in ...: value)`", a.var.name)),
+                        );
+                        (None, Ty::Error)
                     }
                 }
-                None => {
-                    self.report(
-                        Diagnostic::new("E0207", a.kind_span, format!("`{kind}` needs a value after `:`"))
-                            .with_help(format!("write `{kind}({} in ...: value)`", a.var.name)),
-                    );
-                    (None, Ty::Error)
-                }
-            },
+            }
         }
     }
 
@@ -145,8 +188,12 @@ impl Checker<'_> {
             other => {
                 let shown = self.show(other);
                 self.report(
-                    Diagnostic::new("E0201", scrutinee.span, format!("`match` needs an enum value, found `{shown}`"))
-                        .with_help("use `if ... then ... else ...` for other values"),
+                    Diagnostic::new(
+                        "E0201",
+                        scrutinee.span,
+                        format!("`match` needs an enum value, found `{shown}`"),
+                    )
+                    .with_help("use `if ... then ... else ...` for other values"),
                 );
                 None
             }
@@ -163,7 +210,10 @@ impl Checker<'_> {
             for p in &arm.patterns {
                 self.pattern(p, enum_id, arm_index, &mut covered, &mut wildcard);
             }
-            let hint = ty.as_ref().map(|(t, _)| t.clone()).or_else(|| expected.cloned());
+            let hint = ty
+                .as_ref()
+                .map(|(t, _)| t.clone())
+                .or_else(|| expected.cloned());
             let body = self.expr(&arm.body, hint.as_ref());
             match &ty {
                 Some((first, first_span)) if !first.agrees(&body.ty) => {
@@ -171,7 +221,9 @@ impl Checker<'_> {
                     let mut d = Diagnostic::new(
                         "E0201",
                         arm.body.span,
-                        format!("the arms of `match` must have the same type, found `{a}` and `{b}`"),
+                        format!(
+                            "the arms of `match` must have the same type, found `{a}` and `{b}`"
+                        ),
                     )
                     .with_label(*first_span, format!("this is `{a}`"));
                     if let Some(help) = self.money_help(first, &body) {
@@ -179,7 +231,9 @@ impl Checker<'_> {
                     }
                     self.report(d);
                 }
-                Some((first, _)) if first.has_error() => ty = Some((body.ty.clone(), arm.body.span)),
+                Some((first, _)) if first.has_error() => {
+                    ty = Some((body.ty.clone(), arm.body.span))
+                }
                 Some(_) => {}
                 None => ty = Some((body.ty.clone(), arm.body.span)),
             }
@@ -195,7 +249,8 @@ impl Checker<'_> {
                 .collect();
             if !missing.is_empty() {
                 let name = def.map_or("", |d| d.name.as_str());
-                let qualified: Vec<String> = missing.iter().map(|m| format!("{name}.{m}")).collect();
+                let qualified: Vec<String> =
+                    missing.iter().map(|m| format!("{name}.{m}")).collect();
                 self.report(
                     Diagnostic::new(
                         "E0205",
@@ -209,7 +264,10 @@ impl Checker<'_> {
                 );
             }
         }
-        let by_variant = covered.iter().map(|c| c.map_or(0, |(arm, _)| arm)).collect();
+        let by_variant = covered
+            .iter()
+            .map(|c| c.map_or(0, |(arm, _)| arm))
+            .collect();
         let ty = ty.map_or(Ty::Error, |(t, _)| t);
         self.push(
             Expr::Match {
@@ -234,8 +292,10 @@ impl Checker<'_> {
             Pattern::Wildcard(span) => {
                 if let Some(first) = *wildcard {
                     self.report(
-                        Diagnostic::new("E0206", *span, "a second `_` in this `match`")
-                            .with_label(first, "the first `_` already matches every remaining variant"),
+                        Diagnostic::new("E0206", *span, "a second `_` in this `match`").with_label(
+                            first,
+                            "the first `_` already matches every remaining variant",
+                        ),
                     );
                     return;
                 }
@@ -259,18 +319,38 @@ impl Checker<'_> {
                 if let Some(en) = enum_name
                     && en.name != name
                 {
+                    let variants: Vec<String> = self
+                        .program
+                        .schema
+                        .enums
+                        .get(e.index())
+                        .map(|d| d.variants.iter().map(|v| v.name.clone()).collect())
+                        .unwrap_or_default();
                     self.report(
-                        Diagnostic::new("E0201", en.span, format!("this `match` is over `{name}`, not `{}`", en.name))
-                            .with_help(format!("write `{name}.{}` or just `{}`", variant.name, variant.name)),
+                        Diagnostic::new(
+                            "E0201",
+                            en.span,
+                            format!("this `match` is over `{name}`, not `{}`", en.name),
+                        )
+                        .with_help(format!(
+                            "the variants of `{name}` are {}",
+                            list_names(&variants)
+                        )),
                     );
                     return;
                 }
-                let Some(index) = self.variant_index(e, variant) else { return };
+                let Some(index) = self.variant_index(e, variant) else {
+                    return;
+                };
                 if let Some(w) = *wildcard {
                     self.report(
-                        Diagnostic::new("E0206", variant.span, format!("`{}` comes after `_`", variant.name))
-                            .with_label(w, "`_` already matches every remaining variant")
-                            .with_help("move this arm above the `_` arm"),
+                        Diagnostic::new(
+                            "E0206",
+                            variant.span,
+                            format!("`{}` comes after `_`", variant.name),
+                        )
+                        .with_label(w, "`_` already matches every remaining variant")
+                        .with_help("move this arm above the `_` arm"),
                     );
                     return;
                 }
@@ -278,8 +358,12 @@ impl Checker<'_> {
                     Some(Some((_, first))) => {
                         let first = *first;
                         self.report(
-                            Diagnostic::new("E0206", variant.span, format!("variant `{}` is matched twice", variant.name))
-                                .with_label(first, "first matched here"),
+                            Diagnostic::new(
+                                "E0206",
+                                variant.span,
+                                format!("variant `{}` is matched twice", variant.name),
+                            )
+                            .with_label(first, "first matched here"),
                         );
                     }
                     Some(slot) => *slot = Some((arm, variant.span)),

@@ -27,7 +27,9 @@ fn builtin(name: &str) -> Option<(Builtin, &'static [Ty], Ty)> {
     })
 }
 
-const AGGREGATES: &[&str] = &["count", "any", "all", "sum", "min", "max", "sum_top", "filter"];
+const AGGREGATES: &[&str] = &[
+    "count", "any", "all", "sum", "min", "max", "sum_top", "filter",
+];
 
 impl Checker<'_> {
     pub(super) fn call(&mut self, name: &Ident, args: &[ast::Expr], span: Span) -> Typed {
@@ -48,7 +50,14 @@ impl Checker<'_> {
         }
         if let Some((_, local)) = self.frame.lookup(&name.name) {
             let shown = self.show(&local.ty.clone());
-            let d = Diagnostic::new("E0106", name.span, format!("`{}` is a variable of type `{shown}`, not a function", name.name));
+            let d = Diagnostic::new(
+                "E0106",
+                name.span,
+                format!(
+                    "`{}` is a variable of type `{shown}`, not a function",
+                    name.name
+                ),
+            );
             return self.bad_call(d, args, span);
         }
         let d = match self.lookup(&name.name) {
@@ -58,9 +67,19 @@ impl Checker<'_> {
                 name.span,
                 format!("`{}` is {}, not a function", name.name, kind.describe()),
             ),
-            Lookup::Hidden(f) => self.not_imported(name, f),
+            Lookup::Hidden(f) => {
+                self.report_hidden(name, f);
+                for a in args {
+                    self.expr(a, None);
+                }
+                return self.error_expr(span);
+            }
             Lookup::Missing => {
-                let d = Diagnostic::new("E0106", name.span, format!("unknown function `{}`", name.name));
+                let d = Diagnostic::new(
+                    "E0106",
+                    name.span,
+                    format!("unknown function `{}`", name.name),
+                );
                 let mut candidates = self.visible_names(|k| matches!(k, ItemKind::Def(_)));
                 candidates.extend(BUILTIN_FUNCTIONS.iter().map(|s| (*s).to_string()));
                 match did_you_mean(&name.name, candidates.iter().map(String::as_str)) {
@@ -112,7 +131,11 @@ impl Checker<'_> {
                     "`{}` takes {} but {} given",
                     name.name,
                     plural(params.len(), "argument"),
-                    if args.len() == 1 { "1 was".to_string() } else { format!("{} were", args.len()) }
+                    if args.len() == 1 {
+                        "1 was".to_string()
+                    } else {
+                        format!("{} were", args.len())
+                    }
                 ),
             );
             if let Some(decl) = decl {
@@ -121,7 +144,11 @@ impl Checker<'_> {
             let sig: Vec<String> = params
                 .iter()
                 .map(|(p, t)| {
-                    if decl.is_some() { format!("{p}: {}", self.show(t)) } else { self.show(t) }
+                    if decl.is_some() {
+                        format!("{p}: {}", self.show(t))
+                    } else {
+                        self.show(t)
+                    }
                 })
                 .collect();
             d = d.with_help(format!("call it as `{}({})`", name.name, sig.join(", ")));
@@ -149,7 +176,14 @@ impl Checker<'_> {
             let d = Diagnostic::new(
                 "E0202",
                 span,
-                format!("`present` takes 1 argument but {} given", if args.is_empty() { "none were".to_string() } else { format!("{} were", args.len()) }),
+                format!(
+                    "`present` takes 1 argument but {} given",
+                    if args.is_empty() {
+                        "none were".to_string()
+                    } else {
+                        format!("{} were", args.len())
+                    }
+                ),
             )
             .with_help(format!("call it as `{}(value)`", name.name));
             return self.bad_call(d, args, span);
@@ -168,12 +202,20 @@ impl Checker<'_> {
                     format!(
                         "`{}` takes at least 2 arguments but {} given",
                         name.name,
-                        if args.len() == 1 { "1 was".to_string() } else { "none were".to_string() }
+                        if args.len() == 1 {
+                            "1 was".to_string()
+                        } else {
+                            "none were".to_string()
+                        }
                     ),
                 )
                 .with_help(format!(
                     "to take the {} of a list, use the aggregate: `{}(x in list: x.value)`",
-                    if name.name == "max" { "largest" } else { "smallest" },
+                    if name.name == "max" {
+                        "largest"
+                    } else {
+                        "smallest"
+                    },
                     name.name
                 )),
             );
@@ -181,7 +223,11 @@ impl Checker<'_> {
         let mut ty = Ty::Error;
         let mut ids = Vec::new();
         for (i, arg) in args.iter().enumerate() {
-            let hint = if ty.has_error() { None } else { Some(ty.clone()) };
+            let hint = if ty.has_error() {
+                None
+            } else {
+                Some(ty.clone())
+            };
             let t = self.expr(arg, hint.as_ref());
             if ty.has_error() {
                 if t.ty.is_numeric() {
@@ -191,7 +237,10 @@ impl Checker<'_> {
                     self.report(Diagnostic::new(
                         "E0201",
                         arg.span,
-                        format!("the arguments of `{}` must be `int` or `money`, found `{shown}`", name.name),
+                        format!(
+                            "the arguments of `{}` must be `int` or `money`, found `{shown}`",
+                            name.name
+                        ),
                     ));
                 }
             } else {
@@ -212,7 +261,11 @@ impl Checker<'_> {
             }
             ids.push(t.id);
         }
-        let op = if name.name == "max" { Builtin::Greatest } else { Builtin::Least };
+        let op = if name.name == "max" {
+            Builtin::Greatest
+        } else {
+            Builtin::Least
+        };
         self.push(Expr::Builtin { op, args: ids }, ty, span)
     }
 }

@@ -17,7 +17,9 @@ impl Checker<'_> {
     /// can be checked before the bodies are.
     pub(super) fn def_signatures(&mut self) {
         for i in 0..self.defs.len() {
-            let Some(&(file, decl)) = self.defs.get(i) else { continue };
+            let Some(&(file, decl)) = self.defs.get(i) else {
+                continue;
+            };
             self.file = file;
             let mut params: Vec<(String, ir::Type)> = Vec::new();
             let mut sig = super::Sig::default();
@@ -41,7 +43,9 @@ impl Checker<'_> {
     /// Checks every definition's body against its return type.
     pub(super) fn def_bodies(&mut self) {
         for i in 0..self.defs.len() {
-            let Some(&(file, decl)) = self.defs.get(i) else { continue };
+            let Some(&(file, decl)) = self.defs.get(i) else {
+                continue;
+            };
             let sig = self.sigs.get(i).cloned().unwrap_or_default();
             self.file = file;
             self.owner = Owner::Def(DefId(i as u32));
@@ -51,13 +55,24 @@ impl Checker<'_> {
             for ((name, _), (_, ty)) in decl.params.iter().zip(&sig.params) {
                 if let Some(first) = seen.get(name.name.as_str()) {
                     self.report(
-                        Diagnostic::new("E0102", name.span, format!("`{}` has two parameters named `{}`", decl.name.name, name.name))
-                            .with_label(first.span, "first defined here"),
+                        Diagnostic::new(
+                            "E0102",
+                            name.span,
+                            format!(
+                                "`{}` has two parameters named `{}`",
+                                decl.name.name, name.name
+                            ),
+                        )
+                        .with_label(first.span, "first defined here"),
                     );
                 } else if name.name == "as_of" {
                     self.report(
-                        Diagnostic::new("E0102", name.span, "`as_of` is reserved for the evaluation date")
-                            .with_help("choose another name"),
+                        Diagnostic::new(
+                            "E0102",
+                            name.span,
+                            "`as_of` is reserved for the evaluation date",
+                        )
+                        .with_help("choose another name"),
                     );
                 }
                 seen.insert(&name.name, name);
@@ -70,7 +85,10 @@ impl Checker<'_> {
                 let mut d = Diagnostic::new(
                     "E0201",
                     decl.body.span,
-                    format!("`{}` returns `{want}`, but its body is `{got}`", decl.name.name),
+                    format!(
+                        "`{}` returns `{want}`, but its body is `{got}`",
+                        decl.name.name
+                    ),
                 )
                 .with_label(decl.ret.span, format!("`{want}` declared here"));
                 if let Some(help) = self.money_help(&ret, &body) {
@@ -91,23 +109,36 @@ impl Checker<'_> {
     /// that type, and distinct dates.
     pub(super) fn params(&mut self) {
         for i in 0..self.params.len() {
-            let Some(&(file, decl)) = self.params.get(i) else { continue };
+            let Some(&(file, decl)) = self.params.get(i) else {
+                continue;
+            };
             self.file = file;
             let (ty, _) = self.resolve_type(&decl.ty, TypeSite::Other);
-            let ty = if matches!(ty, Ty::Bool | Ty::Int | Ty::Money | Ty::Text | Ty::Date | Ty::Error) {
+            let ty = if matches!(
+                ty,
+                Ty::Bool | Ty::Int | Ty::Money | Ty::Text | Ty::Date | Ty::Error
+            ) {
                 ty
             } else {
                 let shown = self.show(&ty);
                 self.report(
-                    Diagnostic::new("E0208", decl.ty.span, format!("parameter `{}` cannot be of type `{shown}`", decl.name.name))
-                        .with_help("a parameter holds one `int`, `money`, `bool`, `text` or `date`"),
+                    Diagnostic::new(
+                        "E0208",
+                        decl.ty.span,
+                        format!("parameter `{}` cannot be of type `{shown}`", decl.name.name),
+                    )
+                    .with_help("a parameter holds one `int`, `money`, `bool`, `text` or `date`"),
                 );
                 Ty::Error
             };
             if decl.entries.is_empty() {
                 self.report(
-                    Diagnostic::new("E0308", decl.name.span, format!("parameter `{}` has no values", decl.name.name))
-                        .with_help("add a dated value: `VALUE from YYYY-MM-DD source \"...\"`"),
+                    Diagnostic::new(
+                        "E0308",
+                        decl.name.span,
+                        format!("parameter `{}` has no values", decl.name.name),
+                    )
+                    .with_help("add a dated value: `VALUE from YYYY-MM-DD source \"...\"`"),
                 );
             }
             let mut entries: Vec<ir::ParamEntry> = Vec::new();
@@ -118,10 +149,15 @@ impl Checker<'_> {
                         Diagnostic::new(
                             "E0308",
                             entry.from_span,
-                            format!("parameter `{}` has two values from {}", decl.name.name, entry.from),
+                            format!(
+                                "parameter `{}` has two values from {}",
+                                decl.name.name, entry.from
+                            ),
                         )
                         .with_label(first.from_span, "the first value from that date")
-                        .with_help("each value applies from its own date; remove one or change its date"),
+                        .with_help(
+                            "each value applies from its own date; remove one or change its date",
+                        ),
                     );
                     continue;
                 }
@@ -145,7 +181,12 @@ impl Checker<'_> {
         }
     }
 
-    fn param_value(&mut self, decl: &ast::ParamDecl, entry: &ast::ParamEntry, ty: &Ty) -> Option<Lit> {
+    fn param_value(
+        &mut self,
+        decl: &ast::ParamDecl,
+        entry: &ast::ParamEntry,
+        ty: &Ty,
+    ) -> Option<Lit> {
         let (lit, got) = match &entry.value.kind {
             ExprKind::Int(n) => (Lit::Int(*n), Ty::Int),
             ExprKind::Money(n) => (Lit::Money(*n), Ty::Money),
@@ -154,8 +195,14 @@ impl Checker<'_> {
             ExprKind::Date(d) => (Lit::Date(*d), Ty::Date),
             _ => {
                 self.report(
-                    Diagnostic::new("E0208", entry.value.span, "a parameter value must be a literal")
-                        .with_help("write a number, an amount (`Rp 1_000`), a text, a date or `true`/`false`"),
+                    Diagnostic::new(
+                        "E0208",
+                        entry.value.span,
+                        "a parameter value must be a literal",
+                    )
+                    .with_help(
+                        "write a number, an amount (`Rp 1_000`), a text, a date or `true`/`false`",
+                    ),
                 );
                 return None;
             }
@@ -168,12 +215,19 @@ impl Checker<'_> {
         let mut d = Diagnostic::new(
             "E0208",
             entry.value.span,
-            format!("`{written}` is `{got_s}`, but parameter `{}` is `{want_s}`", decl.name.name),
+            format!(
+                "`{written}` is `{got_s}`, but parameter `{}` is `{want_s}`",
+                decl.name.name
+            ),
         )
         .with_label(decl.ty.span, format!("`{want_s}` declared here"));
         match (&lit, ty) {
-            (Lit::Int(n), Ty::Money) => d = d.with_help(format!("write the amount as `Rp {}`", group(*n))),
-            (Lit::Money(n), Ty::Int) => d = d.with_help(format!("write the number without `Rp`: `{}`", group(*n))),
+            (Lit::Int(n), Ty::Money) => {
+                d = d.with_help(format!("write the amount as `Rp {}`", group(*n)))
+            }
+            (Lit::Money(n), Ty::Int) => {
+                d = d.with_help(format!("write the number without `Rp`: `{}`", group(*n)))
+            }
             _ => {}
         }
         self.report(d);
@@ -186,11 +240,10 @@ pub(super) fn group(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('_');
         }
         out.push(c);
     }
     if n < 0 { format!("-{out}") } else { out }
 }
-

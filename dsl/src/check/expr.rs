@@ -33,8 +33,15 @@ impl Checker<'_> {
             ExprKind::List(items) => self.list(items, e.span, expected),
             ExprKind::Range(lo, hi) => {
                 self.report(
-                    Diagnostic::new("E0209", e.span, "a range can only be used on the right of `in`")
-                        .with_help(format!("test a number against it: `x in {}`", self.snippet(e.span))),
+                    Diagnostic::new(
+                        "E0209",
+                        e.span,
+                        "a range can only be used on the right of `in`",
+                    )
+                    .with_help(format!(
+                        "test a number against it: `x in {}`",
+                        self.snippet(e.span)
+                    )),
                 );
                 self.expr(lo, None);
                 self.expr(hi, None);
@@ -55,7 +62,15 @@ impl Checker<'_> {
 
     /// A stand-in for an expression that could not be checked.
     pub(super) fn error_expr(&mut self, span: Span) -> Typed {
-        self.push(Expr::Lit(Lit::Bool(false)), Ty::Error, span)
+        let t = self.push(Expr::Lit(Lit::Bool(false)), Ty::Error, span);
+        self.errors.insert(t.id);
+        t
+    }
+
+    fn is_subject(&self, name: &str) -> bool {
+        self.items
+            .get(name)
+            .is_some_and(|i| matches!(i.kind, ItemKind::Subject(_)))
     }
 
     /// Reports E0201 unless `got` agrees with `want`. `what` names the
@@ -113,13 +128,24 @@ impl Checker<'_> {
                 self.uses_mut().defs.push((d, name.span));
                 let arity = self.sigs.get(d.index()).map_or(0, |s| s.params.len());
                 let args = vec!["..."; arity].join(", ");
-                Diagnostic::new("E0109", name.span, format!("`{}` is a definition, not a value", name.name))
-                    .with_help(format!("call it: `{}({args})`", name.name))
+                Diagnostic::new(
+                    "E0109",
+                    name.span,
+                    format!("`{}` is a definition, not a value", name.name),
+                )
+                .with_help(format!("call it: `{}({args})`", name.name))
             }
             Lookup::Found(ItemKind::Table(t)) => {
                 self.uses_mut().tables.insert(t);
-                Diagnostic::new("E0109", name.span, format!("table `{}` can only be used on the right of `in`", name.name))
-                    .with_help(format!("test a code against it: `code in {}`", name.name))
+                Diagnostic::new(
+                    "E0109",
+                    name.span,
+                    format!(
+                        "table `{}` can only be used on the right of `in`",
+                        name.name
+                    ),
+                )
+                .with_help(format!("test a code against it: `code in {}`", name.name))
             }
             Lookup::Found(ItemKind::Enum(e)) => {
                 let first = self
@@ -129,8 +155,12 @@ impl Checker<'_> {
                     .get(e.index())
                     .and_then(|d| d.variants.first())
                     .map_or_else(|| "variant".to_string(), |v| v.name.clone());
-                Diagnostic::new("E0109", name.span, format!("`{}` is an enum, not a value", name.name))
-                    .with_help(format!("name one of its variants: `{}.{first}`", name.name))
+                Diagnostic::new(
+                    "E0109",
+                    name.span,
+                    format!("`{}` is an enum, not a value", name.name),
+                )
+                .with_help(format!("name one of its variants: `{}.{first}`", name.name))
             }
             Lookup::Found(ItemKind::Subject(_)) if self.poisoned => return self.error_expr(span),
             Lookup::Found(ItemKind::Subject(_)) => {
@@ -144,14 +174,25 @@ impl Checker<'_> {
                         name.name
                     ),
                 };
-                Diagnostic::new("E0109", name.span, format!("subject `{}` is not in scope here", name.name)).with_help(help)
+                Diagnostic::new(
+                    "E0109",
+                    name.span,
+                    format!("subject `{}` is not in scope here", name.name),
+                )
+                .with_help(help)
             }
             Lookup::Found(kind) => Diagnostic::new(
                 "E0109",
                 name.span,
                 format!("`{}` is {}, not a value", name.name, kind.describe()),
             ),
-            Lookup::Hidden(f) => self.not_imported(name, f),
+            Lookup::Hidden(_) if self.poisoned && self.is_subject(&name.name) => {
+                return self.error_expr(span);
+            }
+            Lookup::Hidden(f) => {
+                self.report_hidden(name, f);
+                return self.error_expr(span);
+            }
             Lookup::Missing if BUILTIN_FUNCTIONS.contains(&name.name.as_str()) => Diagnostic::new(
                 "E0109",
                 name.span,
@@ -160,7 +201,9 @@ impl Checker<'_> {
             .with_help(format!("call it: `{}(...)`", name.name)),
             Lookup::Missing => {
                 let mut candidates = self.frame.names();
-                candidates.extend(self.visible_names(|k| matches!(k, ItemKind::Param(_) | ItemKind::Enum(_))));
+                candidates.extend(
+                    self.visible_names(|k| matches!(k, ItemKind::Param(_) | ItemKind::Enum(_))),
+                );
                 candidates.push("as_of".into());
                 self.not_defined(name, &candidates)
             }
@@ -189,11 +232,16 @@ impl Checker<'_> {
                 let mut d = Diagnostic::new(
                     "E0204",
                     field.span,
-                    format!("cannot read field `{}` of a value of type `{shown}`", field.name),
+                    format!(
+                        "cannot read field `{}` of a value of type `{shown}`",
+                        field.name
+                    ),
                 )
                 .with_label(base.span, format!("this is `{shown}`"));
                 if matches!(other, Ty::List(_)) {
-                    d = d.with_help("go through the elements with an aggregate: `any(x in list: ...)`");
+                    d = d.with_help(
+                        "go through the elements with an aggregate: `any(x in list: ...)`",
+                    );
                 } else {
                     d = d.with_help("only records have fields");
                 }
@@ -208,10 +256,17 @@ impl Checker<'_> {
                 .get(record.index())
                 .map(|fs| fs.iter().map(|f| f.name.clone()).collect())
                 .unwrap_or_default();
-            let d = Diagnostic::new("E0104", field.span, format!("record `{rname}` has no field `{}`", field.name));
+            let d = Diagnostic::new(
+                "E0104",
+                field.span,
+                format!("record `{rname}` has no field `{}`", field.name),
+            );
             let d = match did_you_mean(&field.name, names.iter().map(String::as_str)) {
                 Some(help) => d.with_help(help),
-                None => d.with_help(format!("the fields of `{rname}` are {}", list_names(&names))),
+                None => d.with_help(format!(
+                    "the fields of `{rname}` are {}",
+                    list_names(&names)
+                )),
             };
             self.report(d);
             return self.error_expr(span);
@@ -231,7 +286,14 @@ impl Checker<'_> {
                 span,
             )
         } else {
-            self.push(Expr::Field { base: b.id, field: index }, info.ty, span)
+            self.push(
+                Expr::Field {
+                    base: b.id,
+                    field: index,
+                },
+                info.ty,
+                span,
+            )
         }
     }
 
@@ -258,7 +320,11 @@ impl Checker<'_> {
         );
         let d = match did_you_mean(&variant.name, names.iter().copied()) {
             Some(help) => d.with_help(help),
-            None => d.with_help(format!("the variants of `{}` are {}", def.name, list_names(&names))),
+            None => d.with_help(format!(
+                "the variants of `{}` are {}",
+                def.name,
+                list_names(&names)
+            )),
         };
         self.report(d);
         None
@@ -305,11 +371,22 @@ impl Checker<'_> {
         self.push(Expr::List(ids), Ty::list(elem), span)
     }
 
-    fn if_expr(&mut self, cond: &ast::Expr, then: &ast::Expr, else_: &ast::Expr, span: Span, expected: Option<&Ty>) -> Typed {
+    fn if_expr(
+        &mut self,
+        cond: &ast::Expr,
+        then: &ast::Expr,
+        else_: &ast::Expr,
+        span: Span,
+        expected: Option<&Ty>,
+    ) -> Typed {
         let c = self.expr(cond, Some(&Ty::Bool));
         self.expect(&c, &Ty::Bool, cond.span, "the condition of `if`");
         let t = self.expr(then, expected);
-        let hint = if t.ty.has_error() { expected.cloned() } else { Some(t.ty.clone()) };
+        let hint = if t.ty.has_error() {
+            expected.cloned()
+        } else {
+            Some(t.ty.clone())
+        };
         let e = self.expr(else_, hint.as_ref());
         if !t.ty.agrees(&e.ty) {
             let (a, b) = (self.show(&t.ty), self.show(&e.ty));
@@ -319,7 +396,10 @@ impl Checker<'_> {
                 format!("the branches of `if` must have the same type, found `{a}` and `{b}`"),
             )
             .with_label(then.span, format!("this is `{a}`"));
-            if let Some(help) = self.money_help(&t.ty, &e).or_else(|| self.money_help(&e.ty, &t)) {
+            if let Some(help) = self
+                .money_help(&t.ty, &e)
+                .or_else(|| self.money_help(&e.ty, &t))
+            {
                 d = d.with_help(help);
             }
             self.report(d);

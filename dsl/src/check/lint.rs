@@ -31,12 +31,15 @@ impl Checker<'_> {
         let reach: Vec<HashSet<usize>> = (0..n).map(|d| self.reachable_defs(d)).collect();
         let mut reported = vec![false; n];
         for d in 0..n {
-            if reported.get(d).copied().unwrap_or(true) || !reach.get(d).is_some_and(|r| r.contains(&d)) {
+            if reported.get(d).copied().unwrap_or(true)
+                || !reach.get(d).is_some_and(|r| r.contains(&d))
+            {
                 continue;
             }
             let members: Vec<usize> = (0..n)
                 .filter(|&o| {
-                    reach.get(d).is_some_and(|r| r.contains(&o)) && reach.get(o).is_some_and(|r| r.contains(&d))
+                    reach.get(d).is_some_and(|r| r.contains(&o))
+                        && reach.get(o).is_some_and(|r| r.contains(&d))
                 })
                 .collect();
             for &m in &members {
@@ -44,7 +47,9 @@ impl Checker<'_> {
                     *r = true;
                 }
             }
-            let Some(&(_, decl)) = self.defs.get(d) else { continue };
+            let Some(&(_, decl)) = self.defs.get(d) else {
+                continue;
+            };
             let names: Vec<String> = members
                 .iter()
                 .filter_map(|m| self.defs.get(*m).map(|(_, x)| x.name.name.clone()))
@@ -52,18 +57,30 @@ impl Checker<'_> {
             let message = if members.len() == 1 {
                 format!("`{}` calls itself", decl.name.name)
             } else {
-                format!("definitions {} call each other in a cycle", super::list_names(&names))
+                format!(
+                    "definitions {} call each other in a cycle",
+                    super::list_names(&names)
+                )
             };
             let mut diag = Diagnostic::new("E0107", decl.name.span, message).with_help(
                 "definitions are expanded where they are used, so they cannot recurse; go through a list with an aggregate instead",
             );
             for &m in &members {
-                let Some(uses) = self.uses.get(&Owner::Def(DefId(m as u32))) else { continue };
-                let caller = names.get(members.iter().position(|x| *x == m).unwrap_or(0)).cloned().unwrap_or_default();
+                let Some(uses) = self.uses.get(&Owner::Def(DefId(m as u32))) else {
+                    continue;
+                };
+                let caller = names
+                    .get(members.iter().position(|x| *x == m).unwrap_or(0))
+                    .cloned()
+                    .unwrap_or_default();
                 for (callee, span) in &uses.defs {
                     if members.contains(&callee.index()) {
-                        let callee_name = self.defs.get(callee.index()).map_or("", |(_, x)| x.name.name.as_str());
-                        diag = diag.with_label(*span, format!("`{caller}` calls `{callee_name}` here"));
+                        let callee_name = self
+                            .defs
+                            .get(callee.index())
+                            .map_or("", |(_, x)| x.name.name.as_str());
+                        diag = diag
+                            .with_label(*span, format!("`{caller}` calls `{callee_name}` here"));
                     }
                 }
             }
@@ -76,7 +93,9 @@ impl Checker<'_> {
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([from]);
         while let Some(d) = queue.pop_front() {
-            let Some(uses) = self.uses.get(&Owner::Def(DefId(d as u32))) else { continue };
+            let Some(uses) = self.uses.get(&Owner::Def(DefId(d as u32))) else {
+                continue;
+            };
             for (callee, _) in &uses.defs {
                 if seen.insert(callee.index()) {
                     queue.push_back(callee.index());
@@ -93,7 +112,9 @@ impl Checker<'_> {
         let mut tables: HashSet<TableId> = HashSet::new();
         let mut queue: VecDeque<Owner> = (0..self.rulesets.len()).map(Owner::Ruleset).collect();
         while let Some(owner) = queue.pop_front() {
-            let Some(uses) = self.uses.get(&owner) else { continue };
+            let Some(uses) = self.uses.get(&owner) else {
+                continue;
+            };
             params.extend(uses.params.iter().copied());
             tables.extend(uses.tables.iter().copied());
             for (d, _) in &uses.defs {
@@ -119,28 +140,48 @@ impl Checker<'_> {
                 .map(|(_, (_, d))| d.name.name.clone())
                 .collect();
             let help = if callers.is_empty() {
-                "no ruleset uses it, directly or through other definitions; remove it or use it".to_string()
+                "no ruleset uses it, directly or through other definitions; remove it or use it"
+                    .to_string()
             } else {
-                format!("it is only used by {}, which no ruleset uses either", super::list_names(&callers))
+                format!(
+                    "it is only used by {}, which no ruleset uses either",
+                    super::list_names(&callers)
+                )
             };
             self.report(
-                Diagnostic::new("W0001", decl.name.span, format!("definition `{}` is never used", decl.name.name))
-                    .with_help(help),
+                Diagnostic::new(
+                    "W0001",
+                    decl.name.span,
+                    format!("definition `{}` is never used", decl.name.name),
+                )
+                .with_help(help),
             );
         }
         for (i, (_, decl)) in self.params.clone().iter().enumerate() {
             if !params.contains(&ParamId(i as u32)) {
                 self.report(
-                    Diagnostic::new("W0001", decl.name.span, format!("parameter `{}` is never used", decl.name.name))
-                        .with_help("no ruleset uses it, directly or through definitions; remove it or use it"),
+                    Diagnostic::new(
+                        "W0001",
+                        decl.name.span,
+                        format!("parameter `{}` is never used", decl.name.name),
+                    )
+                    .with_help(
+                        "no ruleset uses it, directly or through definitions; remove it or use it",
+                    ),
                 );
             }
         }
         for (i, (_, decl)) in self.tables.clone().iter().enumerate() {
             if !tables.contains(&TableId(i as u32)) {
                 self.report(
-                    Diagnostic::new("W0001", decl.name.span, format!("table `{}` is never used", decl.name.name))
-                        .with_help("no ruleset uses it, directly or through definitions; remove it or use it"),
+                    Diagnostic::new(
+                        "W0001",
+                        decl.name.span,
+                        format!("table `{}` is never used", decl.name.name),
+                    )
+                    .with_help(
+                        "no ruleset uses it, directly or through definitions; remove it or use it",
+                    ),
                 );
             }
         }
@@ -149,12 +190,25 @@ impl Checker<'_> {
     /// W0002: a requirement whose outcome is known without any record.
     pub(super) fn constant_requirement(&mut self, c: &ast::Criterion, require: ExprId) {
         let mut ranged = Vec::new();
-        let Known::Bool(value) = self.fold(require, &mut ranged) else { return };
-        let span = self.program.spans.get(require.index()).copied().unwrap_or(c.code.span);
+        let Known::Bool(value) = self.fold(require, &mut ranged) else {
+            return;
+        };
+        let span = self
+            .program
+            .spans
+            .get(require.index())
+            .copied()
+            .unwrap_or(c.code.span);
         let message = if value {
-            format!("criterion `{}` can never fail: its requirement always holds", c.code.name)
+            format!(
+                "criterion `{}` can never fail: its requirement always holds",
+                c.code.name
+            )
         } else {
-            format!("criterion `{}` can never pass: its requirement never holds", c.code.name)
+            format!(
+                "criterion `{}` can never pass: its requirement never holds",
+                c.code.name
+            )
         };
         let mut d = Diagnostic::new("W0002", span, message);
         let notes: Vec<String> = ranged
@@ -175,7 +229,12 @@ impl Checker<'_> {
     /// Folds an expression as far as it goes without a record, noting the
     /// ranged fields it relied on.
     fn fold(&self, id: ExprId, ranged: &mut Vec<(ExprId, i64, i64)>) -> Known {
-        let Some(e) = self.program.expr(id) else { return Known::Unknown };
+        if self.errors.contains(&id) {
+            return Known::Unknown;
+        }
+        let Some(e) = self.program.expr(id) else {
+            return Known::Unknown;
+        };
         match e {
             Expr::Lit(Lit::Bool(b)) => Known::Bool(*b),
             Expr::Lit(Lit::Int(n) | Lit::Money(n)) => Known::Num(*n, *n),
@@ -183,8 +242,15 @@ impl Checker<'_> {
             Expr::Lit(Lit::Text(t)) => Known::Text(t.clone()),
             Expr::Lit(Lit::Enum(_, v)) => Known::Variant(*v),
             Expr::Field { base, field } => {
-                let Some(crate::ir::Type::Record(r)) = self.program.ty(*base) else { return Known::Unknown };
-                match self.fields.get(r.index()).and_then(|f| f.get(*field as usize)).and_then(|f| f.range) {
+                let Some(crate::ir::Type::Record(r)) = self.program.ty(*base) else {
+                    return Known::Unknown;
+                };
+                match self
+                    .fields
+                    .get(r.index())
+                    .and_then(|f| f.get(*field as usize))
+                    .and_then(|f| f.range)
+                {
                     Some((lo, hi)) => {
                         ranged.push((id, lo, hi));
                         Known::Num(lo, hi)
@@ -192,10 +258,12 @@ impl Checker<'_> {
                     None => Known::Unknown,
                 }
             }
-            Expr::Coalesce { value, default } => match (self.fold(*value, ranged), self.fold(*default, ranged)) {
-                (Known::Num(a, b), Known::Num(c, d)) => Known::Num(a.min(c), b.max(d)),
-                _ => Known::Unknown,
-            },
+            Expr::Coalesce { value, default } => {
+                match (self.fold(*value, ranged), self.fold(*default, ranged)) {
+                    (Known::Num(a, b), Known::Num(c, d)) => Known::Num(a.min(c), b.max(d)),
+                    _ => Known::Unknown,
+                }
+            }
             Expr::Not(x) => match self.fold(*x, ranged) {
                 Known::Bool(b) => Known::Bool(!b),
                 _ => Known::Unknown,
@@ -211,12 +279,25 @@ impl Checker<'_> {
                 _ => Known::Unknown,
             },
             Expr::Neg(x) => match self.fold(*x, ranged) {
-                Known::Num(a, b) if a == b => a.checked_neg().map_or(Known::Unknown, |n| Known::Num(n, n)),
+                Known::Num(a, b) if a == b => {
+                    a.checked_neg().map_or(Known::Unknown, |n| Known::Num(n, n))
+                }
                 _ => Known::Unknown,
             },
-            Expr::Compare { op, lhs, rhs } => compare(*op, &self.fold(*lhs, ranged), &self.fold(*rhs, ranged)),
-            Expr::InRange { value, lo, hi, negated } => {
-                let (v, lo, hi) = (self.fold(*value, ranged), self.fold(*lo, ranged), self.fold(*hi, ranged));
+            Expr::Compare { op, lhs, rhs } => {
+                compare(*op, &self.fold(*lhs, ranged), &self.fold(*rhs, ranged))
+            }
+            Expr::InRange {
+                value,
+                lo,
+                hi,
+                negated,
+            } => {
+                let (v, lo, hi) = (
+                    self.fold(*value, ranged),
+                    self.fold(*lo, ranged),
+                    self.fold(*hi, ranged),
+                );
                 let (Known::Num(a, b), Known::Num(l, l2), Known::Num(h, h2)) = (v, lo, hi) else {
                     return Known::Unknown;
                 };
@@ -232,8 +313,14 @@ impl Checker<'_> {
                 };
                 negate(inside, *negated)
             }
-            Expr::InList { value, list, negated } => {
-                let Some(Expr::List(items)) = self.program.expr(*list) else { return Known::Unknown };
+            Expr::InList {
+                value,
+                list,
+                negated,
+            } => {
+                let Some(Expr::List(items)) = self.program.expr(*list) else {
+                    return Known::Unknown;
+                };
                 let v = self.fold(*value, ranged);
                 let mut found = Known::Bool(false);
                 for item in items {
@@ -259,7 +346,12 @@ impl Checker<'_> {
 
     /// W0003: `a ?? b` where `a` reads non-optional fields all the way
     /// from a subject or list element, so `b` is never used.
-    pub(super) fn never_missing_default(&mut self, value: &Typed, lhs: &ast::Expr, rhs: &ast::Expr) {
+    pub(super) fn never_missing_default(
+        &mut self,
+        value: &Typed,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+    ) {
         if value.ty.has_error() || !self.never_missing(value.id, true) {
             return;
         }
@@ -277,11 +369,17 @@ impl Checker<'_> {
         let mut d = Diagnostic::new(
             "W0003",
             lhs.span,
-            format!("`{}` is never missing, so its `??` default is never used", self.snippet(lhs.span)),
+            format!(
+                "`{}` is never missing, so its `??` default is never used",
+                self.snippet(lhs.span)
+            ),
         )
         .with_label(rhs.span, "never used");
         if let Some((name, record)) = field {
-            d = d.with_help(format!("field `{name}` of `{record}` is not optional (no `?`); remove `?? {}`", self.snippet(rhs.span)));
+            d = d.with_help(format!(
+                "field `{name}` of `{record}` is not optional (no `?`); remove `?? {}`",
+                self.snippet(rhs.span)
+            ));
         }
         self.report(d);
     }

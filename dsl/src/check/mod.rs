@@ -122,6 +122,10 @@ struct Checker<'a> {
     /// Each subject's record, once known.
     subject_records: Vec<Option<crate::ir::RecordId>>,
     uses: HashMap<Owner, Uses>,
+    /// Names already reported as not imported, by file.
+    hidden_reported: HashSet<(FileId, String)>,
+    /// Stand-ins for expressions that could not be checked.
+    errors: HashSet<ExprId>,
     /// The file whose expressions are being checked.
     file: FileId,
     owner: Owner,
@@ -153,6 +157,8 @@ impl<'a> Checker<'a> {
             param_tys: Vec::new(),
             subject_records: Vec::new(),
             uses: HashMap::new(),
+            hidden_reported: HashSet::new(),
+            errors: HashSet::new(),
             file: FileId(0),
             owner: Owner::Nothing,
             frame: Frame::default(),
@@ -167,6 +173,22 @@ impl<'a> Checker<'a> {
     /// The name a file was added under.
     fn file_name(&self, file: FileId) -> &str {
         self.sources.get(file).map_or("", |f| f.name.as_str())
+    }
+
+    /// A span without the whitespace and comment lines that the span of a
+    /// clause can end with.
+    fn trim(&self, span: Span) -> Span {
+        let mut text = self.snippet(span).trim_end();
+        while let Some((before, last)) = text.rsplit_once('\n') {
+            if !last.trim_start().starts_with("//") {
+                break;
+            }
+            text = before.trim_end();
+        }
+        Span {
+            end: span.start + text.len() as u32,
+            ..span
+        }
     }
 
     /// The source text a span covers.
@@ -214,7 +236,10 @@ fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -
             continue;
         }
         let d = strsim::damerau_levenshtein(&lower, &c.to_lowercase());
-        let limit = (name.chars().count().max(c.chars().count()) / 3).max(1);
+        // Names of one or two letters are too short to tell a slip from
+        // another name, except by case.
+        let longest = name.chars().count().max(c.chars().count());
+        let limit = if longest < 3 { 0 } else { (longest / 3).max(1) };
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -224,7 +249,11 @@ fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -
 
 /// `n thing` or `n things`.
 fn plural(n: usize, thing: &str) -> String {
-    if n == 1 { format!("{n} {thing}") } else { format!("{n} {thing}s") }
+    if n == 1 {
+        format!("{n} {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
 }
 
 /// `a`, `b` and `c` in backticks.

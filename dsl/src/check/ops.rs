@@ -23,8 +23,12 @@ impl Checker<'_> {
                 if !x.ty.is_numeric() {
                     let shown = self.show(&x.ty);
                     self.report(
-                        Diagnostic::new("E0203", span, format!("cannot negate a value of type `{shown}`"))
-                            .with_help("`-` works on `int` and `money`"),
+                        Diagnostic::new(
+                            "E0203",
+                            span,
+                            format!("cannot negate a value of type `{shown}`"),
+                        )
+                        .with_help("`-` works on `int` and `money`"),
                     );
                     return self.error_expr(span);
                 }
@@ -34,20 +38,45 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn binary(&mut self, op: BinaryOp, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) -> Typed {
+    pub(super) fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: Span,
+    ) -> Typed {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 let a = self.expr(lhs, Some(&Ty::Bool));
-                self.expect(&a, &Ty::Bool, lhs.span, &format!("the left side of `{}`", op.as_str()));
+                self.expect(
+                    &a,
+                    &Ty::Bool,
+                    lhs.span,
+                    &format!("the left side of `{}`", op.as_str()),
+                );
                 let b = self.expr(rhs, Some(&Ty::Bool));
-                self.expect(&b, &Ty::Bool, rhs.span, &format!("the right side of `{}`", op.as_str()));
-                let e = if op == BinaryOp::And { Expr::And(a.id, b.id) } else { Expr::Or(a.id, b.id) };
+                self.expect(
+                    &b,
+                    &Ty::Bool,
+                    rhs.span,
+                    &format!("the right side of `{}`", op.as_str()),
+                );
+                let e = if op == BinaryOp::And {
+                    Expr::And(a.id, b.id)
+                } else {
+                    Expr::Or(a.id, b.id)
+                };
                 self.push(e, Ty::Bool, span)
             }
-            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                self.compare(op, lhs, rhs, span)
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => self.compare(op, lhs, rhs, span),
+            BinaryOp::In | BinaryOp::NotIn => {
+                self.membership(op == BinaryOp::NotIn, lhs, rhs, span)
             }
-            BinaryOp::In | BinaryOp::NotIn => self.membership(op == BinaryOp::NotIn, lhs, rhs, span),
             BinaryOp::Coalesce => self.coalesce(lhs, rhs, span),
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
                 self.arith(op, lhs, rhs, span)
@@ -56,10 +85,23 @@ impl Checker<'_> {
     }
 
     /// E0203 for an operator whose two sides do not go together.
-    fn mismatch(&mut self, op: BinaryOp, a: &Typed, b: &Typed, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) {
+    fn mismatch(
+        &mut self,
+        op: BinaryOp,
+        a: &Typed,
+        b: &Typed,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: Span,
+    ) {
         let (x, y) = (self.show(&a.ty), self.show(&b.ty));
         let message = match op {
-            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => {
                 format!("cannot compare `{x}` with `{y}`")
             }
             _ => format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()),
@@ -107,12 +149,24 @@ impl Checker<'_> {
                     "`==` and `!=` work on `bool`, `int`, `money`, `text`, `date` and enums; test a list with `in` or an aggregate"
                 };
                 self.report(
-                    Diagnostic::new("E0203", span, format!("`{}` cannot compare values of type `{shown}`", op.as_str()))
-                        .with_help(help),
+                    Diagnostic::new(
+                        "E0203",
+                        span,
+                        format!("`{}` cannot compare values of type `{shown}`", op.as_str()),
+                    )
+                    .with_help(help),
                 );
             }
         }
-        self.push(Expr::Compare { op: cmp, lhs: a.id, rhs: b.id }, Ty::Bool, span)
+        self.push(
+            Expr::Compare {
+                op: cmp,
+                lhs: a.id,
+                rhs: b.id,
+            },
+            Ty::Bool,
+            span,
+        )
     }
 
     fn membership(&mut self, negated: bool, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) -> Typed {
@@ -127,8 +181,12 @@ impl Checker<'_> {
                 if !value.ty.agrees(&Ty::Int) {
                     let shown = self.show(&value.ty);
                     self.report(
-                        Diagnostic::new("E0203", lhs.span, format!("a range holds `int` values, but this is `{shown}`"))
-                            .with_label(rhs.span, "this range"),
+                        Diagnostic::new(
+                            "E0203",
+                            lhs.span,
+                            format!("a range holds `int` values, but this is `{shown}`"),
+                        )
+                        .with_label(rhs.span, "this range"),
                     );
                 }
                 return self.push(
@@ -151,7 +209,10 @@ impl Checker<'_> {
                             Diagnostic::new(
                                 "E0203",
                                 lhs.span,
-                                format!("table `{}` holds `text` codes, but this is `{shown}`", name.name),
+                                format!(
+                                    "table `{}` holds `text` codes, but this is `{shown}`",
+                                    name.name
+                                ),
                             )
                             .with_label(rhs.span, "this table"),
                         );
@@ -204,12 +265,22 @@ impl Checker<'_> {
         )
     }
 
-    fn mismatch_in(&mut self, word: &str, value: &Typed, list: &Typed, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) {
+    fn mismatch_in(
+        &mut self,
+        word: &str,
+        value: &Typed,
+        list: &Typed,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: Span,
+    ) {
         let (v, l) = (self.show(&value.ty), self.show(&list.ty));
         let mut d = Diagnostic::new("E0203", span, format!("cannot look for `{v}` in `{l}`"))
             .with_label(lhs.span, format!("this is `{v}`"))
             .with_label(rhs.span, format!("this is `{l}`"));
-        d = d.with_help(format!("the value on the left of `{word}` must have the type of the list's elements"));
+        d = d.with_help(format!(
+            "the value on the left of `{word}` must have the type of the list's elements"
+        ));
         self.report(d);
     }
 
@@ -256,7 +327,9 @@ impl Checker<'_> {
             (_, Ty::Error, _) | (_, _, Ty::Error) => Some(Ty::Error),
             (_, Ty::Int, Ty::Int) => Some(Ty::Int),
             (ArithOp::Add | ArithOp::Sub, Ty::Money, Ty::Money) => Some(Ty::Money),
-            (ArithOp::Mul, Ty::Money, Ty::Int) | (ArithOp::Mul, Ty::Int, Ty::Money) => Some(Ty::Money),
+            (ArithOp::Mul, Ty::Money, Ty::Int) | (ArithOp::Mul, Ty::Int, Ty::Money) => {
+                Some(Ty::Money)
+            }
             (ArithOp::Div | ArithOp::Rem, Ty::Money, Ty::Int) => Some(Ty::Money),
             _ => None,
         };
@@ -264,27 +337,44 @@ impl Checker<'_> {
             if matches!((&a.ty, &b.ty), (Ty::Money, Ty::Money)) {
                 let (x, y) = (self.show(&a.ty), self.show(&b.ty));
                 self.report(
-                    Diagnostic::new("E0203", span, format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()))
-                        .with_label(lhs.span, format!("this is `{x}`"))
-                        .with_label(rhs.span, format!("this is `{y}`"))
-                        .with_help("an amount can be multiplied or divided by an `int`, not by another amount"),
+                    Diagnostic::new(
+                        "E0203",
+                        span,
+                        format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()),
+                    )
+                    .with_label(lhs.span, format!("this is `{x}`"))
+                    .with_label(rhs.span, format!("this is `{y}`"))
+                    .with_help(
+                        "an amount can be multiplied or divided by an `int`, not by another amount",
+                    ),
                 );
-            } else if matches!((arith, &a.ty, &b.ty), (ArithOp::Div | ArithOp::Rem, Ty::Int, Ty::Money)) {
+            } else if matches!(
+                (arith, &a.ty, &b.ty),
+                (ArithOp::Div | ArithOp::Rem, Ty::Int, Ty::Money)
+            ) {
                 self.report(
-                    Diagnostic::new("E0203", span, format!("cannot apply `{}` to `int` and `money`", op.as_str()))
-                        .with_label(lhs.span, "this is `int`")
-                        .with_label(rhs.span, "this is `money`")
-                        .with_help("divide an amount by an `int`: `amount / 2`"),
+                    Diagnostic::new(
+                        "E0203",
+                        span,
+                        format!("cannot apply `{}` to `int` and `money`", op.as_str()),
+                    )
+                    .with_label(lhs.span, "this is `int`")
+                    .with_label(rhs.span, "this is `money`")
+                    .with_help("divide an amount by an `int`: `amount / 2`"),
                 );
             } else if a.ty.is_numeric() && b.ty.is_numeric() {
                 self.mismatch(op, &a, &b, lhs, rhs, span);
             } else {
                 let (x, y) = (self.show(&a.ty), self.show(&b.ty));
                 self.report(
-                    Diagnostic::new("E0203", span, format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()))
-                        .with_label(lhs.span, format!("this is `{x}`"))
-                        .with_label(rhs.span, format!("this is `{y}`"))
-                        .with_help("arithmetic works on `int` and `money`"),
+                    Diagnostic::new(
+                        "E0203",
+                        span,
+                        format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()),
+                    )
+                    .with_label(lhs.span, format!("this is `{x}`"))
+                    .with_label(rhs.span, format!("this is `{y}`"))
+                    .with_help("arithmetic works on `int` and `money`"),
                 );
             }
             return self.error_expr(span);

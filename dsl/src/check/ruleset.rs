@@ -25,7 +25,9 @@ impl<'a> Checker<'a> {
     pub(super) fn rulesets(&mut self) {
         let mut programmes: HashMap<String, Span> = HashMap::new();
         for i in 0..self.rulesets.len() {
-            let Some(&(file, rs)) = self.rulesets.get(i) else { continue };
+            let Some(&(file, rs)) = self.rulesets.get(i) else {
+                continue;
+            };
             self.file = file;
             self.owner = Owner::Ruleset(i);
             self.frame = Frame::default();
@@ -34,9 +36,13 @@ impl<'a> Checker<'a> {
             if let Some(p) = header.programme {
                 if let Some(first) = programmes.get(&p.name) {
                     self.report(
-                        Diagnostic::new("E0102", p.span, format!("programme `{}` is decided by two rulesets", p.name))
-                            .with_label(*first, "first decided here")
-                            .with_help("put every condition of a programme in one ruleset"),
+                        Diagnostic::new(
+                            "E0102",
+                            p.span,
+                            format!("programme `{}` is decided by two rulesets", p.name),
+                        )
+                        .with_label(*first, "first decided here")
+                        .with_help("put every condition of a programme in one ruleset"),
                     );
                 } else {
                     programmes.insert(p.name.clone(), p.span);
@@ -73,7 +79,11 @@ impl<'a> Checker<'a> {
                     Some(first) => self.twice("programme", id.span, first.span),
                     None => h.programme = Some(id),
                 },
-                RulesetClause::ForEach { subject, filter, span } => match h.for_each {
+                RulesetClause::ForEach {
+                    subject,
+                    filter,
+                    span,
+                } => match h.for_each {
                     Some((_, _, first)) => self.twice("for each", *span, first),
                     None => h.for_each = Some((subject, filter.as_ref(), *span)),
                 },
@@ -87,39 +97,62 @@ impl<'a> Checker<'a> {
         let name = &rs.name;
         if h.stage.is_none() {
             self.report(
-                Diagnostic::new("E0301", name.span, format!("ruleset `{}` has no `stage`", name.name))
-                    .with_help("add `stage verification` or `stage determination`"),
+                Diagnostic::new(
+                    "E0301",
+                    name.span,
+                    format!("ruleset `{}` has no `stage`", name.name),
+                )
+                .with_help("add `stage verification` or `stage determination`"),
             );
         }
         if h.for_each.is_none() {
             self.report(
-                Diagnostic::new("E0301", name.span, format!("ruleset `{}` has no `for each`", name.name))
-                    .with_help("say what it runs on: `for each household`"),
+                Diagnostic::new(
+                    "E0301",
+                    name.span,
+                    format!("ruleset `{}` has no `for each`", name.name),
+                )
+                .with_help("say what it runs on: `for each household`"),
             );
         }
         match h.stage.and_then(|(s, _)| s) {
             Some(Stage::Determination) => {
                 if h.programme.is_none() {
                     self.report(
-                        Diagnostic::new("E0301", name.span, format!("determination ruleset `{}` has no `programme`", name.name))
-                            .with_help("name the programme it decides: `programme PKH`"),
+                        Diagnostic::new(
+                            "E0301",
+                            name.span,
+                            format!("determination ruleset `{}` has no `programme`", name.name),
+                        )
+                        .with_help("name the programme it decides: `programme PKH`"),
                     );
                 }
                 if h.benefit.is_none() {
                     self.report(
-                        Diagnostic::new("E0301", name.span, format!("determination ruleset `{}` has no `benefit`", name.name))
-                            .with_help("say what an eligible subject receives: `benefit Rp 200_000 per month`"),
+                        Diagnostic::new(
+                            "E0301",
+                            name.span,
+                            format!("determination ruleset `{}` has no `benefit`", name.name),
+                        )
+                        .with_help(
+                            "say what an eligible subject receives: `benefit Rp 200_000 per month`",
+                        ),
                     );
                 }
             }
             Some(Stage::Verification) => {
                 if let Some(p) = h.programme {
                     self.report(
-                        Diagnostic::new("E0306", p.span, "a verification ruleset has no `programme`")
-                            .with_help("only a `stage determination` ruleset decides a programme"),
+                        Diagnostic::new(
+                            "E0306",
+                            p.span,
+                            "a verification ruleset has no `programme`",
+                        )
+                        .with_help("only a `stage determination` ruleset decides a programme"),
                     );
                 }
                 if let Some((_, _, span)) = h.benefit {
+                    let span = self.trim(span);
                     self.report(
                         Diagnostic::new("E0306", span, "a verification ruleset has no `benefit`")
                             .with_help("only a `stage determination` ruleset pays a benefit"),
@@ -132,6 +165,7 @@ impl<'a> Checker<'a> {
     }
 
     fn twice(&mut self, clause: &str, span: Span, first: Span) {
+        let (span, first) = (self.trim(span), self.trim(first));
         self.report(
             Diagnostic::new("E0302", span, format!("`{clause}` is given twice"))
                 .with_label(first, "first given here"),
@@ -151,12 +185,16 @@ impl<'a> Checker<'a> {
     fn ruleset(&mut self, rs: &'a ast::Ruleset, h: &Header<'a>) -> ir::Ruleset {
         let stage = h.stage.and_then(|(s, _)| s);
         // The subject chain, root first, as the frame's first locals.
-        let subject = h.for_each.and_then(|(s, _, _)| self.resolve_subject(s, "E0101"));
+        let subject = h
+            .for_each
+            .and_then(|(s, _, _)| self.resolve_subject(s, "E0101"));
         let mut subject_locals = Vec::new();
         match subject {
             Some(s) => {
                 for link in self.program.schema.chain(s) {
-                    let Some(def) = self.program.schema.subjects.get(link.index()) else { continue };
+                    let Some(def) = self.program.schema.subjects.get(link.index()) else {
+                        continue;
+                    };
                     let name = Ident {
                         name: def.name.clone(),
                         span: h.for_each.map_or(rs.name.span, |(s, _, _)| s.span),
@@ -180,16 +218,32 @@ impl<'a> Checker<'a> {
         let mut lets = Vec::new();
         let mut names: HashMap<String, Span> = HashMap::new();
         for clause in &rs.clauses {
-            let RulesetClause::Let { name, value, .. } = clause else { continue };
+            let RulesetClause::Let { name, value, .. } = clause else {
+                continue;
+            };
             let v = self.expr(value, None);
             if let Some((_, local)) = self.frame.lookup(&name.name) {
-                let first = names.get(&name.name).copied().unwrap_or(local.span);
+                let label = match names.get(&name.name) {
+                    Some(first) => (*first, "first defined here".to_string()),
+                    None => (
+                        local.span,
+                        format!("`for each` binds the subject `{}`", name.name),
+                    ),
+                };
                 self.report(
-                    Diagnostic::new("E0102", name.span, format!("`{}` is already defined in this ruleset", name.name))
-                        .with_label(first, "first defined here"),
+                    Diagnostic::new(
+                        "E0102",
+                        name.span,
+                        format!("`{}` is already defined in this ruleset", name.name),
+                    )
+                    .with_label(label.0, label.1),
                 );
             } else if name.name == "as_of" {
-                self.report(Diagnostic::new("E0102", name.span, "`as_of` is reserved for the evaluation date"));
+                self.report(Diagnostic::new(
+                    "E0102",
+                    name.span,
+                    "`as_of` is reserved for the evaluation date",
+                ));
             }
             names.insert(name.name.clone(), name.span);
             let local = self.frame.bind(name, v.ty.clone(), false);
@@ -202,13 +256,18 @@ impl<'a> Checker<'a> {
         let mut criteria = Vec::new();
         let mut codes: HashMap<String, Span> = HashMap::new();
         for clause in &rs.clauses {
-            let RulesetClause::Criterion(c) = clause else { continue };
+            let RulesetClause::Criterion(c) = clause else {
+                continue;
+            };
             if let Some(first) = codes.get(&c.code.name) {
                 self.report(
                     Diagnostic::new(
                         "E0305",
                         c.code.span,
-                        format!("criterion `{}` is defined twice in ruleset `{}`", c.code.name, rs.name.name),
+                        format!(
+                            "criterion `{}` is defined twice in ruleset `{}`",
+                            c.code.name, rs.name.name
+                        ),
                     )
                     .with_label(*first, "first defined here"),
                 );
@@ -239,7 +298,11 @@ impl<'a> Checker<'a> {
             filter,
             lets,
             criteria,
-            benefit: if stage == Some(Stage::Determination) { benefit } else { None },
+            benefit: if stage == Some(Stage::Determination) {
+                benefit
+            } else {
+                None
+            },
             frame_size: self.frame.size(),
             span: rs.span,
         }
@@ -260,8 +323,14 @@ impl<'a> Checker<'a> {
             }
             (Some(Stage::Determination), Some((_, span))) => {
                 self.report(
-                    Diagnostic::new("E0306", span, "a criterion of a determination ruleset takes no severity")
-                        .with_help("every criterion here is a condition of eligibility; remove the severity"),
+                    Diagnostic::new(
+                        "E0306",
+                        span,
+                        "a criterion of a determination ruleset takes no severity",
+                    )
+                    .with_help(
+                        "every criterion here is a condition of eligibility; remove the severity",
+                    ),
                 );
                 Severity::Blocking
             }
@@ -271,7 +340,15 @@ impl<'a> Checker<'a> {
         let mark = self.frame.mark();
         let mut each: Option<(ir::Each, Span)> = None;
         for clause in &c.clauses {
-            let CriterionClause::For { var, list, filter, span } = clause else { continue };
+            let CriterionClause::For {
+                var,
+                list,
+                filter,
+                span,
+            } = clause
+            else {
+                continue;
+            };
             if let Some((_, first)) = &each {
                 let first = *first;
                 self.twice("for", *span, first);
@@ -283,8 +360,15 @@ impl<'a> Checker<'a> {
                 None => {
                     let shown = self.show(&l.ty);
                     self.report(
-                        Diagnostic::new("E0201", list.span, format!("`for` goes through a list, found `{shown}`"))
-                            .with_help(format!("write `for {} in LIST` with a list such as `family.members`", var.name)),
+                        Diagnostic::new(
+                            "E0201",
+                            list.span,
+                            format!("`for` goes through a list, found `{shown}`"),
+                        )
+                        .with_help(format!(
+                            "write `for {} in LIST` with a list such as `family.members`",
+                            var.name
+                        )),
                     );
                     Ty::Error
                 }
@@ -318,9 +402,13 @@ impl<'a> Checker<'a> {
                     match require {
                         Some((_, first)) => {
                             self.report(
-                                Diagnostic::new("E0302", e.span, format!("criterion `{}` has two `require` clauses", code.name))
-                                    .with_label(first, "the first requirement")
-                                    .with_help("join the conditions with `and`"),
+                                Diagnostic::new(
+                                    "E0302",
+                                    e.span,
+                                    format!("criterion `{}` has two `require` clauses", code.name),
+                                )
+                                .with_label(first, "the first requirement")
+                                .with_help("join the conditions with `and`"),
                             );
                         }
                         None => require = Some((t.id, e.span)),
@@ -347,7 +435,11 @@ impl<'a> Checker<'a> {
                     }
                     None => reason = Some((id.name.clone(), id.span)),
                 },
-                CriterionClause::Message { lang, template, span } => {
+                CriterionClause::Message {
+                    lang,
+                    template,
+                    span,
+                } => {
                     let t = self.template(template);
                     let slot = match lang.name.as_str() {
                         "id" => &mut message_id,
@@ -375,8 +467,12 @@ impl<'a> Checker<'a> {
             }
             None => {
                 self.report(
-                    Diagnostic::new("E0304", code.span, format!("criterion `{}` has no `require`", code.name))
-                        .with_help("say what must hold: `require CONDITION`"),
+                    Diagnostic::new(
+                        "E0304",
+                        code.span,
+                        format!("criterion `{}` has no `require`", code.name),
+                    )
+                    .with_help("say what must hold: `require CONDITION`"),
                 );
                 self.error_expr(code.span).id
             }

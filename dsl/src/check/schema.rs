@@ -33,7 +33,9 @@ impl Checker<'_> {
     }
 
     fn enum_decl(&mut self, index: usize) {
-        let Some(&(_, decl)) = self.enums.get(index) else { return };
+        let Some(&(_, decl)) = self.enums.get(index) else {
+            return;
+        };
         let mut names: HashMap<&str, &ast::Variant> = HashMap::new();
         let mut codes: HashMap<&Code, &ast::Variant> = HashMap::new();
         let mut variants = Vec::new();
@@ -43,7 +45,10 @@ impl Checker<'_> {
                     Diagnostic::new(
                         "E0102",
                         v.name.span,
-                        format!("enum `{}` has two variants named `{}`", decl.name.name, v.name.name),
+                        format!(
+                            "enum `{}` has two variants named `{}`",
+                            decl.name.name, v.name.name
+                        ),
                     )
                     .with_label(first.name.span, "first defined here"),
                 );
@@ -79,7 +84,9 @@ impl Checker<'_> {
     }
 
     fn record_decl(&mut self, index: usize) {
-        let Some(&(file, decl)) = self.records.get(index) else { return };
+        let Some(&(file, decl)) = self.records.get(index) else {
+            return;
+        };
         self.file = file;
         let mut seen: HashMap<&str, &ast::FieldDecl> = HashMap::new();
         let mut fields = Vec::new();
@@ -90,7 +97,10 @@ impl Checker<'_> {
                     Diagnostic::new(
                         "E0102",
                         f.name.span,
-                        format!("record `{}` has two fields named `{}`", decl.name.name, f.name.name),
+                        format!(
+                            "record `{}` has two fields named `{}`",
+                            decl.name.name, f.name.name
+                        ),
                     )
                     .with_label(first.name.span, "first defined here"),
                 );
@@ -153,9 +163,13 @@ impl Checker<'_> {
                 let mut d = Diagnostic::new(
                     "E0309",
                     name.span,
-                    format!("the {what} `{}` is not a field of record `{}`", name.name, decl.name.name),
+                    format!(
+                        "the {what} `{}` is not a field of record `{}`",
+                        name.name, decl.name.name
+                    ),
                 );
-                if let Some(help) = did_you_mean(&name.name, fields.iter().map(|f| f.name.as_str())) {
+                if let Some(help) = did_you_mean(&name.name, fields.iter().map(|f| f.name.as_str()))
+                {
                     d = d.with_help(help);
                 }
                 self.report(d);
@@ -165,23 +179,30 @@ impl Checker<'_> {
     }
 
     fn subject_decl(&mut self, index: usize) {
-        let Some(&(file, decl)) = self.subjects.get(index) else { return };
+        let Some(&(file, decl)) = self.subjects.get(index) else {
+            return;
+        };
         self.file = file;
         let record = match self.lookup(&decl.record.name) {
             Lookup::Found(ItemKind::Record(r)) => Some(r),
             Lookup::Hidden(f) => {
-                let d = self.not_imported(&decl.record, f);
-                self.report(d);
+                self.report_hidden(&decl.record, f);
                 None
             }
             found => {
                 let records = self.visible_names(|k| matches!(k, ItemKind::Record(_)));
                 let message = match found {
-                    Lookup::Found(kind) => format!("`{}` is {}, not a record", decl.record.name, kind.describe()),
+                    Lookup::Found(kind) => format!(
+                        "`{}` is {}, not a record",
+                        decl.record.name,
+                        kind.describe()
+                    ),
                     _ => format!("there is no record `{}`", decl.record.name),
                 };
                 let mut d = Diagnostic::new("E0307", decl.record.span, message);
-                if let Some(help) = did_you_mean(&decl.record.name, records.iter().map(String::as_str)) {
+                if let Some(help) =
+                    did_you_mean(&decl.record.name, records.iter().map(String::as_str))
+                {
                     d = d.with_help(help);
                 }
                 self.report(d);
@@ -194,19 +215,35 @@ impl Checker<'_> {
         if let (Some(r), Some(def)) = (record, self.program.schema.subjects.get_mut(index)) {
             def.record = r;
         }
-        let Some((parent, field)) = &decl.within else { return };
-        let Some(parent_id) = self.resolve_subject(parent, "E0307") else { return };
-        let parent_record = self.subject_records.get(parent_id.index()).copied().flatten();
-        let Some(parent_record) = parent_record.or_else(|| self.record_of_subject_decl(parent_id)) else {
+        let Some((parent, field)) = &decl.within else {
             return;
         };
-        let fields = self.fields.get(parent_record.index()).cloned().unwrap_or_default();
+        let Some(parent_id) = self.resolve_subject(parent, "E0307") else {
+            return;
+        };
+        let parent_record = self
+            .subject_records
+            .get(parent_id.index())
+            .copied()
+            .flatten();
+        let Some(parent_record) = parent_record.or_else(|| self.record_of_subject_decl(parent_id))
+        else {
+            return;
+        };
+        let fields = self
+            .fields
+            .get(parent_record.index())
+            .cloned()
+            .unwrap_or_default();
         let record_name = self.show(&Ty::Record(parent_record));
         let Some(fi) = fields.iter().position(|f| f.name == field.name) else {
             let mut d = Diagnostic::new(
                 "E0307",
                 field.span,
-                format!("record `{record_name}` of subject `{}` has no field `{}`", parent.name, field.name),
+                format!(
+                    "record `{record_name}` of subject `{}` has no field `{}`",
+                    parent.name, field.name
+                ),
             );
             if let Some(help) = did_you_mean(&field.name, fields.iter().map(|f| f.name.as_str())) {
                 d = d.with_help(help);
@@ -279,8 +316,14 @@ impl Checker<'_> {
                 .is_some_and(|s| s.parent.is_none());
             if !rooted {
                 self.report(
-                    Diagnostic::new("E0307", d.name.span, format!("subject `{}` is its own ancestor", d.name.name))
-                        .with_help("subjects form a chain from the root down: household, family, member"),
+                    Diagnostic::new(
+                        "E0307",
+                        d.name.span,
+                        format!("subject `{}` is its own ancestor", d.name.name),
+                    )
+                    .with_help(
+                        "subjects form a chain from the root down: household, family, member",
+                    ),
                 );
             }
         }
@@ -288,20 +331,32 @@ impl Checker<'_> {
 
     /// Resolves a type expression in the current file. A range is returned
     /// for `int(a..b)`.
-    pub(super) fn resolve_type(&mut self, t: &TypeExpr, site: TypeSite) -> (Ty, Option<(i64, i64)>) {
+    pub(super) fn resolve_type(
+        &mut self,
+        t: &TypeExpr,
+        site: TypeSite,
+    ) -> (Ty, Option<(i64, i64)>) {
         match &t.kind {
             TypeExprKind::IntRange(lo, hi) => {
                 if site != TypeSite::Field {
                     self.report(
-                        Diagnostic::new("E0210", t.span, "a ranged `int` is only allowed for a record field")
-                            .with_help("write `int` here"),
+                        Diagnostic::new(
+                            "E0210",
+                            t.span,
+                            "a ranged `int` is only allowed for a record field",
+                        )
+                        .with_help("write `int` here"),
                     );
                     return (Ty::Int, None);
                 }
                 if lo > hi {
                     self.report(
-                        Diagnostic::new("E0210", t.span, format!("the range `{lo}..{hi}` is empty"))
-                            .with_help(format!("write the smaller bound first: `int({hi}..{lo})`")),
+                        Diagnostic::new(
+                            "E0210",
+                            t.span,
+                            format!("the range `{lo}..{hi}` is empty"),
+                        )
+                        .with_help(format!("write the smaller bound first: `int({hi}..{lo})`")),
                     );
                     return (Ty::Int, None);
                 }
@@ -337,15 +392,17 @@ impl Checker<'_> {
             Lookup::Found(ItemKind::Enum(e)) => Ty::Enum(e),
             Lookup::Found(ItemKind::Record(r)) => Ty::Record(r),
             Lookup::Hidden(f) => {
-                let d = self.not_imported(name, f);
-                self.report(d);
+                self.report_hidden(name, f);
                 Ty::Error
             }
             found => {
-                let mut names = self.visible_names(|k| matches!(k, ItemKind::Enum(_) | ItemKind::Record(_)));
+                let mut names =
+                    self.visible_names(|k| matches!(k, ItemKind::Enum(_) | ItemKind::Record(_)));
                 names.extend(BUILTIN_TYPES.iter().map(|s| (*s).to_string()));
                 let message = match found {
-                    Lookup::Found(kind) => format!("`{}` is {}, not a type", name.name, kind.describe()),
+                    Lookup::Found(kind) => {
+                        format!("`{}` is {}, not a type", name.name, kind.describe())
+                    }
                     _ => format!("unknown type `{}`", name.name),
                 };
                 let d = Diagnostic::new("E0108", name.span, message);

@@ -155,7 +155,15 @@ impl<'a> Checker<'a> {
                             visible.push(*target);
                         }
                     }
-                    None => self.unknown_import(import, &dir, &wanted),
+                    None => {
+                        // Go on as if the likely intended file were imported,
+                        // so that its names are not reported as well.
+                        if let Some(target) = self.unknown_import(import, &dir, &wanted)
+                            && !visible.contains(&target)
+                        {
+                            visible.push(target);
+                        }
+                    }
                 }
             }
             self.visible.insert(*fid, visible);
@@ -167,20 +175,37 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn unknown_import(&mut self, import: &ast::Import, dir: &str, wanted: &str) {
+    /// Reports an import of a file that is not there, and returns the file
+    /// it most likely meant.
+    fn unknown_import(&mut self, import: &ast::Import, dir: &str, wanted: &str) -> Option<FileId> {
         let span = inside_quotes(import.path_span);
-        let names: Vec<String> = self
+        let names: Vec<(String, FileId)> = self
             .files
             .iter()
-            .map(|(id, _)| relative(dir, self.file_name(*id)))
+            .map(|(id, _)| (relative(dir, self.file_name(*id)), *id))
             .collect();
-        let help = match did_you_mean(&import.path, names.iter().map(String::as_str)) {
+        let guess = did_you_mean(&import.path, names.iter().map(|(n, _)| n.as_str()));
+        let target = guess.as_ref().and_then(|g| {
+            names
+                .iter()
+                .find(|(n, _)| g.contains(&format!("`{n}`")))
+                .map(|(_, id)| *id)
+        });
+        let help = match guess {
             Some(dym) => dym,
-            None => format!("no rule file is named `{wanted}`; imports are relative to the importing file"),
+            None => format!(
+                "no rule file is named `{wanted}`; imports are relative to the importing file"
+            ),
         };
         self.report(
-            Diagnostic::new("E0103", span, format!("cannot find the file `{}`", import.path)).with_help(help),
+            Diagnostic::new(
+                "E0103",
+                span,
+                format!("cannot find the file `{}`", import.path),
+            )
+            .with_help(help),
         );
+        target
     }
 
     fn declare_item(&mut self, file: FileId, item: &'a Item) {
@@ -280,9 +305,13 @@ impl<'a> Checker<'a> {
         if let Some(first) = self.items.get(&name.name) {
             let first = *first;
             self.report(
-                Diagnostic::new("E0102", name.span, format!("`{}` is defined more than once", name.name))
-                    .with_label(first.span, format!("`{}` is first defined here", name.name))
-                    .with_help("each top-level name must be unique across all rule files"),
+                Diagnostic::new(
+                    "E0102",
+                    name.span,
+                    format!("`{}` is defined more than once", name.name),
+                )
+                .with_label(first.span, format!("`{}` is first defined here", name.name))
+                .with_help("each top-level name must be unique across all rule files"),
             );
             return false;
         }
@@ -305,8 +334,15 @@ impl<'a> Checker<'a> {
     pub(super) fn lookup_in(&self, file: FileId, name: &str) -> Lookup {
         match self.items.get(name) {
             Some(info) => {
-                let seen = self.visible.get(&file).is_some_and(|v| v.contains(&info.file));
-                if seen { Lookup::Found(info.kind) } else { Lookup::Hidden(info.file) }
+                let seen = self
+                    .visible
+                    .get(&file)
+                    .is_some_and(|v| v.contains(&info.file));
+                if seen {
+                    Lookup::Found(info.kind)
+                } else {
+                    Lookup::Hidden(info.file)
+                }
             }
             None => Lookup::Missing,
         }
@@ -319,7 +355,11 @@ impl<'a> Checker<'a> {
             .items
             .iter()
             .filter(|(_, info)| {
-                keep(info.kind) && self.visible.get(&self.file).is_some_and(|v| v.contains(&info.file))
+                keep(info.kind)
+                    && self
+                        .visible
+                        .get(&self.file)
+                        .is_some_and(|v| v.contains(&info.file))
             })
             .map(|(n, _)| n.clone())
             .collect();
@@ -327,20 +367,52 @@ impl<'a> Checker<'a> {
         names
     }
 
-    /// E0101 for a name declared in a file that is not imported.
-    pub(super) fn not_imported(&self, name: &Ident, defined_in: FileId) -> Diagnostic {
-        let path = relative(dir_of(self.file_name(self.file)), self.file_name(defined_in));
-        Diagnostic::new("E0101", name.span, format!("cannot find `{}` in this file or its imports", name.name))
+    /// E0101 for a name declared in a file that is not imported, once per
+    /// name and file. The reference still counts as a use, so that the
+    /// declaration is not also reported as unused.
+    pub(super) fn report_hidden(&mut self, name: &Ident, defined_in: FileId) {
+        if let Some(info) = self.items.get(&name.name) {
+            let kind = info.kind;
+            let uses = self.uses_mut();
+            match kind {
+                ItemKind::Def(d) => uses.defs.push((d, name.span)),
+                ItemKind::Param(p) => {
+                    uses.params.insert(p);
+                }
+                ItemKind::Table(t) => {
+                    uses.tables.insert(t);
+                }
+                _ => {}
+            }
+        }
+        if !self.hidden_reported.insert((self.file, name.name.clone())) {
+            return;
+        }
+        let path = relative(
+            dir_of(self.file_name(self.file)),
+            self.file_name(defined_in),
+        );
+        self.report(
+            Diagnostic::new(
+                "E0101",
+                name.span,
+                format!("cannot find `{}` in this file or its imports", name.name),
+            )
             .with_help(format!(
                 "`{}` is defined in `{path}`; add `import \"{path}\"`",
                 name.name
-            ))
+            )),
+        );
     }
 
     /// E0101 for a name that is not declared at all, with "did you mean"
     /// among `candidates`.
     pub(super) fn not_defined(&self, name: &Ident, candidates: &[String]) -> Diagnostic {
-        let d = Diagnostic::new("E0101", name.span, format!("cannot find `{}` in this file or its imports", name.name));
+        let d = Diagnostic::new(
+            "E0101",
+            name.span,
+            format!("cannot find `{}` in this file or its imports", name.name),
+        );
         match did_you_mean(&name.name, candidates.iter().map(String::as_str)) {
             Some(help) => d.with_help(help),
             None => d,
@@ -348,7 +420,11 @@ impl<'a> Checker<'a> {
     }
 
     /// Resolves a subject name from the current file.
-    pub(super) fn resolve_subject(&mut self, name: &Ident, code: &'static str) -> Option<SubjectId> {
+    pub(super) fn resolve_subject(
+        &mut self,
+        name: &Ident,
+        code: &'static str,
+    ) -> Option<SubjectId> {
         match self.lookup(&name.name) {
             Lookup::Found(ItemKind::Subject(s)) => Some(s),
             Lookup::Found(other) => {
@@ -365,19 +441,24 @@ impl<'a> Checker<'a> {
                 None
             }
             Lookup::Hidden(f) => {
-                let d = self.not_imported(name, f);
-                self.report(d);
+                self.report_hidden(name, f);
                 None
             }
             Lookup::Missing => {
                 let subjects = self.visible_names(|k| matches!(k, ItemKind::Subject(_)));
-                let d = Diagnostic::new(code, name.span, format!("there is no subject `{}`", name.name));
+                let d = Diagnostic::new(
+                    code,
+                    name.span,
+                    format!("there is no subject `{}`", name.name),
+                );
                 let d = match did_you_mean(&name.name, subjects.iter().map(String::as_str)) {
                     Some(help) => d.with_help(help),
                     None if subjects.is_empty() => {
                         d.with_help("declare one: `subject household: Household`")
                     }
-                    None => d.with_help(format!("the subjects are {}", super::list_names(&subjects))),
+                    None => {
+                        d.with_help(format!("the subjects are {}", super::list_names(&subjects)))
+                    }
                 };
                 self.report(d);
                 None
@@ -445,4 +526,3 @@ pub(super) fn relative(from_dir: &str, to: &str) -> String {
     parts.extend(target.iter().skip(common));
     parts.join("/")
 }
-

@@ -9,7 +9,9 @@ use super::scope::{dir_of, inside_quotes, join};
 impl Checker<'_> {
     pub(super) fn tables(&mut self) {
         for i in 0..self.tables.len() {
-            let Some(&(file, decl)) = self.tables.get(i) else { continue };
+            let Some(&(file, decl)) = self.tables.get(i) else {
+                continue;
+            };
             let declaring = self.file_name(file).to_string();
             let path = join(dir_of(&declaring), &decl.path);
             let codes = match self.sources.find(&path).and_then(|id| self.sources.get(id)) {
