@@ -1,7 +1,10 @@
 //! The interpreter on a small hand-built program, independent of the
 //! checker: Kleene logic, missing paths, `for` criteria, `sum_top` ties,
 //! dated parameters and overrides, computation errors, message rendering.
-#![expect(clippy::unwrap_used, reason = "test helpers fail loudly on a broken fixture")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on a broken fixture"
+)]
 
 use layak_dsl::ast::{AggKind, Code};
 use layak_dsl::date::Date;

@@ -74,8 +74,10 @@
 //! Verification rulesets run first, in program order, each over every
 //! instance of its subject (one [`RulesetOutcome`] per instance). `failures`
 //! and `warnings` are the codes of failed blocking and warning criteria,
-//! each once, in order of first appearance; `undetermined` lists each
-//! undetermined code once with the union of its missing reasons. The record
+//! each once, in rule order (rulesets in program order, criteria in ruleset
+//! order, whichever instance failed); `undetermined` lists each
+//! undetermined code once, in the same order, with the union of its missing
+//! reasons. The record
 //! is `RETURNED` when anything failed blocking or a blocking criterion is
 //! undetermined, else `VERIFIED`.
 //!
@@ -116,8 +118,8 @@ use std::rc::Rc;
 
 use crate::date::Date;
 use crate::decision::{
-    Eligibility, HouseholdDecision, Outcome, RulesetOutcome, Status, SubjectDecision,
-    UndeterminedCode,
+    CriterionOutcome, Eligibility, HouseholdDecision, Outcome, RulesetOutcome, Status,
+    SubjectDecision, UndeterminedCode,
 };
 use crate::ir::{Lit, Per, Program, Ruleset, Severity, Stage, SubjectId};
 use crate::value::{Record, Value};
@@ -179,11 +181,13 @@ pub fn evaluate(program: &Program, household: &Value, ctx: &EvalContext) -> Hous
         .unwrap_or_default();
 
     let mut verification = Vec::new();
+    let mut codes = Codes::default();
     for ruleset in program
         .rulesets
         .iter()
         .filter(|r| r.stage == Stage::Verification)
     {
+        let mut outcomes = Vec::new();
         for instance in instances(&interp, root.as_ref(), ruleset.subject) {
             let mut frame = ruleset_frame(&interp, ruleset, &instance);
             let criteria = ruleset
@@ -191,46 +195,29 @@ pub fn evaluate(program: &Program, household: &Value, ctx: &EvalContext) -> Hous
                 .iter()
                 .map(|c| criteria::criterion(&interp, &mut frame, c))
                 .collect();
-            verification.push(RulesetOutcome {
+            outcomes.push(RulesetOutcome {
                 ruleset: ruleset.name.clone(),
                 path: instance.path,
                 criteria,
             });
         }
-    }
-
-    let mut failures: Vec<String> = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
-    let mut undetermined: Vec<UndeterminedCode> = Vec::new();
-    let mut blocking_undetermined = false;
-    for c in verification.iter().flat_map(|r| &r.criteria) {
-        match c.outcome {
-            Outcome::Passed => {}
-            Outcome::Failed => {
-                let list = match c.severity {
-                    Severity::Blocking => &mut failures,
-                    Severity::Warning => &mut warnings,
-                };
-                if !list.contains(&c.code) {
-                    list.push(c.code.clone());
-                }
-            }
-            Outcome::Undetermined => {
-                blocking_undetermined |= c.severity == Severity::Blocking;
-                match undetermined.iter_mut().find(|u| u.code == c.code) {
-                    Some(u) => {
-                        u.missing.extend(c.missing.iter().cloned());
-                        u.missing.sort();
-                        u.missing.dedup();
-                    }
-                    None => undetermined.push(UndeterminedCode {
-                        code: c.code.clone(),
-                        missing: c.missing.clone(),
-                    }),
+        // Codes are summarised in rule order, whatever instance they
+        // failed on.
+        for i in 0..ruleset.criteria.len() {
+            for outcome in &outcomes {
+                if let Some(c) = outcome.criteria.get(i) {
+                    codes.add(c);
                 }
             }
         }
+        verification.extend(outcomes);
     }
+    let Codes {
+        failures,
+        warnings,
+        undetermined,
+        blocking_undetermined,
+    } = codes;
     let status = if failures.is_empty() && !blocking_undetermined {
         Status::Verified
     } else {
@@ -267,6 +254,46 @@ pub fn evaluate(program: &Program, household: &Value, ctx: &EvalContext) -> Hous
         verification,
         programmes,
         params,
+    }
+}
+
+/// The summary of the verification criteria's outcomes.
+#[derive(Default)]
+struct Codes {
+    failures: Vec<String>,
+    warnings: Vec<String>,
+    undetermined: Vec<UndeterminedCode>,
+    blocking_undetermined: bool,
+}
+
+impl Codes {
+    fn add(&mut self, c: &CriterionOutcome) {
+        match c.outcome {
+            Outcome::Passed => {}
+            Outcome::Failed => {
+                let list = match c.severity {
+                    Severity::Blocking => &mut self.failures,
+                    Severity::Warning => &mut self.warnings,
+                };
+                if !list.contains(&c.code) {
+                    list.push(c.code.clone());
+                }
+            }
+            Outcome::Undetermined => {
+                self.blocking_undetermined |= c.severity == Severity::Blocking;
+                match self.undetermined.iter_mut().find(|u| u.code == c.code) {
+                    Some(u) => {
+                        u.missing.extend(c.missing.iter().cloned());
+                        u.missing.sort();
+                        u.missing.dedup();
+                    }
+                    None => self.undetermined.push(UndeterminedCode {
+                        code: c.code.clone(),
+                        missing: c.missing.clone(),
+                    }),
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,425 @@
+//! The interpreter on real programs: the shipped rules on the sample
+//! households of DOMAIN.md section 5, and the evaluation corpus
+//! (`corpus/eval/`): small rule programs with households whose decisions are
+//! snapshotted.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on a broken fixture"
+)]
+
+use std::path::{Path, PathBuf};
+
+use layak_dsl::date::Date;
+use layak_dsl::decision::{Eligibility, HouseholdDecision, Status, SubjectDecision};
+use layak_dsl::diagnostic::render_terminal;
+use layak_dsl::eval::{EvalContext, evaluate, parse_override};
+use layak_dsl::ir::Program;
+use layak_dsl::record::decode_line;
+use layak_dsl::{Sources, compile};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Adds the files of `dir` ending in `ext` as `prefix/<name>`.
+fn add_files(sources: &mut Sources, dir: &Path, prefix: &str, ext: &str) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+        let full = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        sources.add(full, text);
+    }
+}
+
+/// Compiles without any diagnostic, warnings included.
+fn build(sources: &Sources) -> Program {
+    let (program, diagnostics) = compile(sources);
+    let rendered = render_terminal(sources, &diagnostics, false);
+    assert!(diagnostics.is_empty(), "{rendered}");
+    program.unwrap()
+}
+
+fn decide(program: &Program, line: &str, as_of: &str, overrides: &[&str]) -> HouseholdDecision {
+    let household = decode_line(&program.schema, line).unwrap();
+    let mut ctx = EvalContext::new(Date::parse(as_of).unwrap());
+    for spec in overrides {
+        let (name, lit) = parse_override(program, spec).unwrap();
+        ctx.overrides.insert(name, lit);
+    }
+    evaluate(program, &household, &ctx)
+}
+
+// ---- the shipped rules -------------------------------------------------------
+
+/// `rules/*.lyk` and `rules/tables/*.txt`, named as the CLI names them.
+fn rules() -> Program {
+    let mut sources = Sources::new();
+    add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
+    add_files(
+        &mut sources,
+        &workspace().join("rules/tables"),
+        "rules/tables",
+        ".txt",
+    );
+    build(&sources)
+}
+
+/// The sample households by record id.
+fn sample(id: &str) -> String {
+    let text = std::fs::read_to_string(workspace().join("rules/tests/samples.ndjson")).unwrap();
+    let needle = format!("\"record_id\": \"{id}\"");
+    text.lines()
+        .find(|l| l.contains(&needle))
+        .unwrap()
+        .to_string()
+}
+
+/// `PROGRAMME who: amount` for each eligible subject (`who` is the label,
+/// else the key), `PROGRAMME who: not eligible` or `: undetermined`.
+fn amounts(d: &HouseholdDecision) -> Vec<String> {
+    let line = |programme: &str, s: &SubjectDecision| {
+        let who = s.label.clone().unwrap_or_else(|| s.subject.clone());
+        let what = match (s.eligibility, s.amount) {
+            (Eligibility::Eligible, Some(n)) => n.to_string(),
+            (Eligibility::Eligible, None) => "eligible".to_string(),
+            (Eligibility::NotEligible, _) => "not eligible".to_string(),
+            (Eligibility::Undetermined, _) => "undetermined".to_string(),
+        };
+        format!("{programme} {who}: {what}")
+    };
+    d.programmes
+        .iter()
+        .flat_map(|(p, subjects)| subjects.iter().map(move |s| line(p, s)))
+        .collect()
+}
+
+struct Expected {
+    id: &'static str,
+    status: Status,
+    failures: &'static [&'static str],
+    warnings: &'static [&'static str],
+    amounts: &'static [&'static str],
+}
+
+/// DOMAIN.md section 5, as of 2025-10-01.
+const EXPECTED: &[Expected] = &[
+    Expected {
+        id: "H1",
+        status: Status::Verified,
+        failures: &[],
+        warnings: &[],
+        amounts: &[
+            "PBI_JK Budi: 42000",
+            "PBI_JK Sri: 42000",
+            "PBI_JK Dimas: 42000",
+            "PBI_JK Ayu: 42000",
+            "PIP Ayu: 450000",
+            "PKH 3310011203150001: 6900000",
+            "SEMBAKO 3310011203150001: 200000",
+        ],
+    },
+    Expected {
+        id: "H2",
+        status: Status::Verified,
+        failures: &[],
+        warnings: &[],
+        amounts: &[
+            "PBI_JK Siti: 42000",
+            "PBI_JK Painem: 42000",
+            "PBI_JK Rudi: 42000",
+            "PBI_JK Rina: 42000",
+            "PBI_JK Bayu: 42000",
+            "PBI_JK Joko: 42000",
+            "PIP Rudi: 750000",
+            "PIP Rina: 1800000",
+            "PKH 3310021506180002: 9800000",
+            "SEMBAKO 3310021506180002: 200000",
+        ],
+    },
+    Expected {
+        id: "H3",
+        status: Status::Verified,
+        failures: &[],
+        warnings: &[],
+        amounts: &[
+            "PBI_JK Lestari: 42000",
+            "PBI_JK Sukardi: 42000",
+            "PBI_JK Andi: 42000",
+            "PIP Andi: not eligible",
+            "PKH 3310031004200003: not eligible",
+            "SEMBAKO 3310031004200003: not eligible",
+        ],
+    },
+    Expected {
+        id: "H4",
+        status: Status::Returned,
+        failures: &["NIK_PLACEHOLDER", "DUKCAPIL_MATCH", "COMPLETENESS"],
+        warnings: &["NIK_CONSISTENCY"],
+        amounts: &[],
+    },
+    Expected {
+        id: "H5",
+        status: Status::Returned,
+        failures: &["ONE_LIVING_HEAD"],
+        warnings: &[],
+        amounts: &[],
+    },
+    Expected {
+        id: "H6",
+        status: Status::Verified,
+        failures: &[],
+        warnings: &["MEMBER_NOT_LIVING"],
+        amounts: &[
+            "PBI_JK Hendra: not eligible",
+            "PBI_JK Maya: not eligible",
+            "PBI_JK Kevin: not eligible",
+            "PIP Kevin: not eligible",
+            "PKH 3310061701100006: not eligible",
+            "SEMBAKO 3310061701100006: not eligible",
+        ],
+    },
+    Expected {
+        id: "H7",
+        status: Status::Verified,
+        failures: &[],
+        warnings: &[],
+        amounts: &[
+            "PBI_JK Parno: 42000",
+            "PBI_JK Nanik: 42000",
+            "PIP Nanik: 375000",
+            "PKH 3309010507120007: 1500000",
+            "SEMBAKO 3309010507120007: 200000",
+        ],
+    },
+];
+
+#[test]
+fn sample_households_match_the_domain() {
+    let program = rules();
+    for e in EXPECTED {
+        let d = decide(&program, &sample(e.id), "2025-10-01", &[]);
+        assert_eq!(d.record_id, e.id);
+        assert_eq!(d.status, e.status, "{}", e.id);
+        assert_eq!(d.failures, e.failures, "{}", e.id);
+        assert_eq!(d.warnings, e.warnings, "{}", e.id);
+        assert!(d.undetermined.is_empty(), "{}: {:?}", e.id, d.undetermined);
+        assert_eq!(amounts(&d), e.amounts, "{}", e.id);
+    }
+}
+
+#[test]
+fn sample_summaries() {
+    let program = rules();
+    let summaries: Vec<_> = ["H1", "H2", "H3", "H4", "H5", "H6", "H7"]
+        .iter()
+        .map(|id| decide(&program, &sample(id), "2025-10-01", &[]).summary())
+        .collect();
+    insta::assert_json_snapshot!("eval_samples_summary", summaries);
+}
+
+/// The explanations of a returned record (H4) and of PKH's capped components
+/// (H2), in full.
+#[test]
+fn sample_explanations() {
+    let program = rules();
+    let h4 = decide(&program, &sample("H4"), "2025-10-01", &[]);
+    insta::assert_json_snapshot!("eval_h4_verification", h4.verification);
+    let h2 = decide(&program, &sample("H2"), "2025-10-01", &[]);
+    insta::assert_json_snapshot!("eval_h2_pkh", h2.programmes["PKH"]);
+}
+
+#[test]
+fn h2_pkh_drops_the_smallest_component() {
+    let program = rules();
+    let d = decide(&program, &sample("H2"), "2025-10-01", &[]);
+    let benefit = d.programmes["PKH"][0].benefit.as_ref().unwrap();
+    let items: Vec<(Option<&str>, Option<i64>, bool)> = benefit
+        .items
+        .iter()
+        .map(|i| (i.label.as_deref(), i.value, i.counted))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (Some("Siti"), Some(0), false),
+            (Some("Painem"), Some(2_400_000), true),
+            (Some("Rudi"), Some(1_500_000), false),
+            (Some("Rina"), Some(2_000_000), true),
+            (Some("Bayu"), Some(3_000_000), true),
+            (Some("Joko"), Some(2_400_000), true),
+        ]
+    );
+}
+
+#[test]
+fn lower_elderly_age_makes_sukardi_a_component_but_h3_stays_not_eligible() {
+    let program = rules();
+    let pkh = |overrides: &[&str]| {
+        let d = decide(&program, &sample("H3"), "2025-10-01", overrides);
+        d.programmes["PKH"][0].clone()
+    };
+    let sukardi = |s: &SubjectDecision| {
+        let benefit = s.benefit.as_ref().unwrap();
+        let item = benefit
+            .items
+            .iter()
+            .find(|i| i.label.as_deref() == Some("Sukardi"))
+            .unwrap();
+        (item.value, item.counted, benefit.computed)
+    };
+    let before = pkh(&[]);
+    assert_eq!(before.eligibility, Eligibility::NotEligible);
+    assert_eq!(sukardi(&before), (Some(0), true, Some(2_000_000)));
+
+    let after = pkh(&["PKH_ELDERLY_MIN_AGE=60"]);
+    assert_eq!(after.eligibility, Eligibility::NotEligible);
+    assert_eq!(after.amount, Some(0));
+    assert_eq!(sukardi(&after), (Some(2_400_000), true, Some(4_400_000)));
+    let failed: Vec<&str> = after
+        .criteria
+        .iter()
+        .filter(|c| c.outcome == layak_dsl::decision::Outcome::Failed)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(failed, ["DESIL"]);
+    let d = decide(
+        &program,
+        &sample("H3"),
+        "2025-10-01",
+        &["PKH_ELDERLY_MIN_AGE=60"],
+    );
+    let param = d
+        .params
+        .iter()
+        .find(|p| p.name == "PKH_ELDERLY_MIN_AGE")
+        .unwrap();
+    assert!(param.overridden);
+    assert_eq!(param.value, serde_json::json!(60));
+}
+
+#[test]
+fn sma_pip_amount_depends_on_the_date() {
+    let program = rules();
+    let pip = |as_of: &str| {
+        let d = decide(&program, &sample("H2"), as_of, &[]);
+        let rina = d.programmes["PIP"]
+            .iter()
+            .find(|s| s.label.as_deref() == Some("Rina"))
+            .unwrap()
+            .clone();
+        (
+            rina.amount,
+            d.params
+                .into_iter()
+                .find(|p| p.name == "PIP_SMA")
+                .unwrap()
+                .from,
+        )
+    };
+    assert_eq!(
+        pip("2025-10-01"),
+        (Some(1_800_000), Date::parse("2024-01-01"))
+    );
+    assert_eq!(pip("2023-10-01").1, Date::parse("2020-01-01"));
+}
+
+// ---- the corpus ----------------------------------------------------------------
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/eval")
+}
+
+fn case_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".lyk").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Compiles a case with the shared schema and tables.
+fn case_program(name: &str) -> Program {
+    let dir = corpus_dir();
+    let mut sources = Sources::new();
+    add_files(&mut sources, &dir.join("_shared"), "", ".lyk");
+    add_files(&mut sources, &dir.join("_shared/tables"), "tables", ".txt");
+    let file = format!("{name}.lyk");
+    sources.add(
+        file.clone(),
+        std::fs::read_to_string(dir.join(&file)).unwrap(),
+    );
+    build(&sources)
+}
+
+/// The `// run: as_of=YYYY-MM-DD NAME=VALUE ...` lines of a case; one run
+/// at 2025-10-01 when there are none.
+fn runs(text: &str) -> Vec<(String, Vec<String>)> {
+    let runs: Vec<(String, Vec<String>)> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("// run:"))
+        .map(|spec| {
+            let mut as_of = "2025-10-01".to_string();
+            let mut overrides = Vec::new();
+            for token in spec.split_whitespace() {
+                match token.strip_prefix("as_of=") {
+                    Some(date) => as_of = date.to_string(),
+                    None => overrides.push(token.to_string()),
+                }
+            }
+            (as_of, overrides)
+        })
+        .collect();
+    if runs.is_empty() {
+        vec![("2025-10-01".to_string(), Vec::new())]
+    } else {
+        runs
+    }
+}
+
+/// One run of a case, serialised in field order.
+#[derive(serde::Serialize)]
+struct Run {
+    run: String,
+    decisions: Vec<HouseholdDecision>,
+}
+
+#[test]
+fn corpus() {
+    let names = case_names();
+    assert!(names.len() >= 10, "only {} cases", names.len());
+    for name in names {
+        let program = case_program(&name);
+        let text = std::fs::read_to_string(corpus_dir().join(format!("{name}.lyk"))).unwrap();
+        let households =
+            std::fs::read_to_string(corpus_dir().join(format!("{name}.ndjson"))).unwrap();
+        let mut out = Vec::new();
+        for (as_of, overrides) in runs(&text) {
+            let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+            let decisions: Vec<HouseholdDecision> = households
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|line| decide(&program, line, &as_of, &overrides))
+                .collect();
+            let mut run = format!("as_of={as_of}");
+            for o in &overrides {
+                run.push(' ');
+                run.push_str(o);
+            }
+            out.push(Run { run, decisions });
+        }
+        insta::assert_json_snapshot!(format!("eval_corpus_{name}"), out);
+    }
+}
