@@ -423,3 +423,94 @@ fn corpus() {
         insta::assert_json_snapshot!(format!("eval_corpus_{name}"), out);
     }
 }
+
+// ---- robustness ----------------------------------------------------------------
+
+/// JSON pointers of every value in a document.
+fn pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                pointers(v, format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                pointers(v, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(at);
+}
+
+/// Applies one damaging edit to the value at `pointer`.
+/// Ops 8 and up delete or null out, the damage real data has most.
+fn damage(doc: &mut serde_json::Value, pointer: &str, op: u8) {
+    use serde_json::json;
+    let op = if op >= 8 { op % 2 } else { op };
+    if op == 0 {
+        if let Some((parent, key)) = pointer.rsplit_once('/')
+            && let Some(serde_json::Value::Object(map)) = doc.pointer_mut(parent)
+        {
+            map.remove(key);
+        }
+        return;
+    }
+    let replacement = match op {
+        1 => json!(null),
+        2 => json!(0),
+        3 => json!("x"),
+        4 => json!(true),
+        5 => json!("2025-02-30"),
+        6 => json!([]),
+        7 => json!(i64::MAX),
+        _ => json!("2025-10-02"),
+    };
+    if let Some(slot) = doc.pointer_mut(pointer) {
+        *slot = replacement;
+    }
+}
+
+static RULES: std::sync::LazyLock<Program> = std::sync::LazyLock::new(rules);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+    /// Damaged households never make the decoder or the interpreter panic,
+    /// and every decision is consistent with itself.
+    #[test]
+    fn damaged_samples_decide_consistently(
+        which in 0_usize..7,
+        edits in proptest::collection::vec((0_usize..100_000, 0_u8..14), 0..6),
+    ) {
+        let id = format!("H{}", which + 1);
+        let mut doc: serde_json::Value = serde_json::from_str(&sample(&id)).unwrap();
+        for (at, op) in edits {
+            let mut all = Vec::new();
+            pointers(&doc, String::new(), &mut all);
+            if let Some(pointer) = all.get(at % all.len()).cloned() {
+                damage(&mut doc, &pointer, op);
+            }
+        }
+        let Ok(household) = layak_dsl::record::decode_json(&RULES.schema, &doc) else {
+            return Ok(());
+        };
+        let ctx = EvalContext::new(Date::parse("2025-10-01").unwrap());
+        let d = evaluate(&RULES, &household, &ctx);
+        let blocking_undetermined = d.verification.iter().flat_map(|r| &r.criteria).any(|c| {
+            c.outcome == layak_dsl::decision::Outcome::Undetermined
+                && c.severity == layak_dsl::ir::Severity::Blocking
+        });
+        let returned = !d.failures.is_empty() || blocking_undetermined;
+        proptest::prop_assert_eq!(d.status == Status::Returned, returned);
+        proptest::prop_assert!(!returned || d.programmes.is_empty());
+        for s in d.programmes.values().flatten() {
+            match s.eligibility {
+                Eligibility::Eligible => proptest::prop_assert!(s.amount.is_some() && s.missing.is_empty()),
+                Eligibility::NotEligible => proptest::prop_assert_eq!(s.amount, Some(0)),
+                Eligibility::Undetermined => proptest::prop_assert!(s.amount.is_none() && !s.missing.is_empty()),
+            }
+        }
+    }
+}
