@@ -254,3 +254,60 @@ fn rules_check_clean() {
     assert_eq!(program.exprs.len(), program.types.len());
     assert_eq!(program.exprs.len(), program.spans.len());
 }
+
+#[test]
+fn clean_case_follows_the_ir_contract() {
+    use layak_dsl::ir::{Expr, LocalId, Per, Severity, Stage};
+    let mut sources = Sources::new();
+    add_dir(&mut sources, &corpus_dir().join("_shared"), "");
+    let text = std::fs::read_to_string(corpus_dir().join("clean.lyk")).unwrap();
+    sources.add("clean.lyk", text);
+    let (program, diags) = compile(&sources);
+    assert!(diags.is_empty(), "{}", render(&sources, &diags));
+    let program = program.unwrap();
+
+    // Frames: the subject chain first, then the `let`s.
+    let clean = &program.rulesets[0];
+    assert_eq!(clean.stage, Stage::Verification);
+    assert_eq!(clean.subject_locals, [LocalId(0)]);
+    assert_eq!(clean.lets[0].local, LocalId(1));
+    assert!(clean.frame_size >= 3);
+    let severities: Vec<Severity> = clean.criteria.iter().map(|c| c.severity).collect();
+    assert_eq!(
+        severities,
+        [Severity::Blocking, Severity::Warning, Severity::Blocking]
+    );
+    let grant = &program.rulesets[1];
+    assert_eq!(grant.programme.as_deref(), Some("GRANT"));
+    assert_eq!(grant.subject_locals, [LocalId(0), LocalId(1)]);
+    assert_eq!(grant.benefit.as_ref().unwrap().per, Per::Month);
+    assert!(grant.filter.is_some());
+
+    // Parameters are sorted by date; tables are loaded.
+    let max_desil = program
+        .params
+        .iter()
+        .find(|p| p.name == "MAX_DESIL")
+        .unwrap();
+    assert!(max_desil.entries[0].from < max_desil.entries[1].from);
+    assert_eq!(
+        program.tables[0].codes,
+        ["3310012001", "3310012002", "3310022001"]
+    );
+
+    // A match maps every variant to an arm.
+    let points = program.defs.iter().find(|d| d.name == "points").unwrap();
+    let Some(Expr::Match {
+        by_variant, arms, ..
+    }) = program.expr(points.body)
+    else {
+        panic!("the body of `points` is a match");
+    };
+    assert_eq!(by_variant, &[0, 1, 2]);
+    assert_eq!(arms.len(), 3);
+    assert_eq!(points.frame_size, 1);
+
+    // Every expression has a type and a span, and every reference is in range.
+    assert_eq!(program.exprs.len(), program.types.len());
+    assert_eq!(program.exprs.len(), program.spans.len());
+}

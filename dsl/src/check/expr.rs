@@ -199,6 +199,15 @@ impl Checker<'_> {
                 format!("`{}` is a built-in function, not a value", name.name),
             )
             .with_help(format!("call it: `{}(...)`", name.name)),
+            Lookup::Missing if self.frame.locals.iter().any(|l| l.name == name.name) => Diagnostic::new(
+                "E0101",
+                name.span,
+                format!("cannot find `{}` in this scope", name.name),
+            )
+            .with_help(format!(
+                "`{}` is bound elsewhere in this body: a `let` sees only the `let`s before it, and the variable of an aggregate or `for` only its own clauses",
+                name.name
+            )),
             Lookup::Missing => {
                 let mut candidates = self.frame.names();
                 candidates.extend(

@@ -186,7 +186,7 @@ impl<'a> Checker<'a> {
             text = before.trim_end();
         }
         Span {
-            end: span.start + text.len() as u32,
+            end: span.start.saturating_add(text.len() as u32),
             ..span
         }
     }

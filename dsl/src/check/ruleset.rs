@@ -210,6 +210,20 @@ impl<'a> Checker<'a> {
             }
             None => self.poisoned = true,
         }
+        // The `let`s take the slots right after the subject chain, whatever
+        // the filter and their values bind.
+        let let_clauses: Vec<(&Ident, &ast::Expr)> = rs
+            .clauses
+            .iter()
+            .filter_map(|c| match c {
+                RulesetClause::Let { name, value, .. } => Some((name, value)),
+                _ => None,
+            })
+            .collect();
+        let slots: Vec<_> = let_clauses
+            .iter()
+            .map(|(name, _)| self.frame.reserve(name))
+            .collect();
         let filter = h.for_each.and_then(|(_, f, _)| f).map(|f| {
             let t = self.expr(f, Some(&Ty::Bool));
             self.expect(&t, &Ty::Bool, f.span, "the `for each` condition");
@@ -217,16 +231,13 @@ impl<'a> Checker<'a> {
         });
         let mut lets = Vec::new();
         let mut names: HashMap<String, Span> = HashMap::new();
-        for clause in &rs.clauses {
-            let RulesetClause::Let { name, value, .. } = clause else {
-                continue;
-            };
+        for ((name, value), local) in let_clauses.into_iter().zip(slots) {
             let v = self.expr(value, None);
-            if let Some((_, local)) = self.frame.lookup(&name.name) {
+            if let Some((_, earlier)) = self.frame.lookup(&name.name) {
                 let label = match names.get(&name.name) {
                     Some(first) => (*first, "first defined here".to_string()),
                     None => (
-                        local.span,
+                        earlier.span,
                         format!("`for each` binds the subject `{}`", name.name),
                     ),
                 };
@@ -246,7 +257,7 @@ impl<'a> Checker<'a> {
                 ));
             }
             names.insert(name.name.clone(), name.span);
-            let local = self.frame.bind(name, v.ty.clone(), false);
+            self.frame.activate(local, v.ty.clone());
             lets.push(ir::Let {
                 name: name.name.clone(),
                 local,

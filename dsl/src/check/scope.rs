@@ -103,6 +103,27 @@ impl Frame {
         id
     }
 
+    /// Allocates a slot that comes into scope later, with
+    /// [`Frame::activate`].
+    pub(super) fn reserve(&mut self, name: &Ident) -> LocalId {
+        let id = LocalId(self.locals.len() as u32);
+        self.locals.push(LocalInfo {
+            name: name.name.clone(),
+            ty: Ty::Error,
+            never_missing: false,
+            span: name.span,
+        });
+        id
+    }
+
+    /// Brings a reserved slot into scope with its type.
+    pub(super) fn activate(&mut self, id: LocalId, ty: Ty) {
+        if let Some(local) = self.locals.get_mut(id.index()) {
+            local.ty = ty;
+        }
+        self.scope.push(id);
+    }
+
     pub(super) fn lookup(&self, name: &str) -> Option<(LocalId, &LocalInfo)> {
         self.scope
             .iter()
