@@ -265,12 +265,12 @@ pub fn set_path(root: &mut serde_json::Value, path: &str, value: serde_json::Val
     let segments: Vec<&str> = path.split('.').collect();
     for (i, segment) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
-        let (key, indices) = match segment.find('[') {
+        let (key, index_text) = match segment.find('[') {
             Some(at) => (segment.get(..at).unwrap_or(""), segment.get(at..).unwrap_or("")),
             None => (*segment, ""),
         };
         let mut indices: Vec<usize> = Vec::new();
-        for part in segment_indices(indices) {
+        for part in segment_indices(index_text) {
             indices.push(part.parse().with_context(|| format!("bad index in `{path}`"))?);
         }
         if !key.is_empty() {

@@ -19,7 +19,14 @@ pub fn run(paths: &[PathBuf], format: DiagFormat) -> Result<ExitCode> {
             let mut err = std::io::stderr().lock();
             write!(err, "{}", render_terminal(&sources, &diagnostics, super::stderr_is_terminal()))?;
             let files = sources.iter().filter(|(_, f)| f.name.ends_with(".lyk")).count();
-            writeln!(err, "checked {files} rule files: {errors} errors, {warnings} warnings")?;
+            writeln!(
+                err,
+                "checked {} in {}: {}, {}",
+                plural(files, "rule file"),
+                crate::load::display_paths(paths),
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            )?;
         }
         DiagFormat::Json => {
             let json: Vec<_> = diagnostics.iter().map(|d| to_json(&sources, d)).collect();
@@ -27,4 +34,8 @@ pub fn run(paths: &[PathBuf], format: DiagFormat) -> Result<ExitCode> {
         }
     }
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

@@ -1,0 +1,126 @@
+//! The `layak` binary end to end: real processes, real files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn layak(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layak"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("layak starts");
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).expect("stdin is written");
+    }
+    child.wait_with_output().expect("layak finishes")
+}
+
+fn samples() -> String {
+    std::fs::read_to_string(root().join("rules/tests/samples.ndjson")).expect("samples exist")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn eval_summary_of_the_samples() {
+    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01", "--format", "summary"], &samples());
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    insta::assert_snapshot!("eval_summary_samples", text(&out.stdout));
+}
+
+#[test]
+fn what_if_elderly_age_60_shows_sukardi_in_h3_explanation() {
+    let out = layak(
+        &["eval", "--rules", "rules", "--as-of", "2025-10-01", "--param", "PKH_ELDERLY_MIN_AGE=60", "--explain"],
+        &samples(),
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let h3: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+        .find(|v| v["record_id"] == "H3")
+        .expect("H3 is in the output");
+    let pkh = &h3["programmes"]["PKH"][0];
+    assert_eq!(pkh["eligible"], false);
+    let items = h3["explanation"]["programmes"]["PKH"][0]["benefit"]["items"].as_array().expect("benefit items");
+    assert!(
+        items.iter().any(|i| i["label"] == "Sukardi" && i["value"] == 2_400_000),
+        "Sukardi's elderly component is in H3's PKH explanation: {items:?}"
+    );
+}
+
+#[test]
+fn eval_text_report_in_indonesian() {
+    let h1 = samples().lines().next().unwrap_or_default().to_string();
+    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01", "--format", "text", "--lang", "id"], &h1);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("TERVERIFIKASI"), "{report}");
+    assert!(report.contains("Rp 6.900.000"), "{report}");
+}
+
+#[test]
+fn malformed_lines_are_reported_and_the_rest_still_runs() {
+    let mut input = String::new();
+    let mut lines = samples().lines().map(str::to_string).collect::<Vec<_>>();
+    lines.insert(1, "{\"record_id\": \"BAD1\", \"region\": {\"desa_code\": 3310012001}, \"families\": []}".into());
+    lines.insert(2, "{\"record_id\": \"BAD2\", ".into());
+    for l in &lines {
+        input.push_str(l);
+        input.push('\n');
+    }
+    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01"], &input);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 2: $.region.desa_code"), "{stderr}");
+    assert!(stderr.contains("line 3: $"), "{stderr}");
+    assert_eq!(text(&out.stdout).lines().count(), 7, "the seven good lines still ran");
+}
+
+#[test]
+fn check_reports_a_misspelt_field_with_did_you_mean() {
+    let out = layak(&["check", "engine/tests/fixtures/desl", "rules/schema.lyk"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("engine/tests/fixtures/desl/rules.lyk:9:"), "{stderr}");
+    assert!(stderr.contains("did you mean `desil`?"), "{stderr}");
+    assert!(stderr.contains("^^^^"), "the misspelt name is underlined: {stderr}");
+}
+
+#[test]
+fn check_shipped_rules_is_clean() {
+    let out = layak(&["check", "rules"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(": 0 errors, 0 warnings"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn rule_tests_pass_with_coverage() {
+    let out = layak(&["test", "rules/tests"], "");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("coverage per criterion"), "{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn bad_as_of_and_unknown_param_are_clear_errors() {
+    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-13-01"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a date"));
+    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01", "--param", "PKH_ELDERLY_MIN_AGEE=60"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("PKH_ELDERLY_MIN_AGE"), "{}", text(&out.stderr));
+}
