@@ -1,4 +1,4 @@
-//! Household JSON to [`Value`](crate::value::Value) against the schema.
+//! Household JSON to [`Value`] against the schema.
 //!
 //! One household is one JSON object, decoded into the record of the schema's
 //! root subject. The rules of the interchange format (DOMAIN.md section 3):

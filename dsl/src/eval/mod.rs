@@ -62,14 +62,15 @@
 //! either way. Its message (both languages) and hole values are always
 //! given. A `for` criterion checks each element of its list whose filter is
 //! true; an element whose filter is undetermined is undetermined itself
-//! (`on missing` applies to it too). `checked` counts the elements checked;
-//! `elements` lists those that failed or are undetermined with their message,
-//! hole values, key, label and missing reasons; the criterion failed when
-//! any element failed, else is undetermined when any element is, else
-//! passed, and its `missing` is the union over its elements. When the list
-//! itself is undetermined nothing is checked (`checked` 0) and the
-//! criterion is undetermined (or as `on missing` says). A `reason` code is
-//! shown only with a failure.
+//! (`on missing` applies to it too). `checked` counts the elements whose
+//! filter is true or undetermined; `elements` lists those that failed or are
+//! undetermined with their message, hole values, key, label and missing
+//! reasons (an element that is not a record has the path `[i]`, its index in
+//! the list). The criterion failed when any element failed, else is
+//! undetermined when any element is, else passed; its `missing` is the union
+//! over its elements. When the list itself is undetermined nothing is checked
+//! (`checked` 0) and the criterion is undetermined (or as `on missing` says).
+//! A `reason` code is shown only with a failure.
 //!
 //! Verification rulesets run first, in program order, each over every
 //! instance of its subject (one [`RulesetOutcome`] per instance). `failures`
@@ -77,9 +78,9 @@
 //! each once, in rule order (rulesets in program order, criteria in ruleset
 //! order, whichever instance failed); `undetermined` lists each
 //! undetermined code once, in the same order, with the union of its missing
-//! reasons. The record
-//! is `RETURNED` when anything failed blocking or a blocking criterion is
-//! undetermined, else `VERIFIED`.
+//! reasons. The record is `RETURNED` when anything failed blocking or a
+//! blocking criterion is undetermined, else `VERIFIED`. `record_id` is the
+//! root record's key (empty when absent).
 //!
 //! Determination rulesets run only on a verified record, in program order.
 //! An instance whose filter is false is not a subject; one whose filter is
