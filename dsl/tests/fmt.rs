@@ -573,3 +573,87 @@ proptest! {
         prop_assert_eq!(fmt::format(&parsed, &printed), printed);
     }
 }
+
+// ---- comments anywhere -------------------------------------------------------------
+
+/// The files the comment property works on: the rules and the messy inputs.
+fn comment_bases() -> &'static [String] {
+    static BASES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    BASES.get_or_init(|| {
+        let mut files = Vec::new();
+        lyk_files_under(&workspace().join("rules"), &mut files);
+        lyk_files_under(&workspace().join("dsl/tests/corpus/fmt"), &mut files);
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    })
+}
+
+/// Byte offsets of the whitespace outside strings and comments: the places
+/// where a comment may go.
+fn gaps(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+            if c == '\n' {
+                out.push(i);
+            }
+        } else if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == '/' && text.get(i + 1..i + 2) == Some("/") {
+            in_comment = true;
+        } else if c.is_whitespace() {
+            out.push(i);
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Comments put anywhere a space may go, on their own line or at the
+    /// end of a line, survive formatting, and the result is a fixed point.
+    #[test]
+    fn comments_anywhere_survive(
+        which in any::<prop::sample::Index>(),
+        places in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 1..5),
+    ) {
+        let bases = comment_bases();
+        let base = which.get(bases);
+        let (tree, _) = parse(base);
+        let spots = gaps(base);
+        let mut offsets: Vec<(usize, bool)> = places.iter().map(|(i, own_line)| (*i.get(&spots), *own_line)).collect();
+        offsets.sort();
+        offsets.dedup_by_key(|(o, _)| *o);
+        let mut text = base.to_string();
+        for (n, (offset, own_line)) in offsets.iter().enumerate().rev() {
+            let comment = if *own_line { format!("\n// c{n}\n") } else { format!(" // c{n}\n") };
+            text.insert_str(*offset, &comment);
+        }
+        let (with_comments, broken) = parse(&text);
+        // Inside `not in` or `Rp 1`, say, a comment is a syntax error or
+        // another tree; those places are not for comments.
+        prop_assume!(!broken && with_comments == tree);
+        let formatted = fmt::format(&with_comments, &text);
+        let (again, broken) = parse(&formatted);
+        prop_assert!(!broken, "{}", formatted);
+        prop_assert_eq!(&again, &tree, "{}", formatted);
+        prop_assert_eq!(comments(&formatted), comments(&text), "{}", formatted);
+        prop_assert_eq!(fmt::format(&again, &formatted), formatted.clone(), "input:\n{}", text);
+    }
+}

@@ -85,7 +85,17 @@ pub(super) fn render(doc: &Doc, indent: usize, width: usize) -> String {
     let mut stack: Vec<Cmd<'_>> = vec![(indent, Mode::Break, doc)];
     while let Some((ind, mode, doc)) = stack.pop() {
         match doc {
-            Doc::Text(s) => out.text(s),
+            Doc::Text(s) => {
+                // Code after an end-of-line comment goes to the next line;
+                // closing punctuation stays before the comment.
+                if !out.suffixes.is_empty() && !s.is_empty() && !s.starts_with([',', ')', ']', '}'])
+                {
+                    out.newline(ind);
+                    out.text(s.trim_start());
+                } else {
+                    out.text(s);
+                }
+            }
             Doc::Line => match mode {
                 Mode::Flat => out.text(" "),
                 Mode::Break => out.newline(ind),

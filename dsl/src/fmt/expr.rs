@@ -27,6 +27,9 @@ impl Printer<'_> {
     }
 
     fn expr_kind(&mut self, e: &Expr, hang: usize) -> Doc {
+        // Where the closing bracket of a call, list, aggregate, match or
+        // parenthesis is: comments before it stay inside.
+        let close = self.code_end(e.span).saturating_sub(1);
         match &e.kind {
             ExprKind::Int(n) => Doc::text(int(*n)),
             ExprKind::Money(n) => Doc::text(format!("Rp {}", group_digits(*n))),
@@ -39,7 +42,8 @@ impl Printer<'_> {
             }
             ExprKind::Call(name, args) => {
                 let args = args.iter().map(|a| self.expr(a)).collect();
-                bracketed(&format!("{}(", name.name), args, ")", None)
+                let dangling = self.dangling(close);
+                bracketed(&format!("{}(", name.name), args, dangling, ")", None)
             }
             ExprKind::Unary(op, operand) => {
                 let op = match op {
@@ -57,7 +61,7 @@ impl Printer<'_> {
                 self.expr(rhs),
             ]),
             ExprKind::If(..) => self.if_chain(e, hang),
-            ExprKind::Match(scrutinee, arms) => self.match_expr(scrutinee, arms),
+            ExprKind::Match(scrutinee, arms) => self.match_expr(scrutinee, arms, close),
             ExprKind::Aggregate(agg) => {
                 let mut inner = vec![Doc::SoftLine];
                 if let Some(n) = &agg.n {
@@ -79,6 +83,7 @@ impl Printer<'_> {
                         self.expr_hanging(body, INDENT),
                     ]);
                 }
+                inner.extend(self.dangling(close));
                 Doc::group(Doc::concat(vec![
                     Doc::text(format!("{}(", agg.kind.as_str())),
                     Doc::nest(INDENT, Doc::concat(inner)),
@@ -88,7 +93,8 @@ impl Printer<'_> {
             }
             ExprKind::List(items) => {
                 let items = items.iter().map(|i| self.expr(i)).collect();
-                bracketed("[", items, "]", Some(","))
+                let dangling = self.dangling(close);
+                bracketed("[", items, dangling, "]", Some(","))
             }
             ExprKind::Range(lo, hi) => {
                 Doc::concat(vec![self.expr(lo), Doc::text(".."), self.expr(hi)])
@@ -101,9 +107,10 @@ impl Printer<'_> {
                     inner.kind,
                     ExprKind::Binary(BinaryOp::And | BinaryOp::Or, ..) | ExprKind::If(..)
                 ) {
+                    let dangling = Doc::concat(self.dangling(close));
                     Doc::group(Doc::concat(vec![
                         Doc::text("("),
-                        Doc::nest(INDENT, Doc::concat(vec![Doc::SoftLine, doc])),
+                        Doc::nest(INDENT, Doc::concat(vec![Doc::SoftLine, doc, dangling])),
                         Doc::SoftLine,
                         Doc::text(")"),
                     ]))
@@ -177,7 +184,7 @@ impl Printer<'_> {
         ]))
     }
 
-    fn match_expr(&mut self, scrutinee: &Expr, arms: &[MatchArm]) -> Doc {
+    fn match_expr(&mut self, scrutinee: &Expr, arms: &[MatchArm], close: usize) -> Doc {
         let mut inner = Vec::new();
         for (i, arm) in arms.iter().enumerate() {
             if i > 0 {
@@ -203,12 +210,13 @@ impl Printer<'_> {
             inner.push(Doc::text(format!("{} => ", patterns.join(" | "))));
             inner.push(self.expr(&arm.body));
         }
+        inner.push(Doc::IfBreak(","));
+        inner.extend(self.dangling(close));
         Doc::group(Doc::concat(vec![
             Doc::text("match "),
             self.expr(scrutinee),
             Doc::text(" {"),
             Doc::nest(INDENT, Doc::concat(inner)),
-            Doc::IfBreak(","),
             Doc::Line,
             Doc::text("}"),
         ]))
@@ -250,22 +258,30 @@ fn flatten<'e>(e: &'e Expr, precedence: u8, out: &mut Vec<(BinaryOp, &'e Expr)>)
 pub(super) fn bracketed(
     open: &str,
     items: Vec<Doc>,
+    dangling: Vec<Doc>,
     close: &str,
     trailing: Option<&'static str>,
 ) -> Doc {
-    if items.is_empty() {
+    if items.is_empty() && dangling.is_empty() {
         return Doc::text(format!("{open}{close}"));
     }
-    let mut inner = vec![Doc::SoftLine];
+    let had_items = !items.is_empty();
+    // Dangling comments bring their own line breaks.
+    let mut inner = if had_items {
+        vec![Doc::SoftLine]
+    } else {
+        Vec::new()
+    };
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             inner.extend([Doc::text(","), Doc::Line]);
         }
         inner.push(item);
     }
-    if let Some(t) = trailing {
+    if let Some(t) = trailing.filter(|_| had_items) {
         inner.push(Doc::IfBreak(t));
     }
+    inner.extend(dangling);
     Doc::group(Doc::concat(vec![
         Doc::text(open),
         Doc::nest(INDENT, Doc::concat(inner)),

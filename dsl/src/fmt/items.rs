@@ -97,7 +97,11 @@ impl Printer<'_> {
                 first = false;
             }
             for c in &inner {
-                push_comment(&mut out, indent, c, false);
+                push_comment(&mut out, indent, c, first && forced);
+                // Past the entry's start: no blank line of the author's
+                // between these comments and the entry.
+                prev_end = Some(c.end);
+                first = false;
             }
             if (first && forced) || prev_end.is_some_and(|p| self.blank_between(p, start)) {
                 out.push('\n');
@@ -304,14 +308,17 @@ impl Printer<'_> {
     }
 
     fn def(&mut self, d: &DefDecl) -> Doc {
-        let params = d
-            .params
-            .iter()
-            .map(|(name, ty)| Doc::text(format!("{}: {}", name.name, type_expr(ty))))
-            .collect();
+        let mut params = Vec::new();
+        for (name, ty) in &d.params {
+            let mut param = self.leading(name.span.start as usize);
+            param.push(Doc::text(format!("{}: {}", name.name, type_expr(ty))));
+            param.extend(self.trailing(self.code_end(ty.span)));
+            params.push(Doc::concat(param));
+        }
+        let dangling = self.dangling(d.ret.span.start as usize);
         Doc::concat(vec![
             Doc::text(format!("def {}", d.name.name)),
-            bracketed("(", params, ")", None),
+            bracketed("(", params, dangling, ")", None),
             Doc::text(format!(": {} =", type_expr(&d.ret))),
             self.value_after_equals(&d.body),
         ])

@@ -118,6 +118,16 @@ impl<'s> Printer<'s> {
             .collect()
     }
 
+    /// Comments on their own lines before the closing bracket at `close`,
+    /// each after a line break: they stay inside the brackets.
+    fn dangling(&mut self, close: usize) -> Vec<Doc> {
+        self.comments
+            .take_before(close)
+            .into_iter()
+            .flat_map(|c| [Doc::HardLine, Doc::text(c.text)])
+            .collect()
+    }
+
     /// An end-of-line comment right after `end` (only spaces and commas
     /// between) inside the entry being printed: it stays at the end of that
     /// line, so the line must break there.
