@@ -61,7 +61,7 @@ impl Printer<'_> {
                 self.expr(rhs),
             ]),
             ExprKind::If(..) => self.if_chain(e, hang),
-            ExprKind::Match(scrutinee, arms) => self.match_expr(scrutinee, arms, close),
+            ExprKind::Match(scrutinee, arms) => self.match_expr(e, scrutinee, arms, close),
             ExprKind::Aggregate(agg) => {
                 let mut inner = vec![Doc::SoftLine];
                 if let Some(n) = &agg.n {
@@ -184,13 +184,23 @@ impl Printer<'_> {
         ]))
     }
 
-    fn match_expr(&mut self, scrutinee: &Expr, arms: &[MatchArm], close: usize) -> Doc {
+    /// `match x { A => 1, B => 2 }` stays on one line when it was written
+    /// on one line and fits (as an enum does); otherwise one arm per line.
+    fn match_expr(&mut self, e: &Expr, scrutinee: &Expr, arms: &[MatchArm], close: usize) -> Doc {
+        let written_on_one_line = self
+            .source
+            .get(e.span.start as usize..self.code_end(e.span))
+            .is_none_or(|s| !s.contains('\n'));
         let mut inner = Vec::new();
         for (i, arm) in arms.iter().enumerate() {
             if i > 0 {
                 inner.push(Doc::text(","));
             }
-            inner.push(Doc::Line);
+            inner.push(if written_on_one_line {
+                Doc::Line
+            } else {
+                Doc::HardLine
+            });
             inner.extend(self.leading(arm.span.start as usize));
             let patterns: Vec<String> = arm
                 .patterns

@@ -15,11 +15,12 @@
 //!   author's between them, and always get one around anything that takes
 //!   several lines; inside criteria, records, enums and parameters only the
 //!   author's blank lines (at most one) remain;
-//! - a record lists one field per line; an enum stays on one line when it
-//!   was written on one line and still fits, else it lists one variant per
-//!   line, each followed by a comma;
+//! - a record lists one field per line; an enum (and a `match`) stays on
+//!   one line when it was written on one line and still fits, else it lists
+//!   one variant (arm) per line, each followed by a comma;
 //! - an `and`/`or` chain too long for its line puts one operand per line,
-//!   the operator leading; a definition or `let` whose value does not fit
+//!   the operator leading (so do `??` and arithmetic chains; a comparison
+//!   never breaks); a definition or `let` whose value does not fit
 //!   after `=` moves it to the next line; an `if` with an `else if` puts
 //!   each branch on its own line; calls, lists, aggregates, matches and
 //!   parenthesised chains that do not fit open up one element per line;
