@@ -24,7 +24,10 @@ pub fn shipped_rules() -> Vec<(String, String)> {
             if path.extension().is_some_and(|e| e == "lyk")
                 && let Ok(text) = std::fs::read_to_string(&path)
             {
-                out.push((format!("rules/{}", entry.file_name().to_string_lossy()), text));
+                out.push((
+                    format!("rules/{}", entry.file_name().to_string_lossy()),
+                    text,
+                ));
             }
         }
     }

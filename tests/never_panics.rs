@@ -7,15 +7,115 @@ use layak_tests::{parse_check_format, shipped_rules};
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
-    "ruleset", "criterion", "require", "stage", "verification", "determination", "programme", "for", "each",
-    "in", "not in", "where", "let", "benefit", "per", "year", "month", "blocking", "warning", "message", "id", "en",
-    "on", "missing", "fail", "reason", "def", "param", "from", "source", "table", "record", "enum", "subject",
-    "import", "match", "if", "then", "else", "and", "or", "not", "true", "false", "as_of", "{", "}", "(", ")", "[",
-    "]", ",", ":", ".", "..", "=", "==", "!=", "<", "<=", ">", ">=", "??", "+", "-", "*", "/", "%", "=>", "|", "_",
-    "?", "<", ">", "count(", "any(", "all(", "sum(", "min(", "max(", "sum_top(", "filter(", "present(", "len(",
-    "slice(", "m", "m.nik", "family.desil", "household", "member", "Rp 42_000", "2025-10-01", "2025-02-30",
-    "99999999999999999999", "\"text\"", "\"{m.name}\"", "\"{\"", "\"\\q\"", "int", "text", "money", "list<Member>",
-    "Member", "Family", "Household", "Sex.F", "x", "\n", "// comment\n",
+    "ruleset",
+    "criterion",
+    "require",
+    "stage",
+    "verification",
+    "determination",
+    "programme",
+    "for",
+    "each",
+    "in",
+    "not in",
+    "where",
+    "let",
+    "benefit",
+    "per",
+    "year",
+    "month",
+    "blocking",
+    "warning",
+    "message",
+    "id",
+    "en",
+    "on",
+    "missing",
+    "fail",
+    "reason",
+    "def",
+    "param",
+    "from",
+    "source",
+    "table",
+    "record",
+    "enum",
+    "subject",
+    "import",
+    "match",
+    "if",
+    "then",
+    "else",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    "as_of",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    ".",
+    "..",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "??",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "=>",
+    "|",
+    "_",
+    "?",
+    "<",
+    ">",
+    "count(",
+    "any(",
+    "all(",
+    "sum(",
+    "min(",
+    "max(",
+    "sum_top(",
+    "filter(",
+    "present(",
+    "len(",
+    "slice(",
+    "m",
+    "m.nik",
+    "family.desil",
+    "household",
+    "member",
+    "Rp 42_000",
+    "2025-10-01",
+    "2025-02-30",
+    "99999999999999999999",
+    "\"text\"",
+    "\"{m.name}\"",
+    "\"{\"",
+    "\"\\q\"",
+    "int",
+    "text",
+    "money",
+    "list<Member>",
+    "Member",
+    "Family",
+    "Household",
+    "Sex.F",
+    "x",
+    "\n",
+    "// comment\n",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
@@ -25,8 +125,13 @@ fn token_soup() -> impl Strategy<Value = String> {
 fn spliced_rules() -> impl Strategy<Value = String> {
     let rules = shipped_rules();
     let count = rules.len().max(1);
-    (0..count, any::<prop::sample::Index>(), any::<prop::sample::Index>(), token_soup()).prop_map(
-        move |(file, a, b, insert)| {
+    (
+        0..count,
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        token_soup(),
+    )
+        .prop_map(move |(file, a, b, insert)| {
             let text = rules.get(file).map(|(_, t)| t.as_str()).unwrap_or("");
             let chars: Vec<char> = text.chars().collect();
             if chars.is_empty() {
@@ -34,12 +139,11 @@ fn spliced_rules() -> impl Strategy<Value = String> {
             }
             let (i, j) = (a.index(chars.len()), b.index(chars.len()));
             let (lo, hi) = (i.min(j), i.max(j));
-            let mut out: String = chars[..lo].iter().collect();
+            let mut out: String = chars.get(..lo).unwrap_or_default().iter().collect();
             out.push_str(&insert);
-            out.extend(&chars[hi..]);
+            out.extend(chars.get(hi..).unwrap_or_default());
             out
-        },
-    )
+        })
 }
 
 proptest! {
@@ -63,5 +167,8 @@ proptest! {
 
 #[test]
 fn shipped_rules_are_found() {
-    assert!(shipped_rules().len() >= 7, "the rules directory should hold the shipped rules");
+    assert!(
+        shipped_rules().len() >= 7,
+        "the rules directory should hold the shipped rules"
+    );
 }

@@ -183,10 +183,18 @@ pub enum RulesetClause {
         span: Span,
     },
     /// `let members = ...`
-    Let { name: Ident, value: Expr, span: Span },
+    Let {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
     Criterion(Criterion),
     /// `benefit Rp 200_000 per month`
-    Benefit { amount: Expr, per: Ident, span: Span },
+    Benefit {
+        amount: Expr,
+        per: Ident,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +247,10 @@ pub struct Template {
 pub enum TemplatePart {
     Text(String),
     /// `{expr}`: `source` is the text between the braces.
-    Hole { expr: Expr, source: String },
+    Hole {
+        expr: Expr,
+        source: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

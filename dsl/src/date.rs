@@ -23,7 +23,9 @@ impl Date {
             return None;
         }
         jiff::civil::Date::new(y, m, d).ok()?;
-        Some(Date(i32::from(y) * 10_000 + i32::from(m) * 100 + i32::from(d)))
+        Some(Date(
+            i32::from(y) * 10_000 + i32::from(m) * 100 + i32::from(d),
+        ))
     }
 
     /// Parses exactly `YYYY-MM-DD`.
@@ -44,7 +46,11 @@ impl Date {
 
     /// The date from its `yyyymmdd` integer, if valid.
     pub fn from_yyyymmdd(n: i32) -> Option<Date> {
-        Date::from_ymd(i64::from(n / 10_000), i64::from(n / 100 % 100), i64::from(n % 100))
+        Date::from_ymd(
+            i64::from(n / 10_000),
+            i64::from(n / 100 % 100),
+            i64::from(n % 100),
+        )
     }
 
     pub fn yyyymmdd(self) -> i32 {
@@ -71,7 +77,13 @@ impl Date {
 
 impl std::fmt::Display for Date {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year(), self.month(), self.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.year(),
+            self.month(),
+            self.day()
+        )
     }
 }
 
@@ -87,7 +99,10 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        assert_eq!(Date::parse("2024-02-29").map(|d| d.yyyymmdd()), Some(20240229));
+        assert_eq!(
+            Date::parse("2024-02-29").map(|d| d.yyyymmdd()),
+            Some(20240229)
+        );
         assert_eq!(Date::parse("2023-02-29"), None);
         assert_eq!(Date::parse("2023-2-01"), None);
         assert_eq!(Date::parse("2023-13-01"), None);

@@ -270,7 +270,11 @@ impl<'a> codespan_reporting::files::Files<'a> for CsFiles<'a> {
             .ok_or(codespan_reporting::files::Error::FileMissing)
     }
 
-    fn line_index(&'a self, id: u32, byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
+    fn line_index(
+        &'a self,
+        id: u32,
+        byte_index: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
         let f = self
             .0
             .get(crate::source::FileId(id))
@@ -291,12 +295,13 @@ impl<'a> codespan_reporting::files::Files<'a> for CsFiles<'a> {
             .get(crate::source::FileId(id))
             .ok_or(codespan_reporting::files::Error::FileMissing)?;
         let starts = f.line_starts();
-        let start = *starts
-            .get(line_index)
-            .ok_or(codespan_reporting::files::Error::LineTooLarge {
-                given: line_index,
-                max: starts.len(),
-            })?;
+        let start =
+            *starts
+                .get(line_index)
+                .ok_or(codespan_reporting::files::Error::LineTooLarge {
+                    given: line_index,
+                    max: starts.len(),
+                })?;
         let end = starts.get(line_index + 1).copied().unwrap_or(f.text.len());
         Ok(start..end)
     }

@@ -29,7 +29,9 @@ macro_rules! id {
     )*};
 }
 
-id!(ExprId, DefId, ParamId, TableId, RecordId, EnumId, SubjectId, LocalId);
+id!(
+    ExprId, DefId, ParamId, TableId, RecordId, EnumId, SubjectId, LocalId
+);
 
 /// The type of a value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -191,7 +193,9 @@ pub struct Table {
 
 impl Table {
     pub fn contains(&self, code: &str) -> bool {
-        self.codes.binary_search_by(|c| c.as_str().cmp(code)).is_ok()
+        self.codes
+            .binary_search_by(|c| c.as_str().cmp(code))
+            .is_ok()
     }
 }
 
@@ -291,7 +295,10 @@ pub enum TemplatePart {
     Text(String),
     /// `source` is the hole's text as written, used to label the value in
     /// explanations.
-    Hole { expr: ExprId, source: String },
+    Hole {
+        expr: ExprId,
+        source: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -403,36 +410,81 @@ pub enum Expr {
     AsOf,
     Param(ParamId),
     /// `base.field` on a record value.
-    Field { base: ExprId, field: u32 },
+    Field {
+        base: ExprId,
+        field: u32,
+    },
     /// `base.field` on a list of records: the field of each element, in
     /// order; when the field is itself a list, the lists are concatenated.
     /// Elements whose field is missing are skipped.
-    Project { base: ExprId, field: u32, flatten: bool },
-    Call { def: DefId, args: Vec<ExprId> },
-    Builtin { op: Builtin, args: Vec<ExprId> },
+    Project {
+        base: ExprId,
+        field: u32,
+        flatten: bool,
+    },
+    Call {
+        def: DefId,
+        args: Vec<ExprId>,
+    },
+    Builtin {
+        op: Builtin,
+        args: Vec<ExprId>,
+    },
     Not(ExprId),
     /// Integer or money negation.
     Neg(ExprId),
     And(ExprId, ExprId),
     Or(ExprId, ExprId),
     /// Integer or money arithmetic (overflow is undetermined).
-    Arith { op: ArithOp, lhs: ExprId, rhs: ExprId },
+    Arith {
+        op: ArithOp,
+        lhs: ExprId,
+        rhs: ExprId,
+    },
     /// `==`/`!=` on any scalar type of equal types (bool, int, money, text,
     /// date, enum); ordering on int, money, date.
-    Compare { op: CmpOp, lhs: ExprId, rhs: ExprId },
+    Compare {
+        op: CmpOp,
+        lhs: ExprId,
+        rhs: ExprId,
+    },
     /// `value in list` (negated for `not in`).
-    InList { value: ExprId, list: ExprId, negated: bool },
+    InList {
+        value: ExprId,
+        list: ExprId,
+        negated: bool,
+    },
     /// `value in lo..hi`, both ends included, on int (negated for `not in`).
-    InRange { value: ExprId, lo: ExprId, hi: ExprId, negated: bool },
+    InRange {
+        value: ExprId,
+        lo: ExprId,
+        hi: ExprId,
+        negated: bool,
+    },
     /// `text in TABLE` (negated for `not in`).
-    InTable { value: ExprId, table: TableId, negated: bool },
+    InTable {
+        value: ExprId,
+        table: TableId,
+        negated: bool,
+    },
     /// `value ?? default`.
-    Coalesce { value: ExprId, default: ExprId },
+    Coalesce {
+        value: ExprId,
+        default: ExprId,
+    },
     /// `present(e)`: true when `e` is not undetermined.
     Present(ExprId),
-    If { cond: ExprId, then: ExprId, else_: ExprId },
+    If {
+        cond: ExprId,
+        then: ExprId,
+        else_: ExprId,
+    },
     /// `arms[by_variant[v]]` is taken for variant index `v`.
-    Match { scrutinee: ExprId, by_variant: Vec<u32>, arms: Vec<ExprId> },
+    Match {
+        scrutinee: ExprId,
+        by_variant: Vec<u32>,
+        arms: Vec<ExprId>,
+    },
     /// `kind(n, var in list where filter: body)`.
     ///
     /// - `count`: elements passing the filter (int);

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "layak", version, about = "Rules-as-code for Indonesia's social-welfare register")]
+#[command(
+    name = "layak",
+    version,
+    about = "Rules-as-code for Indonesia's social-welfare register"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

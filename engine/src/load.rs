@@ -9,7 +9,10 @@ use layak_dsl::{Diagnostic, Sources};
 /// The files of a rules tree that a compilation reads: rule files and the
 /// reference tables they name.
 fn wanted(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("lyk" | "txt"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("lyk" | "txt")
+    )
 }
 
 /// Every `.lyk` and `.txt` file under the given files and directories, in a
@@ -35,7 +38,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in entries {
         let path = entry?.path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "tests" || n == "target") {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "tests" || n == "target")
+            {
                 continue;
             }
             walk(&path, out)?;
@@ -56,7 +62,8 @@ pub fn source_name(path: &Path) -> String {
 pub fn read_sources(files: &[PathBuf]) -> Result<Sources> {
     let mut sources = Sources::new();
     for file in files {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading `{}`", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading `{}`", file.display()))?;
         sources.add(source_name(file), text);
     }
     Ok(sources)
@@ -65,7 +72,10 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Sources> {
 /// Loads and compiles a rules tree.
 pub fn load_rules(paths: &[PathBuf]) -> Result<(Sources, Option<Program>, Vec<Diagnostic>)> {
     let files = collect_files(paths)?;
-    if !files.iter().any(|f| f.extension().is_some_and(|e| e == "lyk")) {
+    if !files
+        .iter()
+        .any(|f| f.extension().is_some_and(|e| e == "lyk"))
+    {
         bail!("no rule files (`.lyk`) found in {}", display_paths(paths));
     }
     let sources = read_sources(&files)?;
@@ -88,5 +98,9 @@ pub fn load_program(dir: &Path) -> Result<Program> {
 }
 
 pub fn display_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -2,10 +2,12 @@
 
 use std::fmt::Write as _;
 
-use layak_dsl::decision::{CriterionOutcome, Eligibility, HouseholdDecision, Messages, Outcome, Status};
+use layak_dsl::decision::{
+    CriterionOutcome, Eligibility, HouseholdDecision, Messages, Outcome, Status,
+};
 use layak_dsl::ir::Per;
 
-use crate::cli::Lang;
+use layak_dsl::eval::{Lang, format_money as money};
 
 pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
     let t = |id: &'static str, en: &'static str| if lang == Lang::Id { id } else { en };
@@ -14,7 +16,13 @@ pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
         Status::Verified => t("TERVERIFIKASI", "VERIFIED"),
         Status::Returned => t("DIKEMBALIKAN", "RETURNED"),
     };
-    let _ = writeln!(s, "{}  {status}  ({} {})", d.record_id, t("per", "as of"), d.as_of);
+    let _ = writeln!(
+        s,
+        "{}  {status}  ({} {})",
+        d.record_id,
+        t("per", "as of"),
+        d.as_of
+    );
     for ruleset in &d.verification {
         for c in &ruleset.criteria {
             if c.outcome != Outcome::Passed {
@@ -26,7 +34,12 @@ pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
         let _ = writeln!(s, "  {}: {}", t("gagal", "failed"), d.failures.join(", "));
     }
     if !d.warnings.is_empty() {
-        let _ = writeln!(s, "  {}: {}", t("peringatan", "warnings"), d.warnings.join(", "));
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            t("peringatan", "warnings"),
+            d.warnings.join(", ")
+        );
     }
     for (programme, subjects) in &d.programmes {
         for subject in subjects {
@@ -39,9 +52,19 @@ pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
                 Per::Year => t("per tahun", "per year"),
                 Per::Month => t("per bulan", "per month"),
             };
-            let who = subject.label.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
-            let amount = subject.amount.map_or_else(|| "-".to_string(), |a| money(a, lang));
-            let _ = writeln!(s, "  {programme}  {}{who}  {verdict}  {amount} {per}", subject.subject);
+            let who = subject
+                .label
+                .as_deref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            let amount = subject
+                .amount
+                .map_or_else(|| "-".to_string(), |a| money(a, lang));
+            let _ = writeln!(
+                s,
+                "  {programme}  {}{who}  {verdict}  {amount} {per}",
+                subject.subject
+            );
             for c in &subject.criteria {
                 criterion(&mut s, c, lang, "    ");
             }
@@ -50,14 +73,29 @@ pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
             {
                 let _ = writeln!(s, "    {}:", t("komponen manfaat", "benefit components"));
                 for item in &b.items {
-                    let who = item.label.as_deref().or(item.key.as_deref()).unwrap_or(&item.path);
-                    let value = item.value.map_or_else(|| "-".to_string(), |v| money(v, lang));
-                    let counted = if item.counted { "" } else { t(" (tidak dihitung)", " (not counted)") };
+                    let who = item
+                        .label
+                        .as_deref()
+                        .or(item.key.as_deref())
+                        .unwrap_or(&item.path);
+                    let value = item
+                        .value
+                        .map_or_else(|| "-".to_string(), |v| money(v, lang));
+                    let counted = if item.counted {
+                        ""
+                    } else {
+                        t(" (tidak dihitung)", " (not counted)")
+                    };
                     let _ = writeln!(s, "      {who}: {value}{counted}");
                 }
             }
             if !subject.missing.is_empty() {
-                let _ = writeln!(s, "    {}: {}", t("data kurang", "missing"), subject.missing.join(", "));
+                let _ = writeln!(
+                    s,
+                    "    {}: {}",
+                    t("data kurang", "missing"),
+                    subject.missing.join(", ")
+                );
             }
         }
     }
@@ -85,18 +123,4 @@ fn criterion(s: &mut String, c: &CriterionOutcome, lang: Lang, indent: &str) {
 
 fn text(m: &Messages, lang: Lang) -> &str {
     if lang == Lang::Id { &m.id } else { &m.en }
-}
-
-/// `Rp 1.500.000` in Indonesian, `Rp 1,500,000` in English.
-pub fn money(amount: i64, lang: Lang) -> String {
-    let sep = if lang == Lang::Id { '.' } else { ',' };
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(sep);
-        }
-        out.push(ch);
-    }
-    format!("{}Rp {out}", if amount < 0 { "-" } else { "" })
 }

@@ -96,15 +96,22 @@ pub struct Suite {
 
 impl Suite {
     pub fn load(file: &Path) -> Result<Suite> {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading `{}`", file.display()))?;
-        let spec: TestFile = toml::from_str(&text).with_context(|| format!("in `{}`", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading `{}`", file.display()))?;
+        let spec: TestFile =
+            toml::from_str(&text).with_context(|| format!("in `{}`", file.display()))?;
         let dir = file.parent().unwrap_or(Path::new("."));
         let rules_dir = dir.join(&spec.rules);
         let mut households = BTreeMap::new();
         if let Some(h) = &spec.households {
             let path = dir.join(h);
-            let data = std::fs::read_to_string(&path).with_context(|| format!("reading `{}`", path.display()))?;
-            for (i, line) in data.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let data = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading `{}`", path.display()))?;
+            for (i, line) in data
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
                 let value: serde_json::Value = serde_json::from_str(line)
                     .with_context(|| format!("`{}` line {}", path.display(), i + 1))?;
                 let id = value
@@ -142,12 +149,21 @@ impl Suite {
             .collect()
     }
 
-    fn run_case(&self, program: &Program, case: &TestCase) -> Result<(Option<String>, HouseholdDecision)> {
+    fn run_case(
+        &self,
+        program: &Program,
+        case: &TestCase,
+    ) -> Result<(Option<String>, HouseholdDecision)> {
         let mut household = self
             .households
             .get(&case.household)
             .cloned()
-            .ok_or_else(|| anyhow!("no household `{}` in the test file's households", case.household))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "no household `{}` in the test file's households",
+                    case.household
+                )
+            })?;
         for (path, value) in &case.set {
             set_path(&mut household, path, toml_to_json(value)?)?;
         }
@@ -166,14 +182,19 @@ impl Suite {
         };
         for (name, value) in self.spec.params.iter().chain(&case.params) {
             let spec = format!("{name}={}", toml_scalar(value));
-            let (name, lit) = parse_override(program, &spec).map_err(|e| anyhow!("param `{spec}`: {e}"))?;
+            let (name, lit) =
+                parse_override(program, &spec).map_err(|e| anyhow!("param `{spec}`: {e}"))?;
             ctx.overrides.insert(name, lit);
         }
         let value = decode_json(&program.schema, &household).map_err(|errors| {
             anyhow!(
                 "household `{}` does not decode: {}",
                 case.household,
-                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         })?;
         let decision = evaluate(program, &value, &ctx);
@@ -198,8 +219,12 @@ impl Suite {
 pub fn matches(expected: &serde_json::Value, actual: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (expected, actual) {
-        (J::Object(e), J::Object(a)) => e.iter().all(|(k, ev)| a.get(k).is_some_and(|av| matches(ev, av))),
-        (J::Array(e), J::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(ev, av)| matches(ev, av)),
+        (J::Object(e), J::Object(a)) => e
+            .iter()
+            .all(|(k, ev)| a.get(k).is_some_and(|av| matches(ev, av))),
+        (J::Array(e), J::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(ev, av)| matches(ev, av))
+        }
         (J::Number(e), J::Number(a)) => e.as_f64() == a.as_f64(),
         _ => expected == actual,
     }
@@ -241,7 +266,9 @@ fn has_item(decision: &HouseholdDecision, item: &ExpectItem) -> bool {
         .filter_map(|s| s.benefit.as_ref())
         .flat_map(|b| &b.items)
         .any(|i| {
-            item.label.as_ref().is_none_or(|l| i.label.as_ref() == Some(l))
+            item.label
+                .as_ref()
+                .is_none_or(|l| i.label.as_ref() == Some(l))
                 && item.value.is_none_or(|v| i.value == Some(v))
                 && item.counted.is_none_or(|c| i.counted == c)
         })
@@ -266,24 +293,38 @@ pub fn set_path(root: &mut serde_json::Value, path: &str, value: serde_json::Val
     for (i, segment) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
         let (key, index_text) = match segment.find('[') {
-            Some(at) => (segment.get(..at).unwrap_or(""), segment.get(at..).unwrap_or("")),
+            Some(at) => (
+                segment.get(..at).unwrap_or(""),
+                segment.get(at..).unwrap_or(""),
+            ),
             None => (*segment, ""),
         };
         let mut indices: Vec<usize> = Vec::new();
         for part in segment_indices(index_text) {
-            indices.push(part.parse().with_context(|| format!("bad index in `{path}`"))?);
+            indices.push(
+                part.parse()
+                    .with_context(|| format!("bad index in `{path}`"))?,
+            );
         }
         if !key.is_empty() {
-            let obj = cur.as_object_mut().ok_or_else(|| anyhow!("`{path}`: `{key}` is not inside an object"))?;
+            let obj = cur
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("`{path}`: `{key}` is not inside an object"))?;
             if last && indices.is_empty() {
                 obj.insert(key.to_string(), value);
                 return Ok(());
             }
-            cur = obj.get_mut(key).ok_or_else(|| anyhow!("`{path}`: no field `{key}`"))?;
+            cur = obj
+                .get_mut(key)
+                .ok_or_else(|| anyhow!("`{path}`: no field `{key}`"))?;
         }
         for (j, index) in indices.iter().enumerate() {
-            let arr = cur.as_array_mut().ok_or_else(|| anyhow!("`{path}`: not a list"))?;
-            let slot = arr.get_mut(*index).ok_or_else(|| anyhow!("`{path}`: no element {index}"))?;
+            let arr = cur
+                .as_array_mut()
+                .ok_or_else(|| anyhow!("`{path}`: not a list"))?;
+            let slot = arr
+                .get_mut(*index)
+                .ok_or_else(|| anyhow!("`{path}`: no element {index}"))?;
             if last && j + 1 == indices.len() {
                 *slot = value;
                 return Ok(());
@@ -318,7 +359,9 @@ pub fn coverage<'a>(
         }
     }
     let mut count = |ruleset: &str, code: &str, outcome: Outcome| {
-        let entry = map.entry((ruleset.to_string(), code.to_string())).or_default();
+        let entry = map
+            .entry((ruleset.to_string(), code.to_string()))
+            .or_default();
         match outcome {
             Outcome::Passed => entry.passed += 1,
             Outcome::Failed => entry.failed += 1,

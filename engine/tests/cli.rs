@@ -1,5 +1,7 @@
 //! The `layak` binary end to end: real processes, real files.
 
+#![allow(clippy::expect_used, reason = "a test helper that cannot run layak should fail the test loudly")]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -34,7 +36,18 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn eval_summary_of_the_samples() {
-    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01", "--format", "summary"], &samples());
+    let out = layak(
+        &[
+            "eval",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--format",
+            "summary",
+        ],
+        &samples(),
+    );
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     insta::assert_snapshot!("eval_summary_samples", text(&out.stdout));
 }
@@ -42,7 +55,16 @@ fn eval_summary_of_the_samples() {
 #[test]
 fn what_if_elderly_age_60_shows_sukardi_in_h3_explanation() {
     let out = layak(
-        &["eval", "--rules", "rules", "--as-of", "2025-10-01", "--param", "PKH_ELDERLY_MIN_AGE=60", "--explain"],
+        &[
+            "eval",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--param",
+            "PKH_ELDERLY_MIN_AGE=60",
+            "--explain",
+        ],
         &samples(),
     );
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
@@ -54,9 +76,13 @@ fn what_if_elderly_age_60_shows_sukardi_in_h3_explanation() {
         .expect("H3 is in the output");
     let pkh = &h3["programmes"]["PKH"][0];
     assert_eq!(pkh["eligible"], false);
-    let items = h3["explanation"]["programmes"]["PKH"][0]["benefit"]["items"].as_array().expect("benefit items");
+    let items = h3["explanation"]["programmes"]["PKH"][0]["benefit"]["items"]
+        .as_array()
+        .expect("benefit items");
     assert!(
-        items.iter().any(|i| i["label"] == "Sukardi" && i["value"] == 2_400_000),
+        items
+            .iter()
+            .any(|i| i["label"] == "Sukardi" && i["value"] == 2_400_000),
         "Sukardi's elderly component is in H3's PKH explanation: {items:?}"
     );
 }
@@ -64,7 +90,20 @@ fn what_if_elderly_age_60_shows_sukardi_in_h3_explanation() {
 #[test]
 fn eval_text_report_in_indonesian() {
     let h1 = samples().lines().next().unwrap_or_default().to_string();
-    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01", "--format", "text", "--lang", "id"], &h1);
+    let out = layak(
+        &[
+            "eval",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--format",
+            "text",
+            "--lang",
+            "id",
+        ],
+        &h1,
+    );
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(report.contains("TERVERIFIKASI"), "{report}");
@@ -75,35 +114,59 @@ fn eval_text_report_in_indonesian() {
 fn malformed_lines_are_reported_and_the_rest_still_runs() {
     let mut input = String::new();
     let mut lines = samples().lines().map(str::to_string).collect::<Vec<_>>();
-    lines.insert(1, "{\"record_id\": \"BAD1\", \"region\": {\"desa_code\": 3310012001}, \"families\": []}".into());
+    lines.insert(
+        1,
+        "{\"record_id\": \"BAD1\", \"region\": {\"desa_code\": 3310012001}, \"families\": []}"
+            .into(),
+    );
     lines.insert(2, "{\"record_id\": \"BAD2\", ".into());
     for l in &lines {
         input.push_str(l);
         input.push('\n');
     }
-    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01"], &input);
+    let out = layak(
+        &["eval", "--rules", "rules", "--as-of", "2025-10-01"],
+        &input,
+    );
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("line 2: $.region.desa_code"), "{stderr}");
     assert!(stderr.contains("line 3: $"), "{stderr}");
-    assert_eq!(text(&out.stdout).lines().count(), 7, "the seven good lines still ran");
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        7,
+        "the seven good lines still ran"
+    );
 }
 
 #[test]
 fn check_reports_a_misspelt_field_with_did_you_mean() {
-    let out = layak(&["check", "engine/tests/fixtures/desl", "rules/schema.lyk"], "");
+    let out = layak(
+        &["check", "engine/tests/fixtures/desl", "rules/schema.lyk"],
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("engine/tests/fixtures/desl/rules.lyk:9:"), "{stderr}");
+    assert!(
+        stderr.contains("engine/tests/fixtures/desl/rules.lyk:9:"),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean `desil`?"), "{stderr}");
-    assert!(stderr.contains("^^^^"), "the misspelt name is underlined: {stderr}");
+    assert!(
+        stderr.contains("^^^^"),
+        "the misspelt name is underlined: {stderr}"
+    );
 }
 
 #[test]
 fn check_shipped_rules_is_clean() {
     let out = layak(&["check", "rules"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains(": 0 errors, 0 warnings"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(": 0 errors, 0 warnings"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -120,7 +183,22 @@ fn bad_as_of_and_unknown_param_are_clear_errors() {
     let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-13-01"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not a date"));
-    let out = layak(&["eval", "--rules", "rules", "--as-of", "2025-10-01", "--param", "PKH_ELDERLY_MIN_AGEE=60"], "");
+    let out = layak(
+        &[
+            "eval",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--param",
+            "PKH_ELDERLY_MIN_AGEE=60",
+        ],
+        "",
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("PKH_ELDERLY_MIN_AGE"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("PKH_ELDERLY_MIN_AGE"),
+        "{}",
+        text(&out.stderr)
+    );
 }

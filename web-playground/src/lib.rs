@@ -45,11 +45,17 @@ pub fn evaluate(files_json: &str, households: &str, as_of: &str, params_json: &s
     evaluate_inner(files_json, households, as_of, params_json).unwrap_or_else(|e| error_json(&e))
 }
 
-fn evaluate_inner(files_json: &str, households: &str, as_of: &str, params_json: &str) -> Result<String, String> {
+fn evaluate_inner(
+    files_json: &str,
+    households: &str,
+    as_of: &str,
+    params_json: &str,
+) -> Result<String, String> {
     let sources = sources_from_json(files_json)?;
     let (program, _) = layak_dsl::compile(&sources);
     let program = program.ok_or("the rules have errors; run check for the diagnostics")?;
-    let as_of = layak_dsl::date::Date::parse(as_of).ok_or_else(|| format!("`{as_of}` is not a date (YYYY-MM-DD)"))?;
+    let as_of = layak_dsl::date::Date::parse(as_of)
+        .ok_or_else(|| format!("`{as_of}` is not a date (YYYY-MM-DD)"))?;
     let params: std::collections::BTreeMap<String, String> =
         serde_json::from_str(params_json).map_err(|e| format!("parameters: {e}"))?;
     let mut ctx = layak_dsl::eval::EvalContext {

@@ -121,7 +121,11 @@ impl Builder {
 
     fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
-        Span::new(self.file, self.offset.get() + s.start(), self.offset.get() + s.end())
+        Span::new(
+            self.file,
+            self.offset.get() + s.start(),
+            self.offset.get() + s.end(),
+        )
     }
 
     fn error(&self, d: Diagnostic) {
@@ -208,7 +212,9 @@ impl Builder {
                 for x in c {
                     match x.as_rule() {
                         Rule::record_key => key = self.children(x).next().map(|i| self.ident(i)),
-                        Rule::record_label => label = self.children(x).next().map(|i| self.ident(i)),
+                        Rule::record_label => {
+                            label = self.children(x).next().map(|i| self.ident(i))
+                        }
                         Rule::field_decl => fields.extend(self.field(x)),
                         _ => {}
                     }
@@ -542,7 +548,9 @@ impl Builder {
             Rule::if_expr => {
                 let mut c = self.children(p).map(|e| self.expr(e));
                 match (c.next(), c.next(), c.next()) {
-                    (Some(a), Some(b), Some(e)) => ExprKind::If(Box::new(a), Box::new(b), Box::new(e)),
+                    (Some(a), Some(b), Some(e)) => {
+                        ExprKind::If(Box::new(a), Box::new(b), Box::new(e))
+                    }
                     _ => ExprKind::Bool(false),
                 }
             }
@@ -661,13 +669,23 @@ impl Builder {
     // ---- literals ------------------------------------------------------------
 
     fn int(&self, p: &Pair<'_, Rule>) -> i64 {
-        let digits: String = p.as_str().chars().filter(|c| *c != '_' && *c != ' ').collect();
+        let digits: String = p
+            .as_str()
+            .chars()
+            .filter(|c| *c != '_' && *c != ' ')
+            .collect();
         match digits.parse::<i64>() {
             Ok(n) => n,
             Err(_) => {
                 self.error(
-                    Diagnostic::new("E0002", self.span(p), format!("`{}` is too large", p.as_str()))
-                        .with_help("numbers must lie between -9223372036854775808 and 9223372036854775807"),
+                    Diagnostic::new(
+                        "E0002",
+                        self.span(p),
+                        format!("`{}` is too large", p.as_str()),
+                    )
+                    .with_help(
+                        "numbers must lie between -9223372036854775808 and 9223372036854775807",
+                    ),
                 );
                 0
             }
@@ -753,7 +771,9 @@ impl Builder {
                                 Span::new(self.file, base + i, base + j + other.len_utf8()),
                                 format!("unknown escape `\\{other}`"),
                             )
-                            .with_help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\{` and `\\}`"),
+                            .with_help(
+                                "the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\{` and `\\}`",
+                            ),
                         );
                     }
                     None => {}
@@ -762,8 +782,14 @@ impl Builder {
                     let rest = raw.get(i + 1..).unwrap_or("");
                     let Some(close) = rest.find('}') else {
                         self.error(
-                            Diagnostic::new("E0004", Span::new(self.file, base + i, base + i + 1), "this `{` is never closed")
-                                .with_help("close the hole with `}`, or write `\\{` for a literal brace"),
+                            Diagnostic::new(
+                                "E0004",
+                                Span::new(self.file, base + i, base + i + 1),
+                                "this `{` is never closed",
+                            )
+                            .with_help(
+                                "close the hole with `}`, or write `\\{` for a literal brace",
+                            ),
                         );
                         text.push_str(rest);
                         break;
@@ -773,7 +799,10 @@ impl Builder {
                     }
                     let source = rest.get(..close).unwrap_or("").to_string();
                     let skip = source.chars().count() + 1;
-                    parts.push(RawPart::Hole { source, offset: base + i + 1 });
+                    parts.push(RawPart::Hole {
+                        source,
+                        offset: base + i + 1,
+                    });
                     for _ in 0..skip {
                         chars.next();
                     }
@@ -948,7 +977,11 @@ fn found_token(text: &str, at: usize) -> Option<String> {
     let mut chars = rest.chars();
     let first = chars.next()?;
     if first.is_alphanumeric() || first == '_' {
-        Some(rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect())
+        Some(
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect(),
+        )
     } else {
         Some(first.to_string())
     }

@@ -1,7 +1,9 @@
 //! Plain-text helpers for resuming after a syntax error.
 
 /// The words that start a top-level declaration.
-const ITEM_KEYWORDS: &[&str] = &["import", "enum", "record", "subject", "def", "param", "table", "ruleset"];
+const ITEM_KEYWORDS: &[&str] = &[
+    "import", "enum", "record", "subject", "def", "param", "table", "ruleset",
+];
 
 /// Skips whitespace and `//` comments from `pos`.
 pub fn skip_trivia(text: &str, mut pos: usize) -> usize {

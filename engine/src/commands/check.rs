@@ -12,13 +12,23 @@ use crate::load::load_rules;
 
 pub fn run(paths: &[PathBuf], format: DiagFormat) -> Result<ExitCode> {
     let (sources, _program, diagnostics) = load_rules(paths)?;
-    let errors = diagnostics.iter().filter(|d| d.level == Level::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     match format {
         DiagFormat::Human => {
             let mut err = std::io::stderr().lock();
-            write!(err, "{}", render_terminal(&sources, &diagnostics, super::stderr_is_terminal()))?;
-            let files = sources.iter().filter(|(_, f)| f.name.ends_with(".lyk")).count();
+            write!(
+                err,
+                "{}",
+                render_terminal(&sources, &diagnostics, super::stderr_is_terminal())
+            )?;
+            let files = sources
+                .iter()
+                .filter(|(_, f)| f.name.ends_with(".lyk"))
+                .count();
             writeln!(
                 err,
                 "checked {} in {}: {}, {}",
@@ -33,9 +43,17 @@ pub fn run(paths: &[PathBuf], format: DiagFormat) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
     }
-    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

@@ -27,7 +27,10 @@ pub struct Options {
 
 pub fn run(opts: &Options) -> Result<ExitCode> {
     let Some(as_of) = Date::parse(&opts.as_of) else {
-        bail!("`--as-of {}` is not a date; write it as YYYY-MM-DD", opts.as_of);
+        bail!(
+            "`--as-of {}` is not a date; write it as YYYY-MM-DD",
+            opts.as_of
+        );
     };
     let program = load_program(&opts.rules)?;
     let mut ctx = EvalContext {
@@ -35,7 +38,8 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         overrides: Default::default(),
     };
     for spec in &opts.params {
-        let (name, value) = parse_override(&program, spec).map_err(|e| anyhow::anyhow!("`--param {spec}`: {e}"))?;
+        let (name, value) =
+            parse_override(&program, spec).map_err(|e| anyhow::anyhow!("`--param {spec}`: {e}"))?;
         ctx.overrides.insert(name, value);
     }
 
@@ -76,7 +80,11 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_decision(out: &mut impl Write, decision: &HouseholdDecision, opts: &Options) -> Result<()> {
+fn write_decision(
+    out: &mut impl Write,
+    decision: &HouseholdDecision,
+    opts: &Options,
+) -> Result<()> {
     match opts.format {
         EvalFormat::Summary => {
             let mut value = serde_json::to_value(decision.summary())?;
@@ -93,7 +101,11 @@ fn write_decision(out: &mut impl Write, decision: &HouseholdDecision, opts: &Opt
             writeln!(out)?;
         }
         EvalFormat::Text => {
-            write!(out, "{}", report::render(decision, opts.lang))?;
+            let lang = match opts.lang {
+                Lang::Id => layak_dsl::eval::Lang::Id,
+                Lang::En => layak_dsl::eval::Lang::En,
+            };
+            write!(out, "{}", report::render(decision, lang))?;
         }
     }
     Ok(())

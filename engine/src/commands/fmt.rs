@@ -18,7 +18,8 @@ pub fn run(paths: &[PathBuf], check: bool) -> Result<ExitCode> {
     let mut unformatted = 0;
     let mut broken = 0;
     for file in &files {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading `{}`", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading `{}`", file.display()))?;
         let mut sources = layak_dsl::Sources::new();
         let id = sources.add(source_name(file), text.clone());
         match layak_dsl::fmt::format_source(id, &text) {
@@ -31,24 +32,41 @@ pub fn run(paths: &[PathBuf], check: bool) -> Result<ExitCode> {
                     write!(
                         err,
                         "{}",
-                        diff.unified_diff().header(&source_name(file), &format!("{} (formatted)", source_name(file)))
+                        diff.unified_diff().header(
+                            &source_name(file),
+                            &format!("{} (formatted)", source_name(file))
+                        )
                     )?;
                 } else {
                     // Write to a sibling file first so a crash never leaves half a rule file.
                     let tmp = file.with_extension("lyk.fmt-tmp");
-                    std::fs::write(&tmp, &formatted).with_context(|| format!("writing `{}`", tmp.display()))?;
-                    std::fs::rename(&tmp, file).with_context(|| format!("replacing `{}`", file.display()))?;
+                    std::fs::write(&tmp, &formatted)
+                        .with_context(|| format!("writing `{}`", tmp.display()))?;
+                    std::fs::rename(&tmp, file)
+                        .with_context(|| format!("replacing `{}`", file.display()))?;
                     writeln!(err, "formatted `{}`", file.display())?;
                 }
             }
             Err(diagnostics) => {
                 broken += 1;
-                write!(err, "{}", render_terminal(&sources, &diagnostics, super::stderr_is_terminal()))?;
+                write!(
+                    err,
+                    "{}",
+                    render_terminal(&sources, &diagnostics, super::stderr_is_terminal())
+                )?;
             }
         }
     }
     if check && unformatted > 0 {
-        writeln!(err, "{unformatted} of {} files need `layak fmt`", files.len())?;
+        writeln!(
+            err,
+            "{unformatted} of {} files need `layak fmt`",
+            files.len()
+        )?;
     }
-    Ok(if broken > 0 || (check && unformatted > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if broken > 0 || (check && unformatted > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

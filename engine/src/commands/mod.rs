@@ -38,7 +38,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn default_paths(paths: Vec<PathBuf>, default: &str) -> Vec<PathBuf> {
-    if paths.is_empty() { vec![PathBuf::from(default)] } else { paths }
+    if paths.is_empty() {
+        vec![PathBuf::from(default)]
+    } else {
+        paths
+    }
 }
 
 /// Whether stderr is a terminal, for colour.

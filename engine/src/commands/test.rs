@@ -19,24 +19,37 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     }
     files.sort();
     if files.is_empty() {
-        bail!("no rule tests (`*.toml`) found in {}", crate::load::display_paths(paths));
+        bail!(
+            "no rule tests (`*.toml`) found in {}",
+            crate::load::display_paths(paths)
+        );
     }
     let mut out = std::io::stdout().lock();
     let mut programs: BTreeMap<PathBuf, Program> = BTreeMap::new();
     let mut results: Vec<TestResult> = Vec::new();
     for file in &files {
         let suite = Suite::load(file)?;
-        let key = suite.rules_dir.canonicalize().unwrap_or_else(|_| suite.rules_dir.clone());
+        let key = suite
+            .rules_dir
+            .canonicalize()
+            .unwrap_or_else(|_| suite.rules_dir.clone());
         if !programs.contains_key(&key) {
             let program = load_program(&suite.rules_dir)?;
             programs.insert(key.clone(), program);
         }
-        let Some(program) = programs.get(&key) else { continue };
+        let Some(program) = programs.get(&key) else {
+            continue;
+        };
         for result in suite.run(program) {
             match &result.failure {
                 None => writeln!(out, "test {} ... ok", result.name)?,
                 Some(why) => {
-                    writeln!(out, "test {} ... FAILED ({})", result.name, result.file.display())?;
+                    writeln!(
+                        out,
+                        "test {} ... FAILED ({})",
+                        result.name,
+                        result.file.display()
+                    )?;
                     for line in why.lines() {
                         writeln!(out, "    {line}")?;
                     }
@@ -48,7 +61,10 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
 
     for program in programs.values() {
         let cov = coverage(program, results.iter().filter_map(|r| r.decision.as_ref()));
-        writeln!(out, "\ncoverage per criterion (passed / failed / undetermined):")?;
+        writeln!(
+            out,
+            "\ncoverage per criterion (passed / failed / undetermined):"
+        )?;
         let mut never_failed = 0;
         for ((ruleset, code), c) in &cov {
             let note = if c.failed == 0 && c.passed == 0 {
@@ -62,16 +78,28 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
             } else {
                 ""
             };
-            writeln!(out, "  {ruleset:<10} {code:<26} {:>4} {:>4} {:>4}{note}", c.passed, c.failed, c.undetermined)?;
+            writeln!(
+                out,
+                "  {ruleset:<10} {code:<26} {:>4} {:>4} {:>4}{note}",
+                c.passed, c.failed, c.undetermined
+            )?;
         }
         let covered = cov.len() - never_failed;
-        writeln!(out, "{covered} of {} criteria fail in at least one test", cov.len())?;
+        writeln!(
+            out,
+            "{covered} of {} criteria fail in at least one test",
+            cov.len()
+        )?;
     }
 
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
     let passed = results.len() - failed;
     writeln!(out, "\n{passed} passed, {failed} failed")?;
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn collect_toml(path: &PathBuf, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -79,7 +107,8 @@ fn collect_toml(path: &PathBuf, out: &mut Vec<PathBuf>) -> Result<()> {
         out.push(path.clone());
         return Ok(());
     }
-    let entries = std::fs::read_dir(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let entries =
+        std::fs::read_dir(path).with_context(|| format!("reading `{}`", path.display()))?;
     for entry in entries {
         let p = entry?.path();
         if p.is_dir() {
