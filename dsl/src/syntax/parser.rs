@@ -6,6 +6,7 @@ use pest::Parser as _;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
+use super::errors::{EXPRESSION_STARTS, describe, found_token, join_or, syntax_help};
 use crate::ast::*;
 use crate::date::Date;
 use crate::diagnostic::Diagnostic;
@@ -51,9 +52,9 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> (Option<Expr>, Vec
     (expr, b.diags.into_inner())
 }
 
-struct Builder {
-    file: FileId,
-    offset: Cell<usize>,
+pub(super) struct Builder {
+    pub(super) file: FileId,
+    pub(super) offset: Cell<usize>,
     diags: RefCell<Vec<Diagnostic>>,
     pratt: PrattParser<Rule>,
 }
@@ -119,7 +120,7 @@ impl Builder {
         items
     }
 
-    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+    pub(super) fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
         Span::new(
             self.file,
@@ -128,7 +129,7 @@ impl Builder {
         )
     }
 
-    fn error(&self, d: Diagnostic) {
+    pub(super) fn error(&self, d: Diagnostic) {
         self.diags.borrow_mut().push(d);
     }
 
@@ -704,122 +705,6 @@ impl Builder {
             }
         }
     }
-
-    /// The text of a string literal with its escapes resolved.
-    fn string(&self, p: Pair<'_, Rule>) -> String {
-        let mut out = String::new();
-        for part in self.string_parts(p, false) {
-            if let RawPart::Text(t) = part {
-                out.push_str(&t);
-            }
-        }
-        out
-    }
-
-    /// A message string: text with `{expr}` holes; `\{` and `\}` are literal
-    /// braces.
-    fn template(&self, p: Pair<'_, Rule>) -> Template {
-        let span = self.span(&p);
-        let mut parts: Vec<TemplatePart> = Vec::new();
-        for part in self.string_parts(p, true) {
-            match part {
-                RawPart::Text(t) => match parts.last_mut() {
-                    Some(TemplatePart::Text(prev)) => prev.push_str(&t),
-                    _ => parts.push(TemplatePart::Text(t)),
-                },
-                RawPart::Hole { source, offset } => {
-                    let (expr, diags) = parse_expr(self.file, &source, offset);
-                    match expr {
-                        Some(expr) => parts.push(TemplatePart::Hole { expr, source }),
-                        None => self.error(
-                            Diagnostic::new(
-                                "E0004",
-                                Span::new(self.file, offset, offset + source.len()),
-                                format!("`{source}` is not an expression"),
-                            )
-                            .with_help(diags.first().map_or_else(
-                                || "write an expression between the braces".to_string(),
-                                |d| d.message.clone(),
-                            )),
-                        ),
-                    }
-                }
-            }
-        }
-        Template { parts, span }
-    }
-
-    /// Splits a string literal into text (escapes resolved) and, when
-    /// `holes` is set, `{expr}` holes with their source offsets.
-    fn string_parts(&self, p: Pair<'_, Rule>, holes: bool) -> Vec<RawPart> {
-        let span = self.span(&p);
-        let raw = p.into_inner().next().map_or("", |i| i.as_str());
-        let base = span.start as usize + 1;
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut chars = raw.char_indices().peekable();
-        while let Some((i, ch)) = chars.next() {
-            match ch {
-                '\\' => match chars.next() {
-                    Some((_, 'n')) => text.push('\n'),
-                    Some((_, 't')) => text.push('\t'),
-                    Some((_, c @ ('"' | '\\' | '{' | '}'))) => text.push(c),
-                    Some((j, other)) => {
-                        self.error(
-                            Diagnostic::new(
-                                "E0005",
-                                Span::new(self.file, base + i, base + j + other.len_utf8()),
-                                format!("unknown escape `\\{other}`"),
-                            )
-                            .with_help(
-                                "the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\{` and `\\}`",
-                            ),
-                        );
-                    }
-                    None => {}
-                },
-                '{' if holes => {
-                    let rest = raw.get(i + 1..).unwrap_or("");
-                    let Some(close) = rest.find('}') else {
-                        self.error(
-                            Diagnostic::new(
-                                "E0004",
-                                Span::new(self.file, base + i, base + i + 1),
-                                "this `{` is never closed",
-                            )
-                            .with_help(
-                                "close the hole with `}`, or write `\\{` for a literal brace",
-                            ),
-                        );
-                        text.push_str(rest);
-                        break;
-                    };
-                    if !text.is_empty() {
-                        parts.push(RawPart::Text(std::mem::take(&mut text)));
-                    }
-                    let source = rest.get(..close).unwrap_or("").to_string();
-                    let skip = source.chars().count() + 1;
-                    parts.push(RawPart::Hole {
-                        source,
-                        offset: base + i + 1,
-                    });
-                    for _ in 0..skip {
-                        chars.next();
-                    }
-                }
-                c => text.push(c),
-            }
-        }
-        if !text.is_empty() {
-            parts.push(RawPart::Text(text));
-        }
-        parts
-    }
-}
-
-enum RawPart {
-    Text(String),
-    Hole { source: String, offset: usize },
 }
 
 fn is_keyword(rule: Rule) -> bool {
@@ -851,151 +736,4 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_else
             | Rule::kw_match
     )
-}
-
-/// What a grammar rule is called in an error message.
-fn describe(rule: Rule) -> &'static str {
-    match rule {
-        Rule::EOI => "the end of the file",
-        Rule::item | Rule::single_item | Rule::file => "a declaration",
-        Rule::import => "`import`",
-        Rule::enum_decl => "`enum`",
-        Rule::record_decl => "`record`",
-        Rule::subject_decl => "`subject`",
-        Rule::def_decl => "`def`",
-        Rule::param_decl => "`param`",
-        Rule::table_decl => "`table`",
-        Rule::ruleset => "`ruleset`",
-        Rule::variant => "an enum variant (`name = code`)",
-        Rule::record_key => "`key`",
-        Rule::record_label => "`label`",
-        Rule::field_decl => "a field (`name: type`)",
-        Rule::optional_mark => "`?`",
-        Rule::type_expr | Rule::list_type | Rule::int_range => "a type",
-        Rule::def_param => "a parameter (`name: type`)",
-        Rule::param_entry => "a dated value (`value from YYYY-MM-DD source \"...\"`)",
-        Rule::stage_clause => "`stage`",
-        Rule::programme_clause => "`programme`",
-        Rule::for_each_clause => "`for each`",
-        Rule::let_clause => "`let`",
-        Rule::benefit_clause => "`benefit`",
-        Rule::criterion => "`criterion`",
-        Rule::severity => "`blocking` or `warning`",
-        Rule::crit_for => "`for`",
-        Rule::crit_require => "`require`",
-        Rule::crit_missing => "`on missing`",
-        Rule::crit_reason => "`reason`",
-        Rule::crit_message => "`message`",
-        Rule::expr | Rule::single_expr | Rule::paren => "an expression",
-        Rule::op_or
-        | Rule::op_and
-        | Rule::op_not_in
-        | Rule::op_in
-        | Rule::op_eq
-        | Rule::op_ne
-        | Rule::op_le
-        | Rule::op_ge
-        | Rule::op_lt
-        | Rule::op_gt
-        | Rule::op_coalesce
-        | Rule::op_add
-        | Rule::op_sub
-        | Rule::op_mul
-        | Rule::op_div
-        | Rule::op_rem => "an operator",
-        Rule::op_not | Rule::op_neg => "an expression",
-        Rule::field_access => "`.`",
-        Rule::money => "an amount (`Rp 1_000`)",
-        Rule::date => "a date (`YYYY-MM-DD`)",
-        Rule::int | Rule::signed_int => "a number",
-        Rule::boolean => "`true` or `false`",
-        Rule::string | Rule::string_inner => "a text in double quotes",
-        Rule::range => "a range (`1..4`)",
-        Rule::if_expr => "`if`",
-        Rule::match_expr => "`match`",
-        Rule::match_arm => "a match arm (`variant => expr`)",
-        Rule::pattern | Rule::wildcard => "a variant or `_`",
-        Rule::aggregate | Rule::agg_name => "an aggregate",
-        Rule::call => "a call",
-        Rule::list_lit => "a list",
-        Rule::ident => "a name",
-        Rule::kw_key => "`key`",
-        Rule::kw_label => "`label`",
-        Rule::kw_in => "`in`",
-        Rule::kw_from => "`from`",
-        Rule::kw_source => "`source`",
-        Rule::kw_stage => "`stage`",
-        Rule::kw_programme => "`programme`",
-        Rule::kw_for => "`for`",
-        Rule::kw_each => "`each`",
-        Rule::kw_where => "`where`",
-        Rule::kw_let => "`let`",
-        Rule::kw_benefit => "`benefit`",
-        Rule::kw_per => "`per`",
-        Rule::kw_criterion => "`criterion`",
-        Rule::kw_blocking => "`blocking`",
-        Rule::kw_warning => "`warning`",
-        Rule::kw_require => "`require`",
-        Rule::kw_on => "`on`",
-        Rule::kw_missing => "`missing`",
-        Rule::kw_reason => "`reason`",
-        Rule::kw_message => "`message`",
-        Rule::kw_if => "`if`",
-        Rule::kw_then => "`then`",
-        Rule::kw_else => "`else`",
-        Rule::kw_match => "`match`",
-        _ => "something else",
-    }
-}
-
-const EXPRESSION_STARTS: &[&str] = &[
-    "`if`",
-    "`match`",
-    "`true` or `false`",
-    "a date (`YYYY-MM-DD`)",
-    "a list",
-    "a name",
-    "a number",
-    "a range (`1..4`)",
-    "a text in double quotes",
-    "an aggregate",
-    "an amount (`Rp 1_000`)",
-    "a call",
-];
-
-fn join_or(items: &[&str]) -> String {
-    match items {
-        [] => "something else".to_string(),
-        [one] => (*one).to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-/// The word or symbol at `at`, for "found `x`".
-fn found_token(text: &str, at: usize) -> Option<String> {
-    let rest = text.get(at..)?;
-    let mut chars = rest.chars();
-    let first = chars.next()?;
-    if first.is_alphanumeric() || first == '_' {
-        Some(
-            rest.chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect(),
-        )
-    } else {
-        Some(first.to_string())
-    }
-}
-
-/// A hint for common slips, keyed on what was found.
-fn syntax_help(found: Option<&str>) -> Option<&'static str> {
-    match found {
-        Some("&&") | Some("&") => Some("write `and` instead of `&&`"),
-        Some("|") => Some("write `or` instead of `||`"),
-        Some("!") => Some("write `not` for negation and `!=` for inequality"),
-        Some("=") => Some("compare with `==`; `=` only appears in declarations"),
-        Some("'") => Some("texts are written in double quotes"),
-        None => Some("a `{`, `(` or `[` may be missing its closing partner"),
-        _ => None,
-    }
 }
