@@ -84,6 +84,28 @@ impl Checker<'_> {
         }
     }
 
+    /// E0203 `cannot apply` with both sides labelled by their types.
+    fn cannot_apply(
+        &mut self,
+        op: BinaryOp,
+        (a, lhs): (&Typed, &ast::Expr),
+        (b, rhs): (&Typed, &ast::Expr),
+        span: Span,
+        help: &str,
+    ) {
+        let (x, y) = (self.show(&a.ty), self.show(&b.ty));
+        self.report(
+            Diagnostic::new(
+                "E0203",
+                span,
+                format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()),
+            )
+            .with_label(lhs.span, format!("this is `{x}`"))
+            .with_label(rhs.span, format!("this is `{y}`"))
+            .with_help(help),
+        );
+    }
+
     /// E0203 for an operator whose two sides do not go together.
     fn mismatch(
         &mut self,
@@ -335,18 +357,12 @@ impl Checker<'_> {
         };
         let Some(ty) = ty else {
             if matches!((&a.ty, &b.ty), (Ty::Money, Ty::Money)) {
-                let (x, y) = (self.show(&a.ty), self.show(&b.ty));
-                self.report(
-                    Diagnostic::new(
-                        "E0203",
-                        span,
-                        format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()),
-                    )
-                    .with_label(lhs.span, format!("this is `{x}`"))
-                    .with_label(rhs.span, format!("this is `{y}`"))
-                    .with_help(
-                        "an amount can be multiplied or divided by an `int`, not by another amount",
-                    ),
+                self.cannot_apply(
+                    op,
+                    (&a, lhs),
+                    (&b, rhs),
+                    span,
+                    "an amount can be multiplied or divided by an `int`, not by another amount",
                 );
             } else if matches!(
                 (arith, &a.ty, &b.ty),
@@ -365,16 +381,12 @@ impl Checker<'_> {
             } else if a.ty.is_numeric() && b.ty.is_numeric() {
                 self.mismatch(op, &a, &b, lhs, rhs, span);
             } else {
-                let (x, y) = (self.show(&a.ty), self.show(&b.ty));
-                self.report(
-                    Diagnostic::new(
-                        "E0203",
-                        span,
-                        format!("cannot apply `{}` to `{x}` and `{y}`", op.as_str()),
-                    )
-                    .with_label(lhs.span, format!("this is `{x}`"))
-                    .with_label(rhs.span, format!("this is `{y}`"))
-                    .with_help("arithmetic works on `int` and `money`"),
+                self.cannot_apply(
+                    op,
+                    (&a, lhs),
+                    (&b, rhs),
+                    span,
+                    "arithmetic works on `int` and `money`",
                 );
             }
             return self.error_expr(span);
