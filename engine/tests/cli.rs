@@ -29,6 +29,13 @@ fn layak(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("layak finishes")
 }
 
+/// `layak eval --rules rules --as-of 2025-10-01` with more arguments.
+fn eval(extra: &[&str], stdin: &str) -> Output {
+    let mut args = vec!["eval", "--rules", "rules", "--as-of", "2025-10-01"];
+    args.extend_from_slice(extra);
+    layak(&args, stdin)
+}
+
 fn samples() -> String {
     std::fs::read_to_string(root().join("rules/tests/samples.ndjson")).expect("samples exist")
 }
@@ -39,35 +46,15 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn eval_summary_of_the_samples() {
-    let out = layak(
-        &[
-            "eval",
-            "--rules",
-            "rules",
-            "--as-of",
-            "2025-10-01",
-            "--format",
-            "summary",
-        ],
-        &samples(),
-    );
+    let out = eval(&["--format", "summary"], &samples());
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     insta::assert_snapshot!("eval_summary_samples", text(&out.stdout));
 }
 
 #[test]
 fn what_if_elderly_age_60_shows_sukardi_in_h3_explanation() {
-    let out = layak(
-        &[
-            "eval",
-            "--rules",
-            "rules",
-            "--as-of",
-            "2025-10-01",
-            "--param",
-            "PKH_ELDERLY_MIN_AGE=60",
-            "--explain",
-        ],
+    let out = eval(
+        &["--param", "PKH_ELDERLY_MIN_AGE=60", "--explain"],
         &samples(),
     );
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
@@ -93,20 +80,7 @@ fn what_if_elderly_age_60_shows_sukardi_in_h3_explanation() {
 #[test]
 fn eval_text_report_in_indonesian() {
     let h1 = samples().lines().next().unwrap_or_default().to_string();
-    let out = layak(
-        &[
-            "eval",
-            "--rules",
-            "rules",
-            "--as-of",
-            "2025-10-01",
-            "--format",
-            "text",
-            "--lang",
-            "id",
-        ],
-        &h1,
-    );
+    let out = eval(&["--format", "text", "--lang", "id"], &h1);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(report.contains("TERVERIFIKASI"), "{report}");
@@ -127,10 +101,7 @@ fn malformed_lines_are_reported_and_the_rest_still_runs() {
         input.push_str(l);
         input.push('\n');
     }
-    let out = layak(
-        &["eval", "--rules", "rules", "--as-of", "2025-10-01"],
-        &input,
-    );
+    let out = eval(&[], &input);
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("line 2: $.region.desa_code"), "{stderr}");
