@@ -34,6 +34,7 @@ pub mod record;
 pub mod source;
 pub mod syntax;
 pub mod value;
+pub mod wasm;
 
 pub use diagnostic::Diagnostic;
 pub use source::{FileId, Sources};

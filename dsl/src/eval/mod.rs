@@ -109,10 +109,10 @@
 //! arrays, `null` when undetermined.
 
 mod criteria;
-mod explain;
+pub(crate) mod explain;
 mod expr;
-mod params;
-mod value;
+pub(crate) mod params;
+pub(crate) mod value;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -1,0 +1,532 @@
+//! The module as a whole: sections, static data (text literals, reference
+//! tables), the exports of the ABI and the household driver.
+
+use std::collections::HashMap;
+
+use wasm_encoder::{
+    CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, Instruction as I, MemorySection, MemoryType, Module, TypeSection,
+    ValType,
+};
+
+use super::func::{Func, Val, mem};
+use super::layout::{
+    self, ABI_VERSION, DATA_BASE, H_AS_OF, H_COUNT, H_INDEX, H_PARAMS, H_RELOC, H_RELOC_COUNT,
+    H_RELOCATED, HEADER_SIZE, RESULT_HEADER, RecordLayout, event,
+};
+use super::runtime::{
+    self, ARENA, EVENT, G_AS_OF, G_FIRST, G_LAST, G_PARAMS, G_RESULT_LEN, G_RETURNED, G_TOP,
+    HELPERS,
+};
+use crate::ir::{Program, Stage, SubjectId, Type};
+
+/// The state of one module's generation.
+pub(super) struct Gen<'p> {
+    pub p: &'p Program,
+    pub layouts: Vec<RecordLayout>,
+    /// Static data, placed at [`DATA_BASE`].
+    pub data: Vec<u8>,
+    texts: HashMap<String, i64>,
+    /// Each table's sorted codes: the array's address and length.
+    pub tables: Vec<(i32, i32)>,
+    pub def_base: u32,
+    pub ruleset_base: u32,
+    pub ser_base: u32,
+    /// The types that have a serialiser, by serialiser index.
+    pub sers: Vec<Type>,
+}
+
+/// One function's generation: the function and where each IR local lives.
+pub(super) struct Fx {
+    pub f: Func,
+    pub frame: Vec<Option<Val>>,
+}
+
+impl Fx {
+    pub fn new(params: u32) -> Fx {
+        Fx {
+            f: Func::new(params),
+            frame: Vec::new(),
+        }
+    }
+
+    pub fn local(&mut self, id: crate::ir::LocalId) -> Val {
+        let i = id.index();
+        if self.frame.len() <= i {
+            self.frame.resize(i + 1, None);
+        }
+        match self.frame.get(i).copied().flatten() {
+            Some(v) => v,
+            None => {
+                let v = self.f.val();
+                if let Some(slot) = self.frame.get_mut(i) {
+                    *slot = Some(v);
+                }
+                v
+            }
+        }
+    }
+}
+
+impl Gen<'_> {
+    /// A text literal in the data segment, as a packed payload.
+    pub fn text_const(&mut self, s: &str) -> i64 {
+        if let Some(&t) = self.texts.get(s) {
+            return t;
+        }
+        let ptr = DATA_BASE + self.data.len() as u32;
+        self.data.extend_from_slice(s.as_bytes());
+        let t = i64::from(ptr) | (s.len() as i64) << 32;
+        self.texts.insert(s.to_string(), t);
+        t
+    }
+
+    fn align_data(&mut self) {
+        let len = self.data.len().next_multiple_of(8);
+        self.data.resize(len, 0);
+    }
+}
+
+/// Compiles the whole program (every ruleset) to one module that imports
+/// nothing and exports the ABI of docs/abi.md.
+pub fn compile_module(program: &Program) -> Vec<u8> {
+    let mut g = Gen {
+        p: program,
+        layouts: layout::layouts(&program.schema),
+        data: Vec::new(),
+        texts: HashMap::new(),
+        tables: Vec::new(),
+        def_base: HELPERS,
+        ruleset_base: HELPERS + program.defs.len() as u32,
+        ser_base: HELPERS + (program.defs.len() + program.rulesets.len()) as u32,
+        sers: Vec::new(),
+    };
+    for table in &program.tables {
+        let codes: Vec<i64> = table.codes.iter().map(|c| g.text_const(c)).collect();
+        g.align_data();
+        let at = DATA_BASE + g.data.len() as u32;
+        for c in &codes {
+            g.data.extend_from_slice(&c.to_le_bytes());
+        }
+        g.tables.push((at as i32, codes.len() as i32));
+    }
+    g.sers = super::trace::serialised_types(program);
+
+    // (params, results, body) of every function, in index order.
+    let mut funcs: Vec<(Vec<ValType>, Vec<ValType>, Function)> = runtime::helpers()
+        .into_iter()
+        .map(|(p, r, f)| (p, r, f.finish()))
+        .collect();
+    for def in &program.defs {
+        let params = def.params.iter().flat_map(|_| [ValType::I64, ValType::I32]);
+        let body = super::trace::def_function(&mut g, def);
+        funcs.push((params.collect(), vec![ValType::I64, ValType::I32], body));
+    }
+    for (k, ruleset) in program.rulesets.iter().enumerate() {
+        let params = vec![ValType::I64; ruleset.subject_locals.len()];
+        let body = super::trace::ruleset_function(&mut g, k, ruleset);
+        funcs.push((params, vec![], body));
+    }
+    for ty in g.sers.clone() {
+        let body = super::trace::serialiser(&mut g, &ty);
+        funcs.push((vec![ValType::I64], vec![ValType::I64], body));
+    }
+    let household = funcs.len() as u32;
+    funcs.push((
+        vec![ValType::I32, ValType::I32],
+        vec![],
+        household_function(&mut g).finish(),
+    ));
+    g.align_data();
+    let heap = (DATA_BASE + g.data.len() as u32).next_multiple_of(8);
+    let exports: [(&str, Vec<ValType>, Func); 4] = [
+        ("alloc", vec![ValType::I32], alloc_function(heap)),
+        (
+            "evaluate",
+            vec![ValType::I32, ValType::I32],
+            evaluate_function(household),
+        ),
+        ("abi_version", vec![], constant(ABI_VERSION as i32)),
+        ("result_len", vec![], {
+            let mut f = Func::new(0);
+            f.e(I::GlobalGet(G_RESULT_LEN));
+            f
+        }),
+    ];
+    let mut export_section = ExportSection::new();
+    export_section.export("memory", ExportKind::Memory, 0);
+    for (name, params, f) in exports {
+        export_section.export(name, ExportKind::Func, funcs.len() as u32);
+        funcs.push((params, vec![ValType::I32], f.finish()));
+    }
+
+    let mut types = TypeSection::new();
+    let mut functions = FunctionSection::new();
+    let mut code = CodeSection::new();
+    for (i, (params, results, body)) in funcs.iter().enumerate() {
+        types.ty().function(params.clone(), results.clone());
+        functions.function(i as u32);
+        code.function(body);
+    }
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: u64::from(heap.div_ceil(65536) + 1),
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut globals = GlobalSection::new();
+    for ty in [
+        ValType::I32,
+        ValType::I32,
+        ValType::I32,
+        ValType::I64,
+        ValType::I32,
+        ValType::I32,
+        ValType::I32,
+    ] {
+        let init = match ty {
+            ValType::I64 => ConstExpr::i64_const(0),
+            _ => ConstExpr::i32_const(0),
+        };
+        globals.global(
+            GlobalType {
+                val_type: ty,
+                mutable: true,
+                shared: false,
+            },
+            &init,
+        );
+    }
+    let mut data = DataSection::new();
+    data.active(
+        0,
+        &ConstExpr::i32_const(DATA_BASE as i32),
+        g.data.iter().copied(),
+    );
+
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&memories)
+        .section(&globals)
+        .section(&export_section)
+        .section(&code)
+        .section(&data);
+    module.finish()
+}
+
+fn constant(n: i32) -> Func {
+    let mut f = Func::new(0);
+    f.e(I::I32Const(n));
+    f
+}
+
+/// `alloc(size)`: the place for the input, right after the static data.
+/// Each call forgets the previous input and results.
+fn alloc_function(heap: u32) -> Func {
+    let mut f = Func::new(1);
+    let end = f.i32();
+    f.all([I::LocalGet(0), I::I32Const(0), I::I32LtS]);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.all([
+        I::LocalGet(0),
+        I::I32Const(heap as i32),
+        I::I32Add,
+        I::LocalSet(end),
+    ]);
+    runtime::grow_to(&mut f, end, false);
+    f.all([
+        I::LocalGet(end),
+        I::GlobalSet(G_TOP),
+        I::I32Const(heap as i32),
+    ]);
+    f
+}
+
+fn evaluate_function(household: u32) -> Func {
+    use layout::error::{BAD_INPUT, BAD_RELOCATION, BAD_VERSION};
+    let mut f = Func::new(2);
+    let (ptr, len) = (0, 1);
+    let fail = |f: &mut Func, code: i32| {
+        f.if_();
+        f.all([I::I32Const(code), I::Return]);
+        f.end();
+    };
+    f.all([I::LocalGet(len), I::I32Const(HEADER_SIZE as i32), I::I32LtS]);
+    fail(&mut f, BAD_INPUT);
+    f.all([
+        I::LocalGet(ptr),
+        I::I64ExtendI32U,
+        I::LocalGet(len),
+        I::I64ExtendI32U,
+        I::I64Add,
+        I::MemorySize(0),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64GtU,
+    ]);
+    fail(&mut f, BAD_INPUT);
+    f.all([
+        I::LocalGet(ptr),
+        I::I32Load(mem(0)),
+        I::I32Const(ABI_VERSION as i32),
+        I::I32Ne,
+    ]);
+    fail(&mut f, BAD_VERSION);
+    f.all([I::LocalGet(ptr), I::I32Load(mem(H_RELOCATED)), I::I32Eqz]);
+    f.if_();
+    let table = f.i32();
+    let count = f.i32();
+    let k = f.i32();
+    let off = f.i32();
+    f.all([
+        I::LocalGet(ptr),
+        I::I32Load(mem(H_RELOC)),
+        I::LocalSet(table),
+        I::LocalGet(ptr),
+        I::I32Load(mem(H_RELOC_COUNT)),
+        I::LocalSet(count),
+        I::LocalGet(table),
+        I::I64ExtendI32U,
+        I::LocalGet(count),
+        I::I64ExtendI32U,
+        I::I64Const(4),
+        I::I64Mul,
+        I::I64Add,
+        I::LocalGet(len),
+        I::I64ExtendI32U,
+        I::I64GtU,
+    ]);
+    fail(&mut f, BAD_RELOCATION);
+    f.loop_start(k, count);
+    f.all([
+        I::LocalGet(ptr),
+        I::LocalGet(table),
+        I::I32Add,
+        I::LocalGet(k),
+        I::I32Const(2),
+        I::I32Shl,
+        I::I32Add,
+        I::I32Load(mem(0)),
+        I::LocalTee(off),
+        I::LocalGet(len),
+        I::I32Const(4),
+        I::I32Sub,
+        I::I32GtU,
+    ]);
+    fail(&mut f, BAD_RELOCATION);
+    f.all([
+        I::LocalGet(ptr),
+        I::LocalGet(off),
+        I::I32Add,
+        I::LocalGet(ptr),
+        I::LocalGet(off),
+        I::I32Add,
+        I::I32Load(mem(0)),
+        I::LocalGet(ptr),
+        I::I32Add,
+        I::I32Store(mem(0)),
+    ]);
+    f.loop_end(k);
+    f.all([
+        I::LocalGet(ptr),
+        I::I32Const(1),
+        I::I32Store(mem(H_RELOCATED)),
+    ]);
+    f.end();
+    f.all([
+        I::LocalGet(ptr),
+        I::I32Load(mem(H_AS_OF)),
+        I::I64ExtendI32S,
+        I::GlobalSet(G_AS_OF),
+        I::LocalGet(ptr),
+        I::LocalGet(ptr),
+        I::I32Load(mem(H_PARAMS)),
+        I::I32Add,
+        I::GlobalSet(G_PARAMS),
+        I::LocalGet(ptr),
+        I::LocalGet(len),
+        I::I32Add,
+        I::GlobalSet(G_TOP),
+        I::I32Const(0),
+        I::GlobalSet(G_FIRST),
+        I::I32Const(0),
+        I::GlobalSet(G_LAST),
+    ]);
+    let header = f.i32();
+    let index = f.i32();
+    let h = f.i32();
+    f.all([
+        I::I32Const(RESULT_HEADER as i32),
+        I::Call(ARENA),
+        I::LocalSet(header),
+        I::LocalGet(ptr),
+        I::I32Load(mem(H_COUNT)),
+        I::LocalSet(count),
+        I::LocalGet(ptr),
+        I::LocalGet(ptr),
+        I::I32Load(mem(H_INDEX)),
+        I::I32Add,
+        I::LocalSet(index),
+    ]);
+    f.loop_start(h, count);
+    f.all([
+        I::LocalGet(h),
+        I::LocalGet(index),
+        I::LocalGet(h),
+        I::I32Const(2),
+        I::I32Shl,
+        I::I32Add,
+        I::I32Load(mem(0)),
+        I::Call(household),
+    ]);
+    f.loop_end(h);
+    let words: [Vec<I<'static>>; 5] = [
+        vec![I::I32Const(ABI_VERSION as i32)],
+        vec![I::LocalGet(header)],
+        vec![I::LocalGet(count)],
+        vec![I::GlobalGet(G_FIRST)],
+        vec![I::GlobalGet(G_TOP), I::LocalGet(header), I::I32Sub],
+    ];
+    for (i, word) in words.into_iter().enumerate() {
+        f.e(I::LocalGet(header));
+        f.all(word);
+        f.e(I::I32Store(mem(4 * i as u32)));
+    }
+    f.all([
+        I::GlobalGet(G_TOP),
+        I::LocalGet(header),
+        I::I32Sub,
+        I::GlobalSet(G_RESULT_LEN),
+        I::LocalGet(header),
+    ]);
+    f
+}
+
+/// `household(index, root)`: verification, the status, then (when
+/// verified) determination, each ruleset over every instance.
+fn household_function(g: &mut Gen<'_>) -> Func {
+    let mut f = Func::new(2);
+    let ev = |f: &mut Func, kind: u32, a: Vec<I<'static>>| {
+        f.e(I::I32Const(kind as i32));
+        f.all(a);
+        f.all([
+            I::I32Const(0),
+            I::I32Const(0),
+            I::I64Const(0),
+            I::Call(EVENT),
+        ]);
+    };
+    ev(&mut f, event::HOUSEHOLD, vec![I::LocalGet(0)]);
+    f.all([I::I32Const(0), I::GlobalSet(G_RETURNED)]);
+    f.all([I::LocalGet(1)]);
+    f.if_();
+    for stage in [Stage::Verification, Stage::Determination] {
+        if stage == Stage::Determination {
+            f.end();
+            ev(
+                &mut f,
+                event::STATUS,
+                vec![I::GlobalGet(G_RETURNED), I::I32Eqz],
+            );
+            f.all([
+                I::LocalGet(1),
+                I::I32Const(0),
+                I::I32Ne,
+                I::GlobalGet(G_RETURNED),
+                I::I32Eqz,
+                I::I32And,
+            ]);
+            f.if_();
+        }
+        for (k, ruleset) in g.p.rulesets.iter().enumerate() {
+            if ruleset.stage == stage {
+                let root = f.i64();
+                f.all([I::LocalGet(1), I::I64ExtendI32U, I::LocalSet(root)]);
+                let chain = g.p.schema.chain(ruleset.subject);
+                instances(g, &mut f, &chain, vec![root], g.ruleset_base + k as u32);
+            }
+        }
+    }
+    f.end();
+    f
+}
+
+/// Nested loops over the instances of a subject chain, calling the
+/// ruleset's function with the chain's records.
+fn instances(g: &Gen<'_>, f: &mut Func, chain: &[SubjectId], bound: Vec<u32>, func: u32) {
+    let schema = &g.p.schema;
+    let starts_at_root = chain
+        .first()
+        .and_then(|s| schema.subjects.get(s.index()))
+        .is_some_and(|s| s.parent.is_none());
+    if !starts_at_root {
+        return;
+    }
+    let Some(next) = chain.get(bound.len()) else {
+        for l in &bound {
+            f.get(*l);
+        }
+        f.e(I::Call(func));
+        return;
+    };
+    let parent_record = chain
+        .get(bound.len() - 1)
+        .and_then(|s| schema.subjects.get(s.index()))
+        .map(|s| s.record);
+    let field = schema.subjects.get(next.index()).and_then(|s| s.parent);
+    let (Some(record), Some((_, field)), Some(parent)) = (parent_record, field, bound.last())
+    else {
+        return;
+    };
+    let Some(offset) = g
+        .layouts
+        .get(record.index())
+        .and_then(|l| l.fields.get(field as usize))
+    else {
+        return;
+    };
+    let parent = *parent;
+    present_bit(f, parent, field);
+    f.if_();
+    let list = f.i64();
+    let count = f.i32();
+    let i = f.i32();
+    let child = f.i64();
+    f.lo(parent);
+    f.all([I::I64Load(mem(*offset)), I::LocalSet(list)]);
+    f.hi(list);
+    f.set(count);
+    f.loop_start(i, count);
+    f.lo(list);
+    f.all([
+        I::LocalGet(i),
+        I::I32Const(3),
+        I::I32Shl,
+        I::I32Add,
+        I::I64Load(mem(0)),
+        I::LocalSet(child),
+    ]);
+    let mut deeper = bound.clone();
+    deeper.push(child);
+    instances(g, f, chain, deeper, func);
+    f.loop_end(i);
+    f.end();
+}
+
+/// Pushes whether field `field` of the record at `rec` (an `i64` local
+/// holding its address) is present.
+pub(super) fn present_bit(f: &mut Func, rec: u32, field: u32) {
+    f.lo(rec);
+    f.all([
+        I::I32Load(mem(layout::PRESENCE + 4 * (field / 32))),
+        I::I32Const(1 << (field % 32)),
+        I::I32And,
+    ]);
+}

@@ -1,0 +1,752 @@
+//! Expressions: one arm per IR node, each leaving its value in a fresh
+//! pair of locals ([`Val`]). Strict operators evaluate every operand and
+//! union their missing sets, as the interpreter does; Kleene operators
+//! stop early exactly where it does.
+
+use wasm_encoder::Instruction as I;
+
+use super::codegen::{Fx, Gen, present_bit};
+use super::func::{Val, mem};
+use super::layout::{PARAM_SLOT, node, reason};
+use super::runtime::{
+    G_AS_OF, G_PARAMS, IS_DATE, IS_DIGITS, KAND, KOR, LEN, MUL, NODE, SLICE, STARTS_WITH, TABLE,
+    TEXT_CMP, TEXT_EQ, TO_INT, UNION,
+};
+use crate::ir::{ArithOp, Builtin, CmpOp, Expr, ExprId, Lit, RecordId, Type};
+
+impl Gen<'_> {
+    /// Pushes a new missing-set node with a reason code.
+    pub fn push_reason(x: &mut Fx, code: u32) {
+        x.f.all([
+            I::I32Const(node::REASON as i32),
+            I::I32Const(code as i32),
+            I::I32Const(0),
+            I::Call(NODE),
+        ]);
+    }
+
+    /// `dst` = undetermined for a reason.
+    pub fn set_reason(x: &mut Fx, dst: Val, code: u32) {
+        Self::push_reason(x, code);
+        x.f.set_missing_from_stack(dst);
+    }
+
+    /// `acc = acc ∪ m`.
+    pub fn union_into(x: &mut Fx, acc: u32, m: u32) {
+        x.f.all([
+            I::LocalGet(acc),
+            I::LocalGet(m),
+            I::Call(UNION),
+            I::LocalSet(acc),
+        ]);
+    }
+
+    /// Evaluates every operand; their values and the union of their
+    /// missing sets (an `i32` local).
+    pub fn strict(&mut self, x: &mut Fx, ids: &[ExprId]) -> (Vec<Val>, u32) {
+        let acc = x.f.zeroed_i32();
+        let mut vals = Vec::with_capacity(ids.len());
+        for id in ids {
+            let v = self.expr(x, *id);
+            Self::union_into(x, acc, v.m);
+            vals.push(v);
+        }
+        (vals, acc)
+    }
+
+    /// Opens `if acc == 0` after setting `dst` undetermined with `acc`
+    /// otherwise; the caller computes the present case and closes with
+    /// `end`.
+    fn when_present(x: &mut Fx, dst: Val, acc: u32) {
+        x.f.get(acc);
+        x.f.if_();
+        x.f.get(acc);
+        x.f.set_missing_from_stack(dst);
+        x.f.else_();
+        x.f.all([I::I32Const(0), I::LocalSet(dst.m)]);
+    }
+
+    fn ty(&self, id: ExprId) -> Option<&Type> {
+        self.p.ty(id)
+    }
+
+    pub fn expr(&mut self, x: &mut Fx, id: ExprId) -> Val {
+        let dst = x.f.val();
+        let Some(expr) = self.p.expr(id) else {
+            Self::set_reason(x, dst, reason::INTERNAL);
+            return dst;
+        };
+        match expr {
+            Expr::Lit(lit) => {
+                let n = self.lit(lit);
+                x.f.set_const(dst, n);
+            }
+            Expr::List(items) => {
+                let (vals, acc) = self.strict(x, items);
+                Self::when_present(x, dst, acc);
+                self.array(x, dst, &vals);
+                x.f.end();
+            }
+            Expr::Local(local) => {
+                let src = x.local(*local);
+                x.f.copy(dst, src);
+            }
+            Expr::AsOf => {
+                x.f.all([I::GlobalGet(G_AS_OF), I::LocalSet(dst.v)]);
+                x.f.all([I::I32Const(0), I::LocalSet(dst.m)]);
+            }
+            Expr::Param(p) => self.param(x, dst, p.index() as u32),
+            Expr::Field { base, field } => {
+                let b = self.expr(x, *base);
+                match self.ty(*base).cloned() {
+                    Some(Type::Record(rid)) => {
+                        x.f.get(b.m);
+                        x.f.if_();
+                        x.f.copy(dst, b);
+                        x.f.else_();
+                        self.read_field(x, dst, b.v, rid, *field);
+                        x.f.end();
+                    }
+                    _ => Self::set_reason(x, dst, reason::INTERNAL),
+                }
+            }
+            Expr::Project {
+                base,
+                field,
+                flatten,
+            } => {
+                let (base, field, flatten) = (*base, *field, *flatten);
+                self.project(x, dst, base, field, flatten);
+            }
+            Expr::Call { def, args } => {
+                let args = args.clone();
+                let mut vals = Vec::new();
+                for a in &args {
+                    vals.push(self.expr(x, *a));
+                }
+                for v in vals {
+                    x.f.all([I::LocalGet(v.v), I::LocalGet(v.m)]);
+                }
+                x.f.all([
+                    I::Call(self.def_base + def.0),
+                    I::LocalSet(dst.m),
+                    I::LocalSet(dst.v),
+                ]);
+            }
+            Expr::Builtin { op, args } => {
+                let (op, args) = (*op, args.clone());
+                let (vals, acc) = self.strict(x, &args);
+                Self::when_present(x, dst, acc);
+                self.builtin(x, dst, id, op, &vals);
+                x.f.end();
+            }
+            Expr::Not(e) => {
+                let v = self.expr(x, *e);
+                x.f.copy(dst, v);
+                x.f.get(v.m);
+                x.f.e(I::I32Eqz);
+                x.f.if_();
+                x.f.all([
+                    I::LocalGet(v.v),
+                    I::I64Const(1),
+                    I::I64Xor,
+                    I::LocalSet(dst.v),
+                ]);
+                x.f.end();
+            }
+            Expr::Neg(e) => {
+                let v = self.expr(x, *e);
+                x.f.copy(dst, v);
+                x.f.all([I::LocalGet(v.m), I::I32Eqz]);
+                x.f.if_();
+                x.f.all([I::LocalGet(v.v), I::I64Const(i64::MIN), I::I64Eq]);
+                x.f.if_();
+                Self::set_reason(x, dst, reason::OVERFLOW);
+                x.f.else_();
+                x.f.all([
+                    I::I64Const(0),
+                    I::LocalGet(v.v),
+                    I::I64Sub,
+                    I::LocalSet(dst.v),
+                ]);
+                x.f.end();
+                x.f.end();
+            }
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                let is_and = matches!(expr, Expr::And(..));
+                let (a, b) = (*a, *b);
+                // `false and _` is false, `true or _` is true: `b` is not
+                // evaluated, so its missing data is not reported.
+                let absorbing = if is_and { 0 } else { 1 };
+                let va = self.expr(x, a);
+                x.f.all([
+                    I::LocalGet(va.m),
+                    I::I32Eqz,
+                    I::LocalGet(va.v),
+                    I::I64Const(absorbing),
+                    I::I64Eq,
+                    I::I32And,
+                ]);
+                x.f.if_();
+                x.f.set_const(dst, absorbing);
+                x.f.else_();
+                let vb = self.expr(x, b);
+                x.f.all([
+                    I::LocalGet(va.v),
+                    I::LocalGet(va.m),
+                    I::LocalGet(vb.v),
+                    I::LocalGet(vb.m),
+                    I::Call(if is_and { KAND } else { KOR }),
+                    I::LocalSet(dst.m),
+                    I::LocalSet(dst.v),
+                ]);
+                x.f.end();
+            }
+            Expr::Arith { op, lhs, rhs } => {
+                let op = *op;
+                let (vals, acc) = self.strict(x, &[*lhs, *rhs]);
+                Self::when_present(x, dst, acc);
+                if let [a, b] = vals.as_slice() {
+                    Self::arith(x, dst, op, *a, *b);
+                }
+                x.f.end();
+            }
+            Expr::Compare { op, lhs, rhs } => {
+                let op = *op;
+                let text = matches!(self.ty(*lhs), Some(Type::Text));
+                let (vals, acc) = self.strict(x, &[*lhs, *rhs]);
+                Self::when_present(x, dst, acc);
+                if let [a, b] = vals.as_slice() {
+                    Self::compare(x, op, text, *a, *b);
+                    x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
+                }
+                x.f.end();
+            }
+            Expr::InList {
+                value,
+                list,
+                negated,
+            } => {
+                let negated = *negated;
+                let text = matches!(self.ty(*value), Some(Type::Text));
+                let (vals, acc) = self.strict(x, &[*value, *list]);
+                Self::when_present(x, dst, acc);
+                if let [v, l] = vals.as_slice() {
+                    self.in_list(x, dst, text, *v, *l);
+                }
+                if negated {
+                    x.f.all([
+                        I::LocalGet(dst.v),
+                        I::I64Const(1),
+                        I::I64Xor,
+                        I::LocalSet(dst.v),
+                    ]);
+                }
+                x.f.end();
+            }
+            Expr::InRange {
+                value,
+                lo,
+                hi,
+                negated,
+            } => {
+                let negated = *negated;
+                let text = matches!(self.ty(*value), Some(Type::Text));
+                let (vals, acc) = self.strict(x, &[*value, *lo, *hi]);
+                Self::when_present(x, dst, acc);
+                if let [v, lo, hi] = vals.as_slice() {
+                    Self::compare(x, CmpOp::Le, text, *lo, *v);
+                    Self::compare(x, CmpOp::Le, text, *v, *hi);
+                    x.f.e(I::I32And);
+                    if negated {
+                        x.f.e(I::I32Eqz);
+                    }
+                    x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
+                }
+                x.f.end();
+            }
+            Expr::InTable {
+                value,
+                table,
+                negated,
+            } => {
+                let negated = *negated;
+                let t = self.tables.get(table.index()).copied();
+                let v = self.expr(x, *value);
+                match t {
+                    Some((at, count)) => {
+                        Self::when_present(x, dst, v.m);
+                        x.f.all([
+                            I::LocalGet(v.v),
+                            I::I32Const(at),
+                            I::I32Const(count),
+                            I::Call(TABLE),
+                        ]);
+                        if negated {
+                            x.f.e(I::I32Eqz);
+                        }
+                        x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
+                        x.f.end();
+                    }
+                    None => {
+                        x.f.copy(dst, v);
+                        x.f.all([I::LocalGet(v.m), I::I32Eqz]);
+                        x.f.if_();
+                        Self::set_reason(x, dst, reason::INTERNAL);
+                        x.f.end();
+                    }
+                }
+            }
+            Expr::Coalesce { value, default } => {
+                let default = *default;
+                let v = self.expr(x, *value);
+                x.f.get(v.m);
+                x.f.if_();
+                let d = self.expr(x, default);
+                x.f.copy(dst, d);
+                x.f.else_();
+                x.f.copy(dst, v);
+                x.f.end();
+            }
+            Expr::Present(e) => {
+                let v = self.expr(x, *e);
+                x.f.all([
+                    I::LocalGet(v.m),
+                    I::I32Eqz,
+                    I::I64ExtendI32U,
+                    I::LocalSet(dst.v),
+                    I::I32Const(0),
+                    I::LocalSet(dst.m),
+                ]);
+            }
+            Expr::If { cond, then, else_ } => {
+                let (then, else_) = (*then, *else_);
+                let c = self.expr(x, *cond);
+                Self::when_present(x, dst, c.m);
+                x.f.all([I::LocalGet(c.v), I::I32WrapI64]);
+                x.f.if_();
+                let t = self.expr(x, then);
+                x.f.copy(dst, t);
+                x.f.else_();
+                let e = self.expr(x, else_);
+                x.f.copy(dst, e);
+                x.f.end();
+                x.f.end();
+            }
+            Expr::Match {
+                scrutinee,
+                by_variant,
+                arms,
+            } => {
+                let (by_variant, arms) = (by_variant.clone(), arms.clone());
+                let s = self.expr(x, *scrutinee);
+                Self::when_present(x, dst, s.m);
+                Self::set_reason(x, dst, reason::INTERNAL);
+                for (a, arm) in arms.iter().enumerate() {
+                    let variants: Vec<usize> = by_variant
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, to)| **to as usize == a)
+                        .map(|(v, _)| v)
+                        .collect();
+                    x.f.e(I::I32Const(0));
+                    for v in variants {
+                        x.f.all([I::LocalGet(s.v), I::I64Const(v as i64), I::I64Eq, I::I32Or]);
+                    }
+                    x.f.if_();
+                    let r = self.expr(x, *arm);
+                    x.f.copy(dst, r);
+                    x.f.end();
+                }
+                x.f.end();
+            }
+            Expr::Agg {
+                kind,
+                var,
+                list,
+                n,
+                filter,
+                body,
+            } => {
+                let parts = (*kind, *var, *list, *n, *filter, *body);
+                self.agg(x, dst, id, parts);
+            }
+        }
+        dst
+    }
+
+    fn lit(&mut self, lit: &Lit) -> i64 {
+        match lit {
+            Lit::Bool(b) => i64::from(*b),
+            Lit::Int(n) | Lit::Money(n) => *n,
+            Lit::Text(s) => self.text_const(s),
+            Lit::Date(d) => i64::from(d.yyyymmdd()),
+            Lit::Enum(_, i) => i64::from(*i),
+        }
+    }
+
+    /// A new array of the values' payloads.
+    fn array(&mut self, x: &mut Fx, dst: Val, vals: &[Val]) {
+        let arr = x.f.i32();
+        x.f.all([
+            I::I32Const(8 * vals.len() as i32),
+            I::Call(super::runtime::ARENA),
+            I::LocalSet(arr),
+        ]);
+        for (i, v) in vals.iter().enumerate() {
+            x.f.all([
+                I::LocalGet(arr),
+                I::LocalGet(v.v),
+                I::I64Store(mem(8 * i as u32)),
+            ]);
+        }
+        x.f.all([
+            I::LocalGet(arr),
+            I::I64ExtendI32U,
+            I::I64Const((vals.len() as i64) << 32),
+            I::I64Or,
+            I::LocalSet(dst.v),
+        ]);
+    }
+
+    fn param(&mut self, x: &mut Fx, dst: Val, p: u32) {
+        use super::layout::{PARAM_BAD_OVERRIDE, PARAM_VALUE};
+        let flag = x.f.i32();
+        x.f.all([
+            I::GlobalGet(G_PARAMS),
+            I::I32Load(mem(p * PARAM_SLOT)),
+            I::LocalTee(flag),
+            I::I32Const(PARAM_VALUE as i32),
+            I::I32Eq,
+        ]);
+        x.f.if_();
+        x.f.all([
+            I::GlobalGet(G_PARAMS),
+            I::I64Load(mem(p * PARAM_SLOT + 8)),
+            I::LocalSet(dst.v),
+            I::I32Const(0),
+            I::LocalSet(dst.m),
+        ]);
+        x.f.else_();
+        x.f.all([
+            I::LocalGet(flag),
+            I::I32Const(PARAM_BAD_OVERRIDE as i32),
+            I::I32Eq,
+        ]);
+        x.f.if_();
+        Self::set_reason(x, dst, reason::BAD_OVERRIDE);
+        x.f.else_();
+        x.f.all([
+            I::I32Const(node::PARAM as i32),
+            I::I32Const(p as i32),
+            I::I32Const(0),
+            I::Call(NODE),
+        ]);
+        x.f.set_missing_from_stack(dst);
+        x.f.end();
+        x.f.end();
+    }
+
+    /// `dst = rec.field` for a present record (`rec` an `i64` local):
+    /// undetermined with the field's path when absent.
+    pub fn read_field(&mut self, x: &mut Fx, dst: Val, rec: u32, record: RecordId, field: u32) {
+        let Some(offset) = self
+            .layouts
+            .get(record.index())
+            .and_then(|l| l.fields.get(field as usize))
+            .copied()
+        else {
+            Self::set_reason(x, dst, reason::INTERNAL);
+            return;
+        };
+        present_bit(&mut x.f, rec, field);
+        x.f.if_();
+        x.f.lo(rec);
+        x.f.all([
+            I::I64Load(mem(offset)),
+            I::LocalSet(dst.v),
+            I::I32Const(0),
+            I::LocalSet(dst.m),
+        ]);
+        x.f.else_();
+        x.f.e(I::I32Const(node::FIELD as i32));
+        x.f.lo(rec);
+        x.f.all([I::I32Load(mem(0)), I::I32Const(field as i32), I::Call(NODE)]);
+        x.f.set_missing_from_stack(dst);
+        x.f.end();
+    }
+
+    fn arith(x: &mut Fx, dst: Val, op: ArithOp, a: Val, b: Val) {
+        let r = dst.v;
+        let ovf = |x: &mut Fx| {
+            x.f.if_();
+            Self::set_reason(x, dst, reason::OVERFLOW);
+            x.f.end();
+        };
+        match op {
+            ArithOp::Add | ArithOp::Sub => {
+                let add = op == ArithOp::Add;
+                x.f.all([
+                    I::LocalGet(a.v),
+                    I::LocalGet(b.v),
+                    if add { I::I64Add } else { I::I64Sub },
+                    I::LocalSet(r),
+                ]);
+                // Add overflows when both operands differ in sign from the
+                // result; sub when the operands differ in sign and the
+                // result differs from `a`.
+                if add {
+                    x.f.all([
+                        I::LocalGet(a.v),
+                        I::LocalGet(r),
+                        I::I64Xor,
+                        I::LocalGet(b.v),
+                        I::LocalGet(r),
+                        I::I64Xor,
+                        I::I64And,
+                    ]);
+                } else {
+                    x.f.all([
+                        I::LocalGet(a.v),
+                        I::LocalGet(b.v),
+                        I::I64Xor,
+                        I::LocalGet(a.v),
+                        I::LocalGet(r),
+                        I::I64Xor,
+                        I::I64And,
+                    ]);
+                }
+                x.f.all([I::I64Const(0), I::I64LtS]);
+                ovf(x);
+            }
+            ArithOp::Mul => {
+                let ok = x.f.i32();
+                x.f.all([
+                    I::LocalGet(a.v),
+                    I::LocalGet(b.v),
+                    I::Call(MUL),
+                    I::LocalSet(ok),
+                    I::LocalSet(r),
+                    I::LocalGet(ok),
+                    I::I32Eqz,
+                ]);
+                ovf(x);
+            }
+            ArithOp::Div | ArithOp::Rem => {
+                x.f.all([I::LocalGet(b.v), I::I64Eqz]);
+                x.f.if_();
+                Self::set_reason(x, dst, reason::DIVISION_BY_ZERO);
+                x.f.else_();
+                if op == ArithOp::Div {
+                    x.f.all([
+                        I::LocalGet(a.v),
+                        I::I64Const(i64::MIN),
+                        I::I64Eq,
+                        I::LocalGet(b.v),
+                        I::I64Const(-1),
+                        I::I64Eq,
+                        I::I32And,
+                    ]);
+                    x.f.if_();
+                    Self::set_reason(x, dst, reason::OVERFLOW);
+                    x.f.else_();
+                    x.f.all([
+                        I::LocalGet(a.v),
+                        I::LocalGet(b.v),
+                        I::I64DivS,
+                        I::LocalSet(r),
+                    ]);
+                    x.f.end();
+                } else {
+                    // `rem_s` gives 0 for `MIN % -1`, as the interpreter.
+                    x.f.all([
+                        I::LocalGet(a.v),
+                        I::LocalGet(b.v),
+                        I::I64RemS,
+                        I::LocalSet(r),
+                    ]);
+                }
+                x.f.end();
+            }
+        }
+    }
+
+    /// Pushes the `i32` truth of `a op b`.
+    pub fn compare(x: &mut Fx, op: CmpOp, text: bool, a: Val, b: Val) {
+        if text {
+            if matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                x.f.all([I::LocalGet(a.v), I::LocalGet(b.v), I::Call(TEXT_EQ)]);
+                if op == CmpOp::Ne {
+                    x.f.e(I::I32Eqz);
+                }
+                return;
+            }
+            x.f.all([
+                I::LocalGet(a.v),
+                I::LocalGet(b.v),
+                I::Call(TEXT_CMP),
+                I::I32Const(0),
+            ]);
+            x.f.e(match op {
+                CmpOp::Lt => I::I32LtS,
+                CmpOp::Le => I::I32LeS,
+                CmpOp::Gt => I::I32GtS,
+                _ => I::I32GeS,
+            });
+            return;
+        }
+        x.f.all([I::LocalGet(a.v), I::LocalGet(b.v)]);
+        x.f.e(match op {
+            CmpOp::Eq => I::I64Eq,
+            CmpOp::Ne => I::I64Ne,
+            CmpOp::Lt => I::I64LtS,
+            CmpOp::Le => I::I64LeS,
+            CmpOp::Gt => I::I64GtS,
+            CmpOp::Ge => I::I64GeS,
+        });
+    }
+
+    fn in_list(&mut self, x: &mut Fx, dst: Val, text: bool, v: Val, list: Val) {
+        let (i, n) = (x.f.i32(), x.f.i32());
+        let item = x.f.val();
+        x.f.all([I::I64Const(0), I::LocalSet(dst.v)]);
+        x.f.hi(list.v);
+        x.f.set(n);
+        x.f.loop_start(i, n);
+        Self::element(x, list.v, i, item.v);
+        Self::compare(x, CmpOp::Eq, text, v, item);
+        x.f.all([
+            I::I64ExtendI32U,
+            I::LocalGet(dst.v),
+            I::I64Or,
+            I::LocalSet(dst.v),
+        ]);
+        x.f.loop_end(i);
+    }
+
+    /// `out = list[i]` (payloads).
+    pub fn element(x: &mut Fx, list: u32, i: u32, out: u32) {
+        x.f.lo(list);
+        x.f.all([
+            I::LocalGet(i),
+            I::I32Const(3),
+            I::I32Shl,
+            I::I32Add,
+            I::I64Load(mem(0)),
+            I::LocalSet(out),
+        ]);
+    }
+
+    fn builtin(&mut self, x: &mut Fx, dst: Val, id: ExprId, op: Builtin, args: &[Val]) {
+        let get = |x: &mut Fx, k: usize| {
+            if let Some(a) = args.get(k) {
+                x.f.get(a.v);
+            } else {
+                x.f.e(I::I64Const(0));
+            }
+        };
+        let set_bool = |x: &mut Fx| x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
+        match op {
+            Builtin::Len => {
+                get(x, 0);
+                x.f.all([I::Call(LEN), I::LocalSet(dst.v)]);
+            }
+            Builtin::IsDigits => {
+                get(x, 0);
+                x.f.e(I::Call(IS_DIGITS));
+                set_bool(x);
+            }
+            Builtin::Slice => {
+                for k in 0..3 {
+                    get(x, k);
+                }
+                x.f.all([I::Call(SLICE), I::LocalSet(dst.v)]);
+            }
+            Builtin::ToInt => {
+                get(x, 0);
+                x.f.all([I::Call(TO_INT), I::LocalSet(dst.m), I::LocalSet(dst.v)]);
+                x.f.get(dst.m);
+                x.f.if_();
+                x.f.all([
+                    I::I32Const(node::REASON as i32),
+                    I::LocalGet(dst.m),
+                    I::I32Const(0),
+                    I::Call(NODE),
+                    I::LocalSet(dst.m),
+                ]);
+                x.f.end();
+            }
+            Builtin::StartsWith => {
+                get(x, 0);
+                get(x, 1);
+                x.f.e(I::Call(STARTS_WITH));
+                set_bool(x);
+            }
+            Builtin::Year | Builtin::Month | Builtin::Day => {
+                get(x, 0);
+                match op {
+                    Builtin::Year => x.f.all([I::I64Const(10_000), I::I64DivS]),
+                    Builtin::Month => {
+                        x.f.all([I::I64Const(100), I::I64DivS, I::I64Const(100), I::I64RemS])
+                    }
+                    _ => x.f.all([I::I64Const(100), I::I64RemS]),
+                }
+                x.f.set(dst.v);
+            }
+            Builtin::IsDate | Builtin::MakeDate => {
+                for k in 0..3 {
+                    get(x, k);
+                }
+                x.f.e(I::Call(IS_DATE));
+                if op == Builtin::IsDate {
+                    set_bool(x);
+                } else {
+                    x.f.if_();
+                    get(x, 0);
+                    x.f.all([I::I64Const(10_000), I::I64Mul]);
+                    get(x, 1);
+                    x.f.all([I::I64Const(100), I::I64Mul, I::I64Add]);
+                    get(x, 2);
+                    x.f.all([I::I64Add, I::LocalSet(dst.v)]);
+                    x.f.else_();
+                    Self::set_reason(x, dst, reason::NOT_A_DATE);
+                    x.f.end();
+                }
+            }
+            Builtin::YearsBetween => {
+                get(x, 1);
+                get(x, 0);
+                x.f.all([
+                    I::I64Sub,
+                    I::I64Const(10_000),
+                    I::I64DivS,
+                    I::LocalSet(dst.v),
+                ]);
+            }
+            Builtin::Greatest | Builtin::Least => {
+                if args.is_empty() {
+                    Self::set_reason(x, dst, reason::NO_ELEMENTS);
+                    return;
+                }
+                get(x, 0);
+                x.f.set(dst.v);
+                for a in args.iter().skip(1) {
+                    x.f.all([
+                        I::LocalGet(a.v),
+                        I::LocalGet(dst.v),
+                        I::LocalGet(a.v),
+                        I::LocalGet(dst.v),
+                        if op == Builtin::Greatest {
+                            I::I64GtS
+                        } else {
+                            I::I64LtS
+                        },
+                        I::Select,
+                        I::LocalSet(dst.v),
+                    ]);
+                }
+            }
+        }
+        let _ = id;
+    }
+}

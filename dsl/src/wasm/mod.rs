@@ -1,0 +1,23 @@
+//! Compiling a checked [`Program`](crate::ir::Program) to one WebAssembly
+//! module, and the host side of its ABI (docs/abi.md): encoding a batch of
+//! households into the module's memory layout and decoding the result block
+//! back into the interpreter's [`HouseholdDecision`](crate::decision::HouseholdDecision).
+//!
+//! The module computes every outcome, amount, hole value and missing set;
+//! the host only formats them (paths, rendering, sorting), with the
+//! interpreter's own renderers, so both paths give byte-identical JSON.
+
+mod aggregates;
+mod codegen;
+mod decode;
+mod encode;
+mod expr;
+mod func;
+pub mod layout;
+mod runtime;
+mod trace;
+
+pub use codegen::compile_module;
+pub use decode::{AbiError, decode_results};
+pub use encode::encode_batch;
+pub use layout::ABI_VERSION;

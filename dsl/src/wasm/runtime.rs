@@ -1,0 +1,672 @@
+//! The module's fixed helper functions: the bump arena, missing-set nodes,
+//! the event trace, Kleene logic, text and date builtins, checked
+//! multiplication and table lookup. Their indices come first in the
+//! function index space (the module imports nothing).
+
+use wasm_encoder::{Instruction as I, ValType};
+
+use super::func::{Func, mem};
+use super::layout::EVENT_SIZE;
+
+pub const ARENA: u32 = 0;
+pub const NODE: u32 = 1;
+pub const UNION: u32 = 2;
+pub const EVENT: u32 = 3;
+pub const KAND: u32 = 4;
+pub const KOR: u32 = 5;
+pub const TEXT_EQ: u32 = 6;
+pub const TEXT_CMP: u32 = 7;
+pub const LEN: u32 = 8;
+pub const IS_DIGITS: u32 = 9;
+pub const SLICE: u32 = 10;
+pub const TO_INT: u32 = 11;
+pub const STARTS_WITH: u32 = 12;
+pub const IS_DATE: u32 = 13;
+pub const MUL: u32 = 14;
+pub const TABLE: u32 = 15;
+pub const HELPERS: u32 = 16;
+
+/// Globals: the arena's top, the trace's first and last event, `as_of`,
+/// the parameters block, whether the household is returned, the result
+/// length.
+pub const G_TOP: u32 = 0;
+pub const G_FIRST: u32 = 1;
+pub const G_LAST: u32 = 2;
+pub const G_AS_OF: u32 = 3;
+pub const G_PARAMS: u32 = 4;
+pub const G_RETURNED: u32 = 5;
+pub const G_RESULT_LEN: u32 = 6;
+
+use ValType::{I32, I64};
+
+/// The signature and body of each helper, by index.
+pub fn helpers() -> Vec<(Vec<ValType>, Vec<ValType>, Func)> {
+    vec![
+        (vec![I32], vec![I32], arena()),
+        (vec![I32, I32, I32], vec![I32], node()),
+        (vec![I32, I32], vec![I32], union()),
+        (vec![I32, I32, I32, I32, I64], vec![], event()),
+        (vec![I64, I32, I64, I32], vec![I64, I32], kleene(true)),
+        (vec![I64, I32, I64, I32], vec![I64, I32], kleene(false)),
+        (vec![I64, I64], vec![I32], text_eq()),
+        (vec![I64, I64], vec![I32], text_cmp()),
+        (vec![I64], vec![I64], len()),
+        (vec![I64], vec![I32], is_digits()),
+        (vec![I64, I64, I64], vec![I64], slice()),
+        (vec![I64], vec![I64, I32], to_int()),
+        (vec![I64, I64], vec![I32], starts_with()),
+        (vec![I64, I64, I64], vec![I32], is_date()),
+        (vec![I64, I64], vec![I64, I32], mul()),
+        (vec![I64, I32, I32], vec![I32], table()),
+    ]
+}
+
+/// `arena(size) -> ptr`: 8-aligned bump allocation, growing memory; traps
+/// (`unreachable`) when memory cannot grow.
+fn arena() -> Func {
+    let mut f = Func::new(1);
+    let ptr = f.i32();
+    let end = f.i32();
+    f.all([
+        I::GlobalGet(G_TOP),
+        I::I32Const(7),
+        I::I32Add,
+        I::I32Const(-8),
+        I::I32And,
+        I::LocalTee(ptr),
+        I::LocalGet(0),
+        I::I32Add,
+        I::LocalSet(end),
+    ]);
+    grow_to(&mut f, end, true);
+    f.all([I::LocalGet(end), I::GlobalSet(G_TOP), I::LocalGet(ptr)]);
+    f
+}
+
+/// Grows memory so that address `end` (exclusive) is inside it. When it
+/// cannot, traps (`trap`) or returns 0.
+pub fn grow_to(f: &mut Func, end: u32, trap: bool) {
+    f.all([
+        I::LocalGet(end),
+        I::MemorySize(0),
+        I::I32Const(16),
+        I::I32Shl,
+        I::I32GtU,
+    ]);
+    f.if_();
+    f.all([
+        I::LocalGet(end),
+        I::MemorySize(0),
+        I::I32Const(16),
+        I::I32Shl,
+        I::I32Sub,
+        I::I32Const(65535),
+        I::I32Add,
+        I::I32Const(16),
+        I::I32ShrU,
+        I::MemoryGrow(0),
+        I::I32Const(-1),
+        I::I32Eq,
+    ]);
+    f.if_();
+    if trap {
+        f.e(I::Unreachable);
+    } else {
+        f.all([I::I32Const(0), I::Return]);
+    }
+    f.end();
+    f.end();
+}
+
+fn node() -> Func {
+    let mut f = Func::new(3);
+    let p = f.i32();
+    f.all([
+        I::I32Const(16),
+        I::Call(ARENA),
+        I::LocalTee(p),
+        I::LocalGet(0),
+        I::I32Store(mem(0)),
+        I::LocalGet(p),
+        I::LocalGet(1),
+        I::I32Store(mem(4)),
+        I::LocalGet(p),
+        I::LocalGet(2),
+        I::I32Store(mem(8)),
+        I::LocalGet(p),
+    ]);
+    f
+}
+
+fn union() -> Func {
+    let mut f = Func::new(2);
+    f.all([I::LocalGet(0), I::I32Eqz]);
+    f.if_();
+    f.all([I::LocalGet(1), I::Return]);
+    f.end();
+    f.all([I::LocalGet(1), I::I32Eqz]);
+    f.if_();
+    f.all([I::LocalGet(0), I::Return]);
+    f.end();
+    f.all([
+        I::I32Const(super::layout::node::UNION as i32),
+        I::LocalGet(0),
+        I::LocalGet(1),
+        I::Call(NODE),
+    ]);
+    f
+}
+
+fn event() -> Func {
+    let mut f = Func::new(5);
+    let p = f.i32();
+    f.all([
+        I::I32Const(EVENT_SIZE as i32),
+        I::Call(ARENA),
+        I::LocalSet(p),
+    ]);
+    // The arena is not cleared between calls: write every word.
+    f.all([I::LocalGet(p), I::I32Const(0), I::I32Store(mem(0))]);
+    for (arg, off) in [(0, 4), (1, 8), (2, 12), (3, 16)] {
+        f.all([I::LocalGet(p), I::LocalGet(arg), I::I32Store(mem(off))]);
+    }
+    f.all([I::LocalGet(p), I::LocalGet(4), I::I64Store(mem(24))]);
+    f.all([I::GlobalGet(G_LAST)]);
+    f.if_();
+    f.all([I::GlobalGet(G_LAST), I::LocalGet(p), I::I32Store(mem(0))]);
+    f.else_();
+    f.all([I::LocalGet(p), I::GlobalSet(G_FIRST)]);
+    f.end();
+    f.all([I::LocalGet(p), I::GlobalSet(G_LAST)]);
+    f
+}
+
+/// Kleene `and` (`is_and`) or `or` of two evaluated truth values.
+fn kleene(is_and: bool) -> Func {
+    let mut f = Func::new(4);
+    // The absorbing value: false for `and`, true for `or`.
+    let absorbing = if is_and { 0 } else { 1 };
+    for (v, m) in [(0, 1), (2, 3)] {
+        f.all([
+            I::LocalGet(m),
+            I::I32Eqz,
+            I::LocalGet(v),
+            I::I64Const(absorbing),
+            I::I64Eq,
+            I::I32And,
+        ]);
+        f.if_();
+        f.all([I::I64Const(absorbing), I::I32Const(0), I::Return]);
+        f.end();
+    }
+    // A present operand is now the neutral one: the result is the other.
+    f.all([I::LocalGet(1), I::I32Eqz]);
+    f.if_();
+    f.all([I::LocalGet(2), I::LocalGet(3), I::Return]);
+    f.end();
+    f.all([I::LocalGet(3), I::I32Eqz]);
+    f.if_();
+    f.all([I::LocalGet(0), I::LocalGet(1), I::Return]);
+    f.end();
+    f.all([
+        I::I64Const(0),
+        I::LocalGet(1),
+        I::LocalGet(3),
+        I::Call(UNION),
+    ]);
+    f
+}
+
+/// Pushes the byte at `ptr_of(text) + i`.
+fn byte_at(f: &mut Func, text: u32, i: u32) {
+    f.lo(text);
+    f.all([I::LocalGet(i), I::I32Add, I::I32Load8U(mem(0))]);
+}
+
+fn text_eq() -> Func {
+    let mut f = Func::new(2);
+    let n = f.i32();
+    let i = f.i32();
+    f.hi(0);
+    f.hi(1);
+    f.e(I::I32Ne);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.hi(0);
+    f.set(n);
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    byte_at(&mut f, 1, i);
+    f.e(I::I32Ne);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.loop_end(i);
+    f.e(I::I32Const(1));
+    f
+}
+
+fn text_cmp() -> Func {
+    let mut f = Func::new(2);
+    let n = f.i32();
+    let i = f.i32();
+    let a = f.i32();
+    let b = f.i32();
+    f.hi(0);
+    f.hi(1);
+    f.hi(0);
+    f.hi(1);
+    f.all([I::I32LtU, I::Select, I::LocalSet(n)]);
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    f.set(a);
+    byte_at(&mut f, 1, i);
+    f.set(b);
+    f.all([I::LocalGet(a), I::LocalGet(b), I::I32LtU]);
+    f.if_();
+    f.all([I::I32Const(-1), I::Return]);
+    f.end();
+    f.all([I::LocalGet(a), I::LocalGet(b), I::I32GtU]);
+    f.if_();
+    f.all([I::I32Const(1), I::Return]);
+    f.end();
+    f.loop_end(i);
+    f.hi(0);
+    f.hi(1);
+    f.e(I::I32LtU);
+    f.if_();
+    f.all([I::I32Const(-1), I::Return]);
+    f.end();
+    f.hi(0);
+    f.hi(1);
+    f.e(I::I32GtU);
+    f
+}
+
+/// Characters: bytes that are not UTF-8 continuation bytes.
+fn len() -> Func {
+    let mut f = Func::new(1);
+    let n = f.i32();
+    let i = f.i32();
+    let count = f.i64();
+    f.hi(0);
+    f.set(n);
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    f.all([
+        I::I32Const(0xC0),
+        I::I32And,
+        I::I32Const(0x80),
+        I::I32Ne,
+        I::I64ExtendI32U,
+        I::LocalGet(count),
+        I::I64Add,
+        I::LocalSet(count),
+    ]);
+    f.loop_end(i);
+    f.get(count);
+    f
+}
+
+/// Pushes whether byte `b` (a local) is an ASCII digit.
+fn is_digit(f: &mut Func, b: u32) {
+    f.all([
+        I::LocalGet(b),
+        I::I32Const(48),
+        I::I32Sub,
+        I::I32Const(10),
+        I::I32LtU,
+    ]);
+}
+
+fn is_digits() -> Func {
+    let mut f = Func::new(1);
+    let n = f.i32();
+    let i = f.i32();
+    let b = f.i32();
+    f.hi(0);
+    f.all([I::LocalTee(n), I::I32Eqz]);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    f.set(b);
+    is_digit(&mut f, b);
+    f.e(I::I32Eqz);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.loop_end(i);
+    f.e(I::I32Const(1));
+    f
+}
+
+/// `slice(text, from, to)`: the characters at positions `from..=to`
+/// (1-based) are contiguous, so the result is a view into the text.
+fn slice() -> Func {
+    let mut f = Func::new(3);
+    let n = f.i32();
+    let i = f.i32();
+    let pos = f.i64();
+    let start = f.i32();
+    let end = f.i32();
+    f.hi(0);
+    f.set(n);
+    f.all([I::I32Const(-1), I::LocalSet(start)]);
+    f.all([I::LocalGet(n), I::LocalSet(end)]);
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    f.all([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
+    f.if_();
+    f.all([
+        I::LocalGet(pos),
+        I::I64Const(1),
+        I::I64Add,
+        I::LocalTee(pos),
+        I::LocalGet(2),
+        I::I64GtS,
+    ]);
+    f.if_();
+    f.all([I::LocalGet(i), I::LocalSet(end), I::Br(4)]);
+    f.end();
+    f.all([
+        I::LocalGet(start),
+        I::I32Const(0),
+        I::I32LtS,
+        I::LocalGet(pos),
+        I::LocalGet(1),
+        I::I64GeS,
+        I::I32And,
+    ]);
+    f.if_();
+    f.all([I::LocalGet(i), I::LocalSet(start)]);
+    f.end();
+    f.end();
+    f.loop_end(i);
+    f.all([I::LocalGet(start), I::I32Const(0), I::I32LtS]);
+    f.if_();
+    f.lo(0);
+    f.all([I::I64ExtendI32U, I::Return]);
+    f.end();
+    f.lo(0);
+    f.all([
+        I::LocalGet(start),
+        I::I32Add,
+        I::I64ExtendI32U,
+        I::LocalGet(end),
+        I::LocalGet(start),
+        I::I32Sub,
+        I::I64ExtendI32U,
+        I::I64Const(32),
+        I::I64Shl,
+        I::I64Or,
+    ]);
+    f
+}
+
+fn to_int() -> Func {
+    use super::layout::reason::{NOT_A_NUMBER, OVERFLOW};
+    let mut f = Func::new(1);
+    let n = f.i32();
+    let i = f.i32();
+    let b = f.i32();
+    let neg = f.i32();
+    let acc = f.i64();
+    let d = f.i64();
+    let nan = |f: &mut Func| f.all([I::I64Const(0), I::I32Const(NOT_A_NUMBER as i32), I::Return]);
+    let ovf = |f: &mut Func| f.all([I::I64Const(0), I::I32Const(OVERFLOW as i32), I::Return]);
+    f.hi(0);
+    f.set(n);
+    f.all([I::LocalGet(n), I::I32Eqz]);
+    f.if_();
+    nan(&mut f);
+    f.end();
+    let zero = f.i32();
+    byte_at(&mut f, 0, zero);
+    f.all([I::I32Const(45), I::I32Eq, I::LocalSet(neg)]);
+    // Digits start after the sign; check them all before parsing, as
+    // "not a number" wins over "overflow".
+    f.all([I::LocalGet(neg), I::LocalGet(n), I::I32GeU]);
+    f.if_();
+    nan(&mut f);
+    f.end();
+    let count = f.i32();
+    f.all([
+        I::LocalGet(n),
+        I::LocalGet(neg),
+        I::I32Sub,
+        I::LocalSet(count),
+    ]);
+    let k = f.i32();
+    f.loop_start(k, count);
+    f.all([I::LocalGet(k), I::LocalGet(neg), I::I32Add, I::LocalSet(i)]);
+    byte_at(&mut f, 0, i);
+    f.set(b);
+    is_digit(&mut f, b);
+    f.e(I::I32Eqz);
+    f.if_();
+    nan(&mut f);
+    f.end();
+    f.loop_end(k);
+    f.loop_start(k, count);
+    f.all([I::LocalGet(k), I::LocalGet(neg), I::I32Add, I::LocalSet(i)]);
+    byte_at(&mut f, 0, i);
+    f.all([I::I32Const(48), I::I32Sub, I::I64ExtendI32U, I::LocalSet(d)]);
+    // acc <= 0 accumulates the negated value: acc * 10 - d.
+    f.all([
+        I::LocalGet(acc),
+        I::I64Const(-922_337_203_685_477_580),
+        I::I64LtS,
+    ]);
+    f.if_();
+    ovf(&mut f);
+    f.end();
+    f.all([
+        I::LocalGet(acc),
+        I::I64Const(10),
+        I::I64Mul,
+        I::LocalTee(acc),
+        I::I64Const(i64::MIN),
+        I::LocalGet(d),
+        I::I64Add,
+        I::I64LtS,
+    ]);
+    f.if_();
+    ovf(&mut f);
+    f.end();
+    f.all([
+        I::LocalGet(acc),
+        I::LocalGet(d),
+        I::I64Sub,
+        I::LocalSet(acc),
+    ]);
+    f.loop_end(k);
+    f.all([I::LocalGet(neg), I::I32Eqz]);
+    f.if_();
+    f.all([I::LocalGet(acc), I::I64Const(i64::MIN), I::I64Eq]);
+    f.if_();
+    ovf(&mut f);
+    f.end();
+    f.all([
+        I::I64Const(0),
+        I::LocalGet(acc),
+        I::I64Sub,
+        I::LocalSet(acc),
+    ]);
+    f.end();
+    f.all([I::LocalGet(acc), I::I32Const(0)]);
+    f
+}
+
+fn starts_with() -> Func {
+    let mut f = Func::new(2);
+    let n = f.i32();
+    let i = f.i32();
+    f.hi(1);
+    f.hi(0);
+    f.e(I::I32GtU);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.hi(1);
+    f.set(n);
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    byte_at(&mut f, 1, i);
+    f.e(I::I32Ne);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.loop_end(i);
+    f.e(I::I32Const(1));
+    f
+}
+
+fn is_date() -> Func {
+    let mut f = Func::new(3);
+    let dim = f.i64();
+    let no = |f: &mut Func| {
+        f.if_();
+        f.all([I::I32Const(0), I::Return]);
+        f.end();
+    };
+    // 1 <= y <= 9999, 1 <= m <= 12, 1 <= d.
+    for (arg, lo, hi) in [(0, 1, 9999), (1, 1, 12), (2, 1, 31)] {
+        f.all([
+            I::LocalGet(arg),
+            I::I64Const(lo),
+            I::I64LtS,
+            I::LocalGet(arg),
+            I::I64Const(hi),
+            I::I64GtS,
+            I::I32Or,
+        ]);
+        no(&mut f);
+    }
+    f.all([I::I64Const(31), I::LocalSet(dim)]);
+    for m in [4, 6, 9, 11] {
+        f.all([I::LocalGet(1), I::I64Const(m), I::I64Eq]);
+        f.if_();
+        f.all([I::I64Const(30), I::LocalSet(dim)]);
+        f.end();
+    }
+    f.all([I::LocalGet(1), I::I64Const(2), I::I64Eq]);
+    f.if_();
+    // Leap: divisible by 4 and not by 100, or by 400.
+    f.all([
+        I::I64Const(28),
+        I::LocalGet(0),
+        I::I64Const(4),
+        I::I64RemS,
+        I::I64Eqz,
+        I::LocalGet(0),
+        I::I64Const(100),
+        I::I64RemS,
+        I::I64Const(0),
+        I::I64Ne,
+        I::I32And,
+        I::LocalGet(0),
+        I::I64Const(400),
+        I::I64RemS,
+        I::I64Eqz,
+        I::I32Or,
+        I::I64ExtendI32U,
+        I::I64Add,
+        I::LocalSet(dim),
+    ]);
+    f.end();
+    f.all([I::LocalGet(2), I::LocalGet(dim), I::I64LeS]);
+    f
+}
+
+/// Checked multiplication: `(product, 1)` or `(0, 0)` on overflow.
+fn mul() -> Func {
+    let mut f = Func::new(2);
+    let r = f.i64();
+    f.all([
+        I::LocalGet(0),
+        I::I64Eqz,
+        I::LocalGet(1),
+        I::I64Eqz,
+        I::I32Or,
+    ]);
+    f.if_();
+    f.all([I::I64Const(0), I::I32Const(1), I::Return]);
+    f.end();
+    for (a, b) in [(0, 1), (1, 0)] {
+        f.all([
+            I::LocalGet(a),
+            I::I64Const(-1),
+            I::I64Eq,
+            I::LocalGet(b),
+            I::I64Const(i64::MIN),
+            I::I64Eq,
+            I::I32And,
+        ]);
+        f.if_();
+        f.all([I::I64Const(0), I::I32Const(0), I::Return]);
+        f.end();
+    }
+    f.all([
+        I::LocalGet(0),
+        I::LocalGet(1),
+        I::I64Mul,
+        I::LocalTee(r),
+        I::LocalGet(1),
+        I::I64DivS,
+        I::LocalGet(0),
+        I::I64Ne,
+    ]);
+    f.if_();
+    f.all([I::I64Const(0), I::I32Const(0), I::Return]);
+    f.end();
+    f.all([I::LocalGet(r), I::I32Const(1)]);
+    f
+}
+
+/// Binary search of a text among a table's sorted codes (an array of
+/// packed text payloads in the data segment).
+fn table() -> Func {
+    let mut f = Func::new(3);
+    let lo = f.i32();
+    let hi = f.i32();
+    let mid = f.i32();
+    let c = f.i32();
+    f.all([I::LocalGet(2), I::LocalSet(hi)]);
+    f.all([
+        I::Block(wasm_encoder::BlockType::Empty),
+        I::Loop(wasm_encoder::BlockType::Empty),
+        I::LocalGet(lo),
+        I::LocalGet(hi),
+        I::I32GeU,
+        I::BrIf(1),
+        I::LocalGet(lo),
+        I::LocalGet(hi),
+        I::I32Add,
+        I::I32Const(1),
+        I::I32ShrU,
+        I::LocalTee(mid),
+        I::I32Const(3),
+        I::I32Shl,
+        I::LocalGet(1),
+        I::I32Add,
+        I::I64Load(mem(0)),
+        I::LocalGet(0),
+        I::Call(TEXT_CMP),
+        I::LocalTee(c),
+        I::I32Eqz,
+    ]);
+    f.if_();
+    f.all([I::I32Const(1), I::Return]);
+    f.end();
+    f.all([I::LocalGet(c), I::I32Const(0), I::I32LtS]);
+    f.if_();
+    f.all([I::LocalGet(mid), I::I32Const(1), I::I32Add, I::LocalSet(lo)]);
+    f.else_();
+    f.all([I::LocalGet(mid), I::LocalSet(hi)]);
+    f.end();
+    f.all([I::Br(0), I::End, I::End, I::I32Const(0)]);
+    f
+}

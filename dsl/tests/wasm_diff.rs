@@ -1,0 +1,279 @@
+//! Differential tests: the compiled module, run in-process by a small
+//! wasm interpreter (wasmi), must give byte-identical decisions and
+//! explanations to the reference interpreter, for the shipped rules on the
+//! sample households, for every case of the evaluation corpus, and for
+//! randomly damaged households.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on a broken fixture"
+)]
+
+use std::path::{Path, PathBuf};
+
+use layak_dsl::date::Date;
+use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::diagnostic::render_terminal;
+use layak_dsl::eval::{EvalContext, evaluate, parse_override};
+use layak_dsl::ir::Program;
+use layak_dsl::record::decode_line;
+use layak_dsl::value::Value;
+use layak_dsl::wasm::{compile_module, decode_results, encode_batch};
+use layak_dsl::{Sources, compile};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn add_files(sources: &mut Sources, dir: &Path, prefix: &str, ext: &str) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+        let full = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        sources.add(full, text);
+    }
+}
+
+fn build(sources: &Sources) -> Program {
+    let (program, diagnostics) = compile(sources);
+    let rendered = render_terminal(sources, &diagnostics, false);
+    assert!(program.is_some(), "{rendered}");
+    program.unwrap()
+}
+
+fn rules() -> Program {
+    let mut sources = Sources::new();
+    add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
+    add_files(
+        &mut sources,
+        &workspace().join("rules/tables"),
+        "rules/tables",
+        ".txt",
+    );
+    build(&sources)
+}
+
+fn samples() -> Vec<String> {
+    std::fs::read_to_string(workspace().join("rules/tests/samples.ndjson"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn context(program: &Program, as_of: &str, overrides: &[&str]) -> EvalContext {
+    let mut ctx = EvalContext::new(Date::parse(as_of).unwrap());
+    for spec in overrides {
+        let (name, lit) = parse_override(program, spec).unwrap();
+        ctx.overrides.insert(name, lit);
+    }
+    ctx
+}
+
+/// A compiled module, instantiated once and reused for many batches.
+struct Runner {
+    store: wasmi::Store<()>,
+    memory: wasmi::Memory,
+    alloc: wasmi::TypedFunc<i32, i32>,
+    evaluate: wasmi::TypedFunc<(i32, i32), i32>,
+    result_len: wasmi::TypedFunc<(), i32>,
+}
+
+impl Runner {
+    fn new(program: &Program) -> Runner {
+        let bytes = compile_module(program);
+        wasmparser::validate(&bytes).expect("the module validates");
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, &bytes[..]).unwrap();
+        let mut store = wasmi::Store::new(&engine, ());
+        let linker = wasmi::Linker::<()>::new(&engine);
+        let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+        let abi = instance
+            .get_typed_func::<(), i32>(&store, "abi_version")
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap();
+        assert_eq!(abi as u32, layak_dsl::wasm::ABI_VERSION);
+        Runner {
+            memory: instance.get_memory(&store, "memory").unwrap(),
+            alloc: instance.get_typed_func(&store, "alloc").unwrap(),
+            evaluate: instance.get_typed_func(&store, "evaluate").unwrap(),
+            result_len: instance.get_typed_func(&store, "result_len").unwrap(),
+            store,
+        }
+    }
+
+    fn run(
+        &mut self,
+        program: &Program,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<HouseholdDecision> {
+        let batch = encode_batch(program, households, ctx);
+        let ptr = self
+            .alloc
+            .call(&mut self.store, batch.len() as i32)
+            .unwrap();
+        assert!(ptr > 0);
+        self.memory
+            .write(&mut self.store, ptr as usize, &batch)
+            .unwrap();
+        let result = self
+            .evaluate
+            .call(&mut self.store, (ptr, batch.len() as i32))
+            .unwrap();
+        assert!(result > 0, "evaluate failed with {result}");
+        let len = self.result_len.call(&mut self.store, ()).unwrap() as usize;
+        let data = self.memory.data(&self.store);
+        let bytes = &data[result as usize..result as usize + len];
+        decode_results(program, households, ctx, bytes).unwrap()
+    }
+}
+
+/// Asserts that the module and the interpreter agree on every household,
+/// byte for byte; returns how many households were compared.
+fn same(
+    runner: &mut Runner,
+    program: &Program,
+    households: &[Value],
+    ctx: &EvalContext,
+    what: &str,
+) -> usize {
+    let from_wasm = runner.run(program, households, ctx);
+    assert_eq!(from_wasm.len(), households.len());
+    for (i, (household, wasm)) in households.iter().zip(&from_wasm).enumerate() {
+        let expected = serde_json::to_string(&evaluate(program, household, ctx)).unwrap();
+        let actual = serde_json::to_string(wasm).unwrap();
+        if expected != actual {
+            let e: serde_json::Value = serde_json::from_str(&expected).unwrap();
+            let a: serde_json::Value = serde_json::from_str(&actual).unwrap();
+            panic!(
+                "{what}: household {i} differs\n--- interpreter\n{}\n--- wasm\n{}",
+                serde_json::to_string_pretty(&e).unwrap(),
+                serde_json::to_string_pretty(&a).unwrap()
+            );
+        }
+    }
+    households.len()
+}
+
+#[test]
+fn shipped_rules_on_the_samples() {
+    let program = rules();
+    let mut runner = Runner::new(&program);
+    let households: Vec<Value> = samples()
+        .iter()
+        .map(|l| decode_line(&program.schema, l).unwrap())
+        .collect();
+    let mut compared = 0;
+    for (as_of, overrides) in [
+        ("2025-10-01", vec![]),
+        ("2025-10-01", vec!["PKH_ELDERLY_MIN_AGE=60"]),
+        ("2023-10-01", vec![]),
+    ] {
+        let ctx = context(&program, as_of, &overrides);
+        compared += same(&mut runner, &program, &households, &ctx, as_of);
+        // One household per batch too: the arena starts afresh each call.
+        for h in &households {
+            compared += same(&mut runner, &program, std::slice::from_ref(h), &ctx, as_of);
+        }
+    }
+    assert!(compared >= 42);
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/eval")
+}
+
+fn case_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".lyk").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn case_program(name: &str) -> Program {
+    let dir = corpus_dir();
+    let mut sources = Sources::new();
+    add_files(&mut sources, &dir.join("_shared"), "", ".lyk");
+    add_files(&mut sources, &dir.join("_shared/tables"), "tables", ".txt");
+    let file = format!("{name}.lyk");
+    sources.add(
+        file.clone(),
+        std::fs::read_to_string(dir.join(&file)).unwrap(),
+    );
+    build(&sources)
+}
+
+/// The `// run: as_of=... NAME=VALUE` lines of a case, as eval.rs reads
+/// them.
+fn runs(text: &str) -> Vec<(String, Vec<String>)> {
+    let runs: Vec<(String, Vec<String>)> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("// run:"))
+        .map(|spec| {
+            let mut as_of = "2025-10-01".to_string();
+            let mut overrides = Vec::new();
+            for token in spec.split_whitespace() {
+                match token.strip_prefix("as_of=") {
+                    Some(date) => as_of = date.to_string(),
+                    None => overrides.push(token.to_string()),
+                }
+            }
+            (as_of, overrides)
+        })
+        .collect();
+    if runs.is_empty() {
+        vec![("2025-10-01".to_string(), Vec::new())]
+    } else {
+        runs
+    }
+}
+
+#[test]
+fn every_corpus_case() {
+    let mut compared = 0;
+    for name in case_names() {
+        let program = case_program(&name);
+        let mut runner = Runner::new(&program);
+        let text = std::fs::read_to_string(corpus_dir().join(format!("{name}.lyk"))).unwrap();
+        let households: Vec<Value> =
+            std::fs::read_to_string(corpus_dir().join(format!("{name}.ndjson")))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| decode_line(&program.schema, l).unwrap())
+                .collect();
+        for (as_of, overrides) in runs(&text) {
+            let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+            let ctx = context(&program, &as_of, &overrides);
+            compared += same(&mut runner, &program, &households, &ctx, &name);
+        }
+    }
+    assert!(compared >= 20, "only {compared} households");
+}
+
+#[test]
+fn every_module_validates() {
+    wasmparser::validate(&compile_module(&rules())).unwrap();
+    for name in case_names() {
+        wasmparser::validate(&compile_module(&case_program(&name))).unwrap();
+    }
+}
