@@ -120,13 +120,12 @@ impl Builder {
         items
     }
 
+    /// The span of a pair, without the blank lines and comments pest's
+    /// implicit whitespace can leave at its end.
     pub(super) fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
-        Span::new(
-            self.file,
-            self.offset.get() + s.start(),
-            self.offset.get() + s.end(),
-        )
+        let end = s.start() + super::recover::without_trailing_trivia(s.as_str()).len();
+        Span::new(self.file, self.offset.get() + s.start(), self.offset.get() + end)
     }
 
     pub(super) fn error(&self, d: Diagnostic) {

@@ -58,3 +58,33 @@ pub fn next_item_start(text: &str, from: usize) -> usize {
     }
     text.len()
 }
+
+/// `text` without trailing whitespace and `//` comments.
+pub fn without_trailing_trivia(text: &str) -> &str {
+    let mut rest = text.trim_end();
+    loop {
+        let line_start = rest.rfind('\n').map_or(0, |i| i + 1);
+        let line = rest.get(line_start..).unwrap_or("");
+        match comment_start(line) {
+            Some(at) => rest = rest.get(..line_start + at).unwrap_or("").trim_end(),
+            None => return rest,
+        }
+    }
+}
+
+/// Where a `//` comment starts in one line, outside string literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
