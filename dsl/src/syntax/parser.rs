@@ -125,7 +125,11 @@ impl Builder {
     pub(super) fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
         let end = s.start() + super::recover::without_trailing_trivia(s.as_str()).len();
-        Span::new(self.file, self.offset.get() + s.start(), self.offset.get() + end)
+        Span::new(
+            self.file,
+            self.offset.get() + s.start(),
+            self.offset.get() + end,
+        )
     }
 
     pub(super) fn error(&self, d: Diagnostic) {
