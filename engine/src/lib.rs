@@ -8,8 +8,10 @@
 //! # let _ = sources;
 //! ```
 
+pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod r#gen;
 pub mod load;
 pub mod report;
 pub mod ruletest;

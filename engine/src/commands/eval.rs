@@ -86,16 +86,7 @@ fn write_decision(
     opts: &Options,
 ) -> Result<()> {
     match opts.format {
-        EvalFormat::Summary => {
-            let mut value = serde_json::to_value(decision.summary())?;
-            if opts.explain
-                && let Some(obj) = value.as_object_mut()
-            {
-                obj.insert("explanation".into(), explanation(decision)?);
-            }
-            serde_json::to_writer(&mut *out, &value)?;
-            writeln!(out)?;
-        }
+        EvalFormat::Summary => crate::batch::write_summary(out, decision, opts.explain)?,
         EvalFormat::Full => {
             serde_json::to_writer(&mut *out, decision)?;
             writeln!(out)?;
@@ -109,14 +100,4 @@ fn write_decision(
         }
     }
     Ok(())
-}
-
-/// The explanation tree without the summary fields it would repeat.
-fn explanation(decision: &HouseholdDecision) -> Result<serde_json::Value> {
-    Ok(serde_json::json!({
-        "as_of": decision.as_of,
-        "verification": decision.verification,
-        "programmes": decision.programmes,
-        "params": decision.params,
-    }))
 }

@@ -12,6 +12,9 @@ use crate::cli::{Cli, Command};
 mod check;
 mod eval;
 mod fmt;
+mod r#gen;
+mod impact;
+mod run;
 mod test;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -34,6 +37,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             lang,
         }),
+        Command::Gen {
+            households,
+            seed,
+            as_of,
+            output,
+        } => r#gen::run(households, seed, &as_of, output.as_ref()),
+        Command::Run(args) => run::run(&args),
+        Command::Impact(args) => impact::run(&args),
     }
 }
 

@@ -1,0 +1,109 @@
+//! `layak run`: an NDJSON file of households through the rules, in
+//! parallel and in constant memory; summary lines (the bytes `layak eval
+//! --format summary` writes) in input order, malformed lines in an error
+//! file, and a report on stderr at the end.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use layak_dsl::eval::EvalContext;
+use layak_dsl::ir::Program;
+use layak_dsl::record::{DecodeError, decode_line};
+
+use crate::batch::pipeline::{self, Line};
+use crate::batch::stats::Stats;
+use crate::batch::{self, AtomicFile, Evaluate};
+use crate::cli::RunArgs;
+use crate::load::load_program;
+
+/// What one batch of lines gives: output bytes, error-file bytes, counts.
+struct Done {
+    out: Vec<u8>,
+    errors: Vec<u8>,
+    stats: Stats,
+}
+
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let program = load_program(&args.rules)?;
+    let params: Vec<&String> = args.params.iter().collect();
+    let ctx = batch::context(&program, &args.as_of, &params)?;
+    let engine = batch::engine(args.engine, &program)?;
+    let (input, len) = batch::open_input(&args.input)?;
+    let errors_path = args.errors.clone().unwrap_or_else(|| {
+        let mut name = args.output.clone().into_os_string();
+        name.push(".errors.ndjson");
+        PathBuf::from(name)
+    });
+    let mut out = AtomicFile::create(&args.output)?;
+    let mut errors = AtomicFile::create(&errors_path)?;
+    let bar = batch::progress(len);
+    let config = pipeline::Config::new(args.threads);
+    let mut stats = Stats::default();
+    pipeline::stream(
+        input,
+        &config,
+        &|bytes| bar.inc(bytes),
+        |lines| evaluate_batch(&program, engine.as_ref(), &ctx, args.explain, lines),
+        |done: Result<Done>| {
+            let done = done?;
+            out.write_all(&done.out)?;
+            errors.write_all(&done.errors)?;
+            stats.merge(done.stats);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    out.commit()?;
+    errors.commit()?;
+    eprint!("{}", stats.render(started.elapsed()));
+    if stats.malformed > 0 {
+        eprintln!(
+            "{} malformed lines were skipped; see `{}`",
+            stats.malformed,
+            errors_path.display()
+        );
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate_batch(
+    program: &Program,
+    engine: &dyn Evaluate,
+    ctx: &EvalContext,
+    explain: bool,
+    lines: &[Line],
+) -> Result<Done> {
+    let mut done = Done {
+        out: Vec::with_capacity(lines.len() * 256),
+        errors: Vec::new(),
+        stats: Stats::default(),
+    };
+    let mut households = Vec::with_capacity(lines.len());
+    for line in lines {
+        let decoded = match &line.text {
+            Ok(text) => decode_line(&program.schema, text),
+            Err(message) => Err(vec![DecodeError {
+                path: "$".to_string(),
+                message: message.clone(),
+            }]),
+        };
+        match decoded {
+            Ok(h) => households.push(h),
+            Err(errs) => {
+                done.stats.malformed += 1;
+                let text = line.text.as_deref().ok();
+                serde_json::to_writer(&mut done.errors, &batch::error_line(line.no, text, &errs))?;
+                done.errors.push(b'\n');
+            }
+        }
+    }
+    for decision in engine.evaluate(&households, ctx) {
+        done.stats.add(&decision);
+        batch::write_summary(&mut done.out, &decision, explain)?;
+    }
+    Ok(done)
+}
