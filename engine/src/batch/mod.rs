@@ -19,7 +19,7 @@ use layak_dsl::value::Value;
 use crate::cli::Engine;
 
 pub mod impact;
-mod impact_report;
+pub mod impact_report;
 pub mod pipeline;
 pub mod stats;
 
