@@ -213,10 +213,16 @@ pub fn compare_batch(
             _ => impact.malformed += 1,
         }
     }
-    let db = before.engine.evaluate(&decoded_before, before.ctx);
-    let da = after.engine.evaluate(&decoded_after, after.ctx);
-    for ((json, b), a) in jsons.iter().zip(&db).zip(&da) {
-        household(&mut impact, json, b, a, examples);
+    let slices = jsons
+        .chunks(super::EVAL_SLICE)
+        .zip(decoded_before.chunks(super::EVAL_SLICE))
+        .zip(decoded_after.chunks(super::EVAL_SLICE));
+    for ((jsons, hb), ha) in slices {
+        let db = before.engine.evaluate(hb, before.ctx);
+        let da = after.engine.evaluate(ha, after.ctx);
+        for ((json, b), a) in jsons.iter().zip(&db).zip(&da) {
+            household(&mut impact, json, b, a, examples);
+        }
     }
     impact
 }

@@ -32,6 +32,11 @@ pub trait Evaluate: Send + Sync {
     fn evaluate(&self, households: &[Value], ctx: &EvalContext) -> Vec<HouseholdDecision>;
 }
 
+/// How many households one [`Evaluate::evaluate`] call gets at most: large
+/// enough to spread a per-call cost, small enough that the decisions alive
+/// at once (each with its explanation tree) stay a few megabytes.
+pub const EVAL_SLICE: usize = 128;
+
 /// The reference interpreter of `layak-dsl`.
 pub struct Interpreter<'p> {
     pub program: &'p Program,

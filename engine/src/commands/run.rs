@@ -101,9 +101,13 @@ fn evaluate_batch(
             }
         }
     }
-    for decision in engine.evaluate(&households, ctx) {
-        done.stats.add(&decision);
-        batch::write_summary(&mut done.out, &decision, explain)?;
+    // Decisions carry their whole explanation tree: evaluate a batch in
+    // slices so that only a slice's worth of them is alive at once.
+    for slice in households.chunks(batch::EVAL_SLICE) {
+        for decision in engine.evaluate(slice, ctx) {
+            done.stats.add(&decision);
+            batch::write_summary(&mut done.out, &decision, explain)?;
+        }
     }
     Ok(done)
 }

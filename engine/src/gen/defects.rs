@@ -281,12 +281,13 @@ fn verval_not_done(rng: &mut Rng, h: &mut Household) {
 
 fn implausible_age(rng: &mut Rng, reference: Ymd, h: &mut Household) {
     // Born in the 1890s (a typo for the 1990s), or a birth date after
-    // the reference date.
+    // the reference date: over a year after it, because completed years
+    // truncate toward zero, so a birth a few months ahead reads as age 0.
     let old = rng.chance(700);
     let y = if old {
         rng.range(1890, 1899)
     } else {
-        reference.y + 1
+        reference.y + 2
     };
     let birth = Ymd {
         y,
