@@ -69,9 +69,11 @@ impl Date {
         self.0 % 100
     }
 
-    /// Completed years from `self` to `later` (negative if `later` is earlier).
+    /// Completed years from `self` to `later`, rounded down: negative when
+    /// `later` is earlier (a birth date a month after `as_of` is -1 years
+    /// old, not 0).
     pub fn years_until(self, later: Date) -> i64 {
-        (i64::from(later.0) - i64::from(self.0)) / 10_000
+        (i64::from(later.0) - i64::from(self.0)).div_euclid(10_000)
     }
 }
 
@@ -117,5 +119,8 @@ mod tests {
         assert_eq!(d("1985-10-02").years_until(d("2025-10-01")), 39);
         assert_eq!(d("2024-02-29").years_until(d("2025-02-28")), 0);
         assert_eq!(d("2024-02-29").years_until(d("2025-03-01")), 1);
+        assert_eq!(d("2025-11-01").years_until(d("2025-10-01")), -1);
+        assert_eq!(d("2026-10-01").years_until(d("2025-10-01")), -1);
+        assert_eq!(d("2026-10-02").years_until(d("2025-10-01")), -2);
     }
 }

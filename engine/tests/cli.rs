@@ -176,3 +176,15 @@ fn bad_as_of_and_unknown_param_are_clear_errors() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn rules_given_by_absolute_path_resolve_their_imports() {
+    let rules = root().join("rules");
+    let rules = rules.to_string_lossy();
+    let out = layak(
+        &["eval", "--rules", &rules, "--as-of", "2025-10-01"],
+        &samples(),
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 7);
+}

@@ -521,6 +521,7 @@ pub(super) fn dir_of(name: &str) -> &str {
 
 /// `dir/rel` with `.` and `..` resolved.
 pub(super) fn join(dir: &str, rel: &str) -> String {
+    let root = if dir.starts_with('/') { "/" } else { "" };
     let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
     for part in rel.split('/') {
         match part {
@@ -535,7 +536,7 @@ pub(super) fn join(dir: &str, rel: &str) -> String {
             p => parts.push(p),
         }
     }
-    parts.join("/")
+    format!("{root}{}", parts.join("/"))
 }
 
 /// The path of `to` as written from a file in `from_dir`.

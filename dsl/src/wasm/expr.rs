@@ -714,12 +714,20 @@ impl Gen<'_> {
                 }
             }
             Builtin::YearsBetween => {
+                // Rounded down like `Date::years_until`. Both dates lie in
+                // 0001-01-01..=9999-12-31, so the difference is within
+                // ±10^8; shifting it by 10^9 (a multiple of 10^4) makes it
+                // positive, where truncating division is floor division.
                 get(x, 1);
                 get(x, 0);
                 x.f.all([
                     I::I64Sub,
+                    I::I64Const(1_000_000_000),
+                    I::I64Add,
                     I::I64Const(10_000),
                     I::I64DivS,
+                    I::I64Const(100_000),
+                    I::I64Sub,
                     I::LocalSet(dst.v),
                 ]);
             }
