@@ -15,3 +15,4 @@ pub mod r#gen;
 pub mod load;
 pub mod report;
 pub mod ruletest;
+pub mod runtime;
