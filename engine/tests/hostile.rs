@@ -152,6 +152,17 @@ fn fails_at_call(runtime: &Runtime, what: &str, wasm: &[u8], code: ErrorCode) ->
     err
 }
 
+/// One runtime per process, shared by every thread; sessions move to workers.
+#[test]
+fn runtime_types_are_shareable() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Runtime>();
+    send_sync::<LoadedModule>();
+    send::<layak_engine::runtime::Session>();
+    send_sync::<RuntimeError>();
+}
+
 #[test]
 fn echo_module_round_trips() {
     let runtime = new_runtime(tight(), None);
@@ -606,6 +617,24 @@ fn disk_cache_hits_and_recovers_from_corruption() {
         assert_eq!(runtime.stats().disk_corrupt, 1, "{how}");
         assert_eq!(module.call(how.as_bytes()).unwrap(), how.as_bytes());
         assert_eq!(std::fs::read(&file).unwrap(), good, "{how}: rewritten");
+        let after = new_runtime(tight(), Some(dir.clone()));
+        assert_eq!(
+            after.load(&wasm).unwrap().outcome(),
+            LoadOutcome::FromDiskCache
+        );
+    }
+
+    // A damaged or missing checksum file: recompiled too.
+    let sum = file.with_extension("sum");
+    for (how, bytes) in [("bad checksum", Some(vec![0u8; 48])), ("no checksum", None)] {
+        match bytes {
+            Some(bytes) => std::fs::write(&sum, bytes).unwrap(),
+            None => std::fs::remove_file(&sum).unwrap(),
+        }
+        let runtime = new_runtime(tight(), Some(dir.clone()));
+        let module = runtime.load(&wasm).unwrap();
+        assert_eq!(module.outcome(), LoadOutcome::Compiled, "{how}");
+        assert_eq!(module.call(how.as_bytes()).unwrap(), how.as_bytes());
         let after = new_runtime(tight(), Some(dir.clone()));
         assert_eq!(
             after.load(&wasm).unwrap().outcome(),

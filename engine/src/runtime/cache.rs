@@ -1,24 +1,26 @@
 //! The on-disk cache of compiled modules.
 //!
-//! A file is named by the [`Key`] of the wasm bytes it was compiled from and
-//! holds a checksummed artifact:
+//! A module named by its [`Key`] is two files:
 //!
-//! ```text
-//! 0..8    magic `LAYAKWC1`
-//! 8..16   payload length, u64 little-endian
-//! 16..48  sha256 of the payload
-//! 48..    the payload: `Module::serialize` output
-//! ```
+//! - `<key>.cwasm`: the artifact exactly as `Module::serialize` wrote it, so
+//!   wasmtime can map it into memory instead of copying it (and use it as the
+//!   copy-on-write image of the module's data, which makes the first
+//!   instantiation cheap too);
+//! - `<key>.sum`: 48 bytes, the magic `LAYAKWC1`, the artifact's length (u64
+//!   little-endian) and its sha256.
 //!
-//! Writes go to a temporary file in the same directory and are renamed into
-//! place, so readers see a whole file or none. Reading never fails: a missing,
-//! truncated, corrupt or incompatible file is a miss, and the caller compiles
-//! and writes it again.
+//! Each file is written to a temporary file in the same directory and renamed
+//! into place, artifact first: a file in place is never modified again, only
+//! replaced, so a reader that verified an open artifact maps exactly the bytes
+//! it verified. Reading never fails: a missing, truncated, corrupt or
+//! mismatched pair is a miss, and the caller compiles and writes both again
+//! (two writers racing on one key can at worst leave a mismatched pair, which
+//! the next reader treats the same way).
 
 use std::fmt::Write as _;
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -26,10 +28,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
 const MAGIC: &[u8; 8] = b"LAYAKWC1";
-const HEADER: usize = 48;
+const SUM_LEN: usize = 48;
 
 /// Bumped whenever the file layout or the key derivation changes.
-const KEY_TAG: &[u8] = b"layak module cache v1\0";
+const KEY_TAG: &[u8] = b"layak module cache v2\0";
 
 /// The identity of a compiled module: sha256 of the wasm bytes and of
 /// everything about the engine that changes the machine code.
@@ -91,35 +93,47 @@ impl DiskCache {
         &self.dir
     }
 
-    fn path(&self, key: &Key) -> PathBuf {
-        self.dir.join(format!("{}.cwasm", key.hex()))
+    fn path(&self, key: &Key, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", key.hex()))
     }
 
     pub fn read(&self, engine: &Engine, key: &Key) -> Read {
-        let Ok(bytes) = fs::read(self.path(key)) else {
+        let Ok(sum) = fs::read(self.path(key, "sum")) else {
             return Read::Miss;
         };
-        let Some(payload) = verified_payload(&bytes) else {
-            return Read::Corrupt;
+        let Ok(mut file) = fs::File::open(self.path(key, "cwasm")) else {
+            return Read::Miss;
         };
-        match super::artifact::deserialize(engine, payload) {
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() || sum != checksum(&bytes) {
+            return Read::Corrupt;
+        }
+        match super::artifact::deserialize(engine, file) {
             Ok(module) => Read::Hit(module),
             Err(_) => Read::Corrupt,
         }
     }
 
-    /// Writes the artifact atomically; returns false when it could not (a
-    /// read-only or full disk only costs a recompilation next time).
-    pub fn write(&self, key: &Key, payload: &[u8]) -> bool {
+    /// Writes the artifact and its checksum atomically; returns false when it
+    /// could not (a read-only or full disk only costs a recompilation next
+    /// time).
+    pub fn write(&self, key: &Key, artifact: &[u8]) -> bool {
+        fs::create_dir_all(&self.dir).is_ok()
+            && self.put(key, "cwasm", artifact)
+            && self.put(key, "sum", &checksum(artifact))
+    }
+
+    fn put(&self, key: &Key, ext: &str, bytes: &[u8]) -> bool {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        if fs::create_dir_all(&self.dir).is_err() {
-            return false;
-        }
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!(".{}.{}.{n}.tmp", key.hex(), std::process::id()));
-        let written = write_file(&tmp, payload).and_then(|()| fs::rename(&tmp, self.path(key)));
+        let tmp = self.dir.join(format!(
+            ".{}.{ext}.{}.{n}.tmp",
+            key.hex(),
+            std::process::id()
+        ));
+        let written = fs::File::create(&tmp)
+            .and_then(|mut file| file.write_all(bytes))
+            .and_then(|()| fs::rename(&tmp, self.path(key, ext)));
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -127,24 +141,13 @@ impl DiskCache {
     }
 }
 
-fn write_file(path: &Path, payload: &[u8]) -> std::io::Result<()> {
-    let mut file = fs::File::create(path)?;
-    file.write_all(MAGIC)?;
-    file.write_all(&(payload.len() as u64).to_le_bytes())?;
-    file.write_all(&Sha256::digest(payload))?;
-    file.write_all(payload)
-}
-
-/// The payload of a cache file, if its magic, length and checksum hold.
-fn verified_payload(bytes: &[u8]) -> Option<&[u8]> {
-    let (header, payload) = bytes.split_at_checked(HEADER)?;
-    let (magic, rest) = header.split_at_checked(MAGIC.len())?;
-    let (len, digest) = rest.split_at_checked(8)?;
-    let len = u64::from_le_bytes(len.try_into().ok()?);
-    let ok = magic == MAGIC
-        && u64::try_from(payload.len()).ok() == Some(len)
-        && Sha256::digest(payload).as_slice() == digest;
-    ok.then_some(payload)
+/// The contents of a `.sum` file for `artifact`.
+fn checksum(artifact: &[u8]) -> Vec<u8> {
+    let mut sum = Vec::with_capacity(SUM_LEN);
+    sum.extend_from_slice(MAGIC);
+    sum.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
+    sum.extend_from_slice(&Sha256::digest(artifact));
+    sum
 }
 
 /// The default cache directory: `$LAYAK_CACHE_DIR`, else
