@@ -214,7 +214,7 @@ function setStatus(text, cls) {
 
 function renderAll() {
   if (!app.results) return;
-  renderResults($("results"), app.results, state, app.paramsInfo, (i) => selectHousehold(i));
+  renderResults($("results"), app.results, state, (i) => selectHousehold(i));
   renderChanges($("changes"), app.baseline, app.results, state.lang);
   renderSelected();
 }
@@ -324,7 +324,6 @@ function showDiagnostics() {
     const row = document.createElement("div");
     row.className = `diag ${d.level}`;
     row.dataset.code = d.code;
-    row.innerHTML = "";
     const head = document.createElement("button");
     head.textContent = `${d.level} ${d.code}: ${d.message}`;
     head.onclick = () => reveal(d.file, d.start, d.end);

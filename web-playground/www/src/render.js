@@ -56,7 +56,7 @@ function programmesOf(results) {
 
 /// One row per household: status, codes, and per programme each subject's
 /// eligibility and amount.
-export function renderResults(table, results, state, _params, onSelect) {
+export function renderResults(table, results, state, onSelect) {
   const lang = state.lang;
   const programmes = programmesOf(results);
   table.textContent = "";
