@@ -59,6 +59,10 @@ pub enum Command {
         /// Language of `--format text`.
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
+        /// `wasm`: the rules compiled to WebAssembly, sandboxed; `interp`:
+        /// the reference interpreter. Both give the same bytes.
+        #[arg(long, value_enum, default_value_t = Engine::Wasm)]
+        engine: Engine,
     },
     /// Write synthetic households (NDJSON), reproducible from the seed.
     Gen {
@@ -87,7 +91,8 @@ pub enum Command {
 pub enum Engine {
     /// The reference interpreter.
     Interp,
-    /// Rules compiled to WebAssembly (not available yet).
+    /// The rules compiled to one WebAssembly module, run in the sandboxed
+    /// wasmtime runtime (fuel, memory and stack limits).
     Wasm,
 }
 
@@ -118,7 +123,9 @@ pub struct RunArgs {
     /// Add the explanation tree to each output line.
     #[arg(long)]
     pub explain: bool,
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    /// `wasm` (sandboxed compiled rules) or `interp` (the reference
+    /// interpreter); both give the same bytes.
+    #[arg(long, value_enum, default_value_t = Engine::Wasm)]
     pub engine: Engine,
 }
 
@@ -157,7 +164,9 @@ pub struct ImpactArgs {
     /// Worker threads (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    /// `wasm` (sandboxed compiled rules) or `interp` (the reference
+    /// interpreter); both give the same bytes.
+    #[arg(long, value_enum, default_value_t = Engine::Wasm)]
     pub engine: Engine,
 }
 

@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain,
             format,
             lang,
+            engine,
         } => eval::run(&eval::Options {
             rules,
             as_of,
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain,
             format,
             lang,
+            engine,
         }),
         Command::Gen {
             households,
