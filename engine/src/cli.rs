@@ -84,6 +84,33 @@ pub enum Command {
     /// Compare two rule versions, or one with parameter overrides, over a
     /// population: who becomes (in)eligible and how much money moves.
     Impact(ImpactArgs),
+    /// Measure the shipped rules over a generated population: native Rust,
+    /// interpreter, wasm, end to end and the parse floor, in one run.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The rules directory (the native baseline is the shipped rules).
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
+    /// How many generated households.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub households: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Runs of each stage; the table gives the median.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Threads of the end-to-end and parse stages (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Households the interpreter stage takes (it is ~100x slower).
+    #[arg(long, default_value_t = 20_000)]
+    pub interp_households: u64,
+    /// The evaluation date, YYYY-MM-DD.
+    #[arg(long, default_value = "2025-10-01")]
+    pub as_of: String,
 }
 
 /// The evaluation engine of the batch commands.

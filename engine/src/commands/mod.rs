@@ -9,12 +9,13 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
+mod bench;
 mod check;
 mod eval;
 mod fmt;
 mod r#gen;
 mod impact;
-mod run;
+pub mod run;
 mod test;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => r#gen::run(households, seed, &as_of, output.as_ref()),
         Command::Run(args) => run::run(&args),
         Command::Impact(args) => impact::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -20,10 +20,10 @@ use crate::cli::RunArgs;
 use crate::load::load_program;
 
 /// What one batch of lines gives: output bytes, error-file bytes, counts.
-struct Done {
-    out: Vec<u8>,
-    errors: Vec<u8>,
-    stats: Stats,
+pub struct Done {
+    pub out: Vec<u8>,
+    pub errors: Vec<u8>,
+    pub stats: Stats,
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -78,7 +78,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn evaluate_batch(
+/// One batch of input lines to summary lines, error lines and counts: the
+/// work of `layak run` (and of `layak bench`'s end-to-end stage).
+pub fn evaluate_batch(
     program: &Program,
     engine: &dyn Evaluate,
     ctx: &EvalContext,
