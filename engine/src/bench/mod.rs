@@ -1,0 +1,3 @@
+//! Benchmark support: baselines the benchmarks compare the engine with.
+
+pub mod native;
