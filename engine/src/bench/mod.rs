@@ -1,3 +1,6 @@
-//! Benchmark support: baselines the benchmarks compare the engine with.
+//! Benchmark support: the native baseline the benchmarks compare the engine
+//! with, and the harness behind `layak bench`. Nothing on a decision path
+//! uses this module.
 
+pub mod harness;
 pub mod native;
