@@ -9,12 +9,13 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
+mod bench;
 mod check;
 mod eval;
 mod fmt;
 mod r#gen;
 mod impact;
-mod run;
+pub mod run;
 mod test;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain,
             format,
             lang,
+            engine,
         } => eval::run(&eval::Options {
             rules,
             as_of,
@@ -36,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain,
             format,
             lang,
+            engine,
         }),
         Command::Gen {
             households,
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => r#gen::run(households, seed, &as_of, output.as_ref()),
         Command::Run(args) => run::run(&args),
         Command::Impact(args) => impact::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
