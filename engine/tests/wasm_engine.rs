@@ -82,7 +82,7 @@ fn compare(
                 Err(err) => panic!("{what}: the wasm engine failed: {err}"),
             };
             if e != a {
-                let diff = similar_diff(&e, &a);
+                let diff = first_difference(&e, &a);
                 panic!("{what}: the engines disagree\n{diff}");
             }
             agreed += 1;
@@ -92,7 +92,7 @@ fn compare(
 }
 
 /// The first differing bytes of two JSON lines, with some context.
-fn similar_diff(e: &str, a: &str) -> String {
+fn first_difference(e: &str, a: &str) -> String {
     let at = e
         .bytes()
         .zip(a.bytes())

@@ -44,24 +44,6 @@ impl WasmEvaluator {
         &self.module
     }
 
-    /// The program the module was compiled from.
-    pub fn program(&self) -> &Arc<Program> {
-        &self.program
-    }
-
-    /// Evaluates a whole batch in one call: every decision, or the batch's
-    /// one error.
-    pub fn evaluate_batch(
-        &self,
-        households: &[Value],
-        ctx: &EvalContext,
-    ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
-        let mut session = self.take_session();
-        let result = self.run(&mut session, households, ctx);
-        self.put_session(session);
-        result
-    }
-
     fn run(
         &self,
         session: &mut Session,

@@ -292,11 +292,11 @@ fn compile_times(program: &Program, runs: usize) -> Result<(Vec<Duration>, Vec<D
         };
         let runtime = Runtime::new(config.clone())?;
         let t = Instant::now();
-        runtime.load(&compile_module(program))?;
+        let wasm = compile_module(program);
+        runtime.load(&wasm)?;
         cold.push(t.elapsed());
 
         let runtime = Runtime::new(config)?;
-        let wasm = compile_module(program);
         let t = Instant::now();
         runtime.load(&wasm)?;
         cached.push(t.elapsed());

@@ -37,7 +37,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
 
 use layak_dsl::date::Date;
 use layak_dsl::ir::Program;
@@ -516,42 +515,6 @@ impl Tables {
             districts: table("DISTRICTS")?,
         })
     }
-
-    /// The tables from the text of their data files (the format of
-    /// `rules/tables/README.md`: `CODE` or `PREFIX: S1 S2 ...` per line,
-    /// `#` comments).
-    pub fn from_texts(villages: &str, districts: &str) -> Tables {
-        Tables {
-            villages: CodeSet::new(table_codes(villages).iter().map(String::as_str)),
-            districts: CodeSet::new(table_codes(districts).iter().map(String::as_str)),
-        }
-    }
-
-    /// Reads `villages.txt` and `districts.txt` from a directory
-    /// (`rules/tables`).
-    pub fn load(dir: &Path) -> std::io::Result<Tables> {
-        let villages = std::fs::read_to_string(dir.join("villages.txt"))?;
-        let districts = std::fs::read_to_string(dir.join("districts.txt"))?;
-        Ok(Tables::from_texts(&villages, &districts))
-    }
-}
-
-fn table_codes(text: &str) -> Vec<String> {
-    let mut codes = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match line.split_once(':') {
-            Some((prefix, rest)) => {
-                let prefix = prefix.trim();
-                codes.extend(rest.split_whitespace().map(|s| format!("{prefix}{s}")));
-            }
-            None => codes.push(line.to_string()),
-        }
-    }
-    codes
 }
 
 // ---- dated parameters -----------------------------------------------------------

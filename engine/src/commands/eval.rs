@@ -79,7 +79,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
                 writeln!(err, "line {line_no}: {e}")?;
                 continue;
             }
-            None => continue,
+            None => bail!("the engine gave no decision for line {line_no}"),
         };
         if write_decision(&mut out, &decision, opts).is_err() {
             // The reader went away (`| head`): stop quietly.
