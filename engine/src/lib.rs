@@ -16,3 +16,5 @@ pub mod load;
 pub mod report;
 pub mod ruletest;
 pub mod runtime;
+pub mod serve;
+pub mod store;

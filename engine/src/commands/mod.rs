@@ -15,6 +15,7 @@ mod fmt;
 mod r#gen;
 mod impact;
 mod run;
+mod serve;
 mod test;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => r#gen::run(households, seed, &as_of, output.as_ref()),
         Command::Run(args) => run::run(&args),
         Command::Impact(args) => impact::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 
