@@ -40,7 +40,9 @@ fn outcome(server: &Server) -> (Value, Vec<String>, Vec<Value>) {
     let mut lists = Vec::new();
     for programme in ["PKH", "SEMBAKO", "PBI_JK", "PIP"] {
         let text = server
-            .get(&format!("/v1/programmes/{programme}/beneficiaries?period=2025-10"))
+            .get(&format!(
+                "/v1/programmes/{programme}/beneficiaries?period=2025-10"
+            ))
             .text();
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         lines.sort();
@@ -62,14 +64,25 @@ fn a_killed_determination_resumes_to_the_same_state() {
     let dir = TempDir::new("crash");
     let input = dir.path().join("households.ndjson");
     cli(
-        &["gen", "--households", "400", "--seed", "5", "--output", input.to_str().unwrap()],
+        &[
+            "gen",
+            "--households",
+            "400",
+            "--seed",
+            "5",
+            "--output",
+            input.to_str().unwrap(),
+        ],
         None,
     );
     let ndjson = std::fs::read(&input).unwrap();
 
     // The reference: one uninterrupted run.
     let reference = prepared(&dir.path().join("reference.db"), &ndjson);
-    reference.run_job("determination", &json!({"period": "2025-10", "as_of": "2025-10-01"}));
+    reference.run_job(
+        "determination",
+        &json!({"period": "2025-10", "as_of": "2025-10-01"}),
+    );
     let expected = outcome(&reference);
     drop(reference);
 
@@ -86,7 +99,10 @@ fn a_killed_determination_resumes_to_the_same_state() {
         let job = server.get(&format!("/v1/jobs/{id}")).json();
         let done = job["done"].as_i64().unwrap();
         if done > 0 {
-            assert!(done < job["total"].as_i64().unwrap(), "the job ended before the kill");
+            assert!(
+                done < job["total"].as_i64().unwrap(),
+                "the job ended before the kill"
+            );
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(120));

@@ -28,15 +28,27 @@ fn ten_thousand_households_match_layak_run() {
     let expected_path = dir.path().join("expected.ndjson");
     cli(
         &[
-            "gen", "--households", HOUSEHOLDS, "--seed", "11", "--output",
+            "gen",
+            "--households",
+            HOUSEHOLDS,
+            "--seed",
+            "11",
+            "--output",
             input.to_str().unwrap(),
         ],
         None,
     );
     cli(
         &[
-            "run", "--rules", "rules", "--as-of", "2025-10-01", "--input",
-            input.to_str().unwrap(), "--output", expected_path.to_str().unwrap(),
+            "run",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            expected_path.to_str().unwrap(),
         ],
         None,
     );
@@ -125,7 +137,9 @@ fn ten_thousand_households_match_layak_run() {
                 qc_returned += 1;
                 let codes = got["reasons"]["failures"].as_array().unwrap();
                 assert!(
-                    codes.iter().all(|c| c == "DUPLICATE_NIK_REGISTRY" || c == "DUPLICATE_KK_REGISTRY"),
+                    codes
+                        .iter()
+                        .all(|c| c == "DUPLICATE_NIK_REGISTRY" || c == "DUPLICATE_KK_REGISTRY"),
                     "{id}: {got}"
                 );
                 assert!(clashes_earlier.contains(id), "{id} has no earlier clash");
@@ -133,11 +147,16 @@ fn ten_thousand_households_match_layak_run() {
             other => panic!("{id} ended {other}"),
         }
     }
-    assert!(returned > 100 && determined > 5_000, "{returned} {determined}");
+    assert!(
+        returned > 100 && determined > 5_000,
+        "{returned} {determined}"
+    );
     eprintln!("returned at verification {returned}, at QC {qc_returned}, determined {determined}");
 
     for (programme, expected) in wanted {
-        let list = server.get(&format!("/v1/programmes/{programme}/beneficiaries?period=2025-10"));
+        let list = server.get(&format!(
+            "/v1/programmes/{programme}/beneficiaries?period=2025-10"
+        ));
         let got: BTreeSet<(String, String, i64)> = list
             .text()
             .lines()

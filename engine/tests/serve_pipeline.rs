@@ -26,7 +26,10 @@ fn statuses(server: &Server) -> BTreeMap<String, (String, Value)> {
         .map(|h| {
             (
                 h["record_id"].as_str().unwrap().to_string(),
-                (h["status"].as_str().unwrap().to_string(), h["reasons"].clone()),
+                (
+                    h["status"].as_str().unwrap().to_string(),
+                    h["reasons"].clone(),
+                ),
             )
         })
         .collect()
@@ -62,12 +65,18 @@ fn the_samples_go_through_the_whole_pipeline() {
     let again = server
         .post_bytes("/v1/households", "application/x-ndjson", ndjson.as_bytes())
         .json();
-    assert_eq!((again["stored"].clone(), again["unchanged"].clone()), (json!(0), json!(7)));
+    assert_eq!(
+        (again["stored"].clone(), again["unchanged"].clone()),
+        (json!(0), json!(7))
+    );
     assert!(statuses(&server).values().all(|(s, _)| s == "PROPOSED"));
 
     // 2. verification with the integrity rules.
     let job = server.run_job("verification", &json!({"as_of": "2025-10-01"}));
-    assert_eq!((job["done"].clone(), job["total"].clone()), (json!(7), json!(7)));
+    assert_eq!(
+        (job["done"].clone(), job["total"].clone()),
+        (json!(7), json!(7))
+    );
     assert_eq!(job["ruleset_hash"], hash.as_str());
     let s = statuses(&server);
     for id in ["H1", "H2", "H3", "H6", "H7"] {
@@ -109,7 +118,12 @@ fn the_samples_go_through_the_whole_pipeline() {
             .unwrap()
             .iter()
             .filter(|d| d["programme"] == programme)
-            .map(|d| (d["eligible"].as_bool().unwrap(), d["amount"].as_i64().unwrap()))
+            .map(|d| {
+                (
+                    d["eligible"].as_bool().unwrap(),
+                    d["amount"].as_i64().unwrap(),
+                )
+            })
             .collect()
     };
     assert_eq!(amount(&h1, "PKH"), [(true, 6_900_000)]);
@@ -139,7 +153,13 @@ fn the_samples_go_through_the_whole_pipeline() {
         .map(|e| e["to_status"].as_str().unwrap())
         .collect();
     assert_eq!(history, ["PROPOSED", "VERIFIED", "QC_PASSED", "DETERMINED"]);
-    assert!(h1["history"].as_array().unwrap().iter().all(|e| e["actor"] == "anonymous"));
+    assert!(
+        h1["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "anonymous")
+    );
 
     // 5. use: the PKH list as NDJSON and as CSV.
     let list = server.get("/v1/programmes/PKH/beneficiaries?period=2025-10");
@@ -150,7 +170,10 @@ fn the_samples_go_through_the_whole_pipeline() {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            (v["record_id"].as_str().unwrap().to_string(), v["amount"].as_i64().unwrap())
+            (
+                v["record_id"].as_str().unwrap().to_string(),
+                v["amount"].as_i64().unwrap(),
+            )
         })
         .collect();
     pkh.sort();
@@ -166,7 +189,11 @@ fn the_samples_go_through_the_whole_pipeline() {
     assert!(csv.content_type.starts_with("text/csv"));
     let lines: Vec<String> = csv.text().lines().map(str::to_string).collect();
     assert!(lines[0].starts_with("record_id,programme,period,subject"));
-    assert_eq!(lines.len(), 3, "H1 and H2 are in Klaten (3310), H7 in Boyolali: {lines:?}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "H1 and H2 are in Klaten (3310), H7 in Boyolali: {lines:?}"
+    );
     let by_accept = server.get_with(
         "/v1/programmes/PKH/beneficiaries?period=2025-10",
         ("accept", "text/csv"),
@@ -197,7 +224,10 @@ fn the_samples_go_through_the_whole_pipeline() {
         .iter()
         .map(|e| e["to_status"].as_str().unwrap())
         .collect();
-    assert_eq!(history, ["PROPOSED", "RETURNED", "PROPOSED", "VERIFIED", "RETURNED"]);
+    assert_eq!(
+        history,
+        ["PROPOSED", "RETURNED", "PROPOSED", "VERIFIED", "RETURNED"]
+    );
     // H7 keeps its place and its decisions.
     assert_eq!(statuses(&server)["H7"].0, "DETERMINED");
     let counts = server.get("/v1/register").json();
@@ -230,7 +260,10 @@ fn evaluate_answers_what_layak_eval_writes() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let reply = server
-        .post("/v1/evaluate", &json!({"households": households, "as_of": "2025-10-01"}))
+        .post(
+            "/v1/evaluate",
+            &json!({"households": households, "as_of": "2025-10-01"}),
+        )
         .json();
     assert_eq!(reply["ruleset"], hash.as_str());
     assert_eq!(reply["decisions"].as_array().unwrap(), &expected);
@@ -254,7 +287,11 @@ fn evaluate_answers_what_layak_eval_writes() {
         )
         .json();
     let params = what_if["decisions"][0]["params"].as_array().unwrap();
-    assert!(params.iter().any(|p| p["name"] == "PKH_ELDERLY_MIN_AGE" && p["overridden"] == true));
+    assert!(
+        params
+            .iter()
+            .any(|p| p["name"] == "PKH_ELDERLY_MIN_AGE" && p["overridden"] == true)
+    );
     let bad_param = server.post(
         "/v1/evaluate",
         &json!({"household": households[0], "as_of": "2025-10-01", "params": {"NO_SUCH": 1}}),
@@ -278,7 +315,10 @@ fn evaluate_answers_what_layak_eval_writes() {
         .iter()
         .map(|e| e["path"].as_str().unwrap())
         .collect();
-    assert!(paths.contains(&"$.families[0].members[1].birth_date"), "{paths:?}");
+    assert!(
+        paths.contains(&"$.families[0].members[1].birth_date"),
+        "{paths:?}"
+    );
     assert!(paths.contains(&"$.families[0].desil"), "{paths:?}");
 }
 
@@ -288,7 +328,10 @@ fn rulesets_are_versioned_diagnosed_and_activated_by_date() {
     let server = Server::start(&dir.path().join("register.db"), &[]);
     let hash = server.load_rules();
     // The same sources again: the same version.
-    let again = server.post("/v1/rulesets", &json!({"files": serve_common::rule_files()}));
+    let again = server.post(
+        "/v1/rulesets",
+        &json!({"files": serve_common::rule_files()}),
+    );
     assert_eq!(again.status, 200);
     assert_eq!(again.json()["hash"], hash.as_str());
     assert_eq!(again.json()["created"], false);
@@ -323,11 +366,17 @@ fn rulesets_are_versioned_diagnosed_and_activated_by_date() {
     // Hot swap: evaluations pick the version by as_of, with no restart.
     let household: Value = serde_json::from_str(samples().lines().next().unwrap()).unwrap();
     let old = server
-        .post("/v1/evaluate", &json!({"household": household, "as_of": "2025-10-01"}))
+        .post(
+            "/v1/evaluate",
+            &json!({"household": household, "as_of": "2025-10-01"}),
+        )
         .json();
     assert_eq!(old["ruleset"], hash.as_str());
     let new = server
-        .post("/v1/evaluate", &json!({"household": household, "as_of": "2026-02-01"}))
+        .post(
+            "/v1/evaluate",
+            &json!({"household": household, "as_of": "2026-02-01"}),
+        )
         .json();
     assert_eq!(new["ruleset"], v2["hash"]);
 
@@ -337,10 +386,21 @@ fn rulesets_are_versioned_diagnosed_and_activated_by_date() {
     let short = &hash[..12];
     let shown = server.get(&format!("/v1/rulesets/{short}")).json();
     assert_eq!(shown["id"], 1);
-    assert!(shown["files"].as_array().unwrap().iter().any(|f| f["name"] == "schema.lyk"));
-    server.get("/v1/rulesets/99").assert_problem(404, "RULESET_NOT_FOUND");
+    assert!(
+        shown["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "schema.lyk")
+    );
     server
-        .post("/v1/rulesets/1/activate", &json!({"stage": "use", "effective_from": "2026-01-01"}))
+        .get("/v1/rulesets/99")
+        .assert_problem(404, "RULESET_NOT_FOUND");
+    server
+        .post(
+            "/v1/rulesets/1/activate",
+            &json!({"stage": "use", "effective_from": "2026-01-01"}),
+        )
         .assert_problem(422, "INVALID_STAGE");
 }
 

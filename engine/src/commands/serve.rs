@@ -16,9 +16,9 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_ansi(super::stderr_is_terminal())
         .try_init();
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let playground = args.playground.clone().or_else(|| {
         let default = std::path::PathBuf::from("web-playground/dist");
         default.is_dir().then_some(default)

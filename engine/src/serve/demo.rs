@@ -17,7 +17,10 @@ pub const PERIOD: &str = "2025-10";
 /// generated households and queues verification, quality control and
 /// determination. Does nothing when the register already has households.
 pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Result<()> {
-    let counts = state.store.status_counts(&crate::store::Scope::all()).await?;
+    let counts = state
+        .store
+        .status_counts(&crate::store::Scope::all())
+        .await?;
     if counts.iter().any(|(_, n)| *n > 0) {
         tracing::info!("demo: the register already has households; loading nothing");
         return Ok(());
@@ -42,11 +45,19 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
     };
     let (row, _) = state
         .store
-        .insert_ruleset(&compilation.hash, &files, Some("shipped rules (demo)"), SYSTEM)
+        .insert_ruleset(
+            &compilation.hash,
+            &files,
+            Some("shipped rules (demo)"),
+            SYSTEM,
+        )
         .await?;
     let compiled = state.rules.insert(&compilation.hash, program);
     for stage in super::rulesets::STAGES {
-        state.store.activate(row.id, stage, 19_000_101, SYSTEM).await?;
+        state
+            .store
+            .activate(row.id, stage, 19_000_101, SYSTEM)
+            .await?;
     }
     // The population, through the same intake as `POST /v1/households`.
     let opts = crate::r#gen::Options {
@@ -89,7 +100,10 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
     }
     state.store.finish_job(job.id, jobs::DONE, None).await?;
     let queued = [
-        ("verification", serde_json::json!({"as_of": AS_OF, "region": null})),
+        (
+            "verification",
+            serde_json::json!({"as_of": AS_OF, "region": null}),
+        ),
         ("qc", serde_json::json!({"region": null})),
         (
             "determination",
@@ -106,6 +120,11 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
             .await?;
     }
     state.jobs_ready.notify_one();
-    tracing::info!(households = ok.len(), rejected, ruleset = row.id, "demo loaded");
+    tracing::info!(
+        households = ok.len(),
+        rejected,
+        ruleset = row.id,
+        "demo loaded"
+    );
     Ok(())
 }

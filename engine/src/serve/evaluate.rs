@@ -114,7 +114,9 @@ pub async fn evaluate(
     if households.len() > MAX_HOUSEHOLDS {
         return Err(Problem::unprocessable(
             "TOO_MANY_HOUSEHOLDS",
-            format!("at most {MAX_HOUSEHOLDS} households per request; use the register's jobs for more"),
+            format!(
+                "at most {MAX_HOUSEHOLDS} households per request; use the register's jobs for more"
+            ),
         ));
     }
     let date = parse_date("as_of", &req.as_of)?;
@@ -309,8 +311,8 @@ pub async fn impact(
         before: describe(&before.hash, &req.params),
         after: describe(&after.hash, &changed),
     };
-    let text = crate::batch::impact_report::json(&header, &impact)
-        .map_err(|e| Problem::internal(&e))?;
+    let text =
+        crate::batch::impact_report::json(&header, &impact).map_err(|e| Problem::internal(&e))?;
     let value = serde_json::from_str(&text).map_err(|e| Problem::internal(&e))?;
     Ok(Json(value))
 }

@@ -45,7 +45,6 @@ pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
 /// A path segment that must be a number (a job id).
 pub fn id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
     let text = path(p)?;
-    text.parse().map_err(|_| {
-        Problem::not_found("NOT_FOUND", format!("`{text}` is not an id"))
-    })
+    text.parse()
+        .map_err(|_| Problem::not_found("NOT_FOUND", format!("`{text}` is not an id")))
 }

@@ -420,7 +420,11 @@ async fn explain_latest(
         return Ok(None);
     };
     let compiled = state.rules.get(&state.store, ruleset).await?;
-    let as_of = job.params.get("as_of").and_then(|v| v.as_str()).unwrap_or("");
+    let as_of = job
+        .params
+        .get("as_of")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     let params: BTreeMap<String, serde_json::Value> = job
         .params
         .get("params")
@@ -510,7 +514,10 @@ pub async fn list(
             None => {
                 return Err(Problem::unprocessable(
                     "INVALID_STATUS",
-                    format!("`status` is one of {}, found `{s}`", ALL_STATUSES.join(", ")),
+                    format!(
+                        "`status` is one of {}, found `{s}`",
+                        ALL_STATUSES.join(", ")
+                    ),
                 ));
             }
         },

@@ -131,7 +131,13 @@ pub async fn qc(
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let req: QcRequest = extract::json(body)?;
     check_region(req.region.as_ref())?;
-    queue(&state, "qc", serde_json::json!({"region": req.region}), None).await
+    queue(
+        &state,
+        "qc",
+        serde_json::json!({"region": req.region}),
+        None,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

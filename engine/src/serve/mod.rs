@@ -21,8 +21,8 @@ use crate::store::Store;
 
 pub mod demo;
 pub mod evaluate;
-pub mod extract;
 pub mod export;
+pub mod extract;
 pub mod households;
 pub mod intake;
 pub mod jobs;
@@ -106,7 +106,11 @@ pub fn router(state: AppState) -> Router {
         ),
         _ => router
             .route("/playground", axum::routing::get(playground_missing))
-            .route("/playground/{*rest}", axum::routing::get(playground_missing)),
+            .route("/playground/", axum::routing::get(playground_missing))
+            .route(
+                "/playground/{*rest}",
+                axum::routing::get(playground_missing),
+            ),
     };
     router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
         |_: Box<dyn std::any::Any + Send>| {

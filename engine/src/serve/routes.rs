@@ -113,7 +113,11 @@ pub fn table() -> Vec<(Route, MethodRouter<AppState>)> {
             post(jobs::cancel),
         ),
         (
-            route(Method::GET, "/v1/programmes/{programme}/beneficiaries", Export),
+            route(
+                Method::GET,
+                "/v1/programmes/{programme}/beneficiaries",
+                Export,
+            ),
             get(export::beneficiaries),
         ),
         (

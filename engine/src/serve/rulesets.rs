@@ -200,12 +200,7 @@ pub async fn activate(
     let row = find(&state, &reference).await?;
     let id = state
         .store
-        .activate(
-            row.id,
-            &req.stage,
-            i64::from(date.yyyymmdd()),
-            actor(),
-        )
+        .activate(row.id, &req.stage, i64::from(date.yyyymmdd()), actor())
         .await?;
     tracing::info!(ruleset = row.id, stage = %req.stage, from = %date, "ruleset activated");
     let activation = state

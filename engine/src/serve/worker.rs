@@ -73,7 +73,11 @@ async fn run_job(state: &AppState, job: Job) -> Result<(), String> {
     };
     let ctx = match &compiled {
         Some(c) => {
-            let as_of = job.params.get("as_of").and_then(|v| v.as_str()).unwrap_or("");
+            let as_of = job
+                .params
+                .get("as_of")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
             let params = job
                 .params
                 .get("params")
@@ -88,13 +92,28 @@ async fn run_job(state: &AppState, job: Job) -> Result<(), String> {
     if !resumed {
         // Counted again now: a job queued behind another sees the records
         // that job has moved into its stage.
-        let total = state.store.count_stage(wanted, &scope).await.map_err(text)?;
-        state.store.set_job_total(job.id, total).await.map_err(text)?;
+        let total = state
+            .store
+            .count_stage(wanted, &scope)
+            .await
+            .map_err(text)?;
+        state
+            .store
+            .set_job_total(job.id, total)
+            .await
+            .map_err(text)?;
     }
     let batch_size = i64::try_from(state.config.job_batch.max(1)).unwrap_or(512);
     let mut cursor = job.cursor.clone();
     loop {
-        if state.store.job_state(job.id).await.map_err(text)?.as_deref() != Some(jobs::RUNNING) {
+        if state
+            .store
+            .job_state(job.id)
+            .await
+            .map_err(text)?
+            .as_deref()
+            != Some(jobs::RUNNING)
+        {
             tracing::info!(job = job.id, "job stopped: cancelled");
             return Ok(());
         }
@@ -238,41 +257,41 @@ async fn verify(
     let results = evaluate_batch(state, compiled, ctx, batch).await?;
     let hash = compiled.hash.clone();
     crate::store::write_tx!(state.store, |tx| {
-            let (mut done, mut errors) = (0i64, 0i64);
-            for (h, result) in &results {
-                match result {
-                    Ok(d) => {
-                        let to = match d.status {
-                            Status::Verified => VERIFIED,
-                            Status::Returned => RETURNED,
-                        };
-                        change_status(
-                            tx,
-                            &Change {
-                                record_id: &h.record_id,
-                                from: &h.status,
-                                content_hash: &h.content_hash,
-                                to,
-                                reasons: verification_reasons(d).to_string(),
-                                period: None,
-                                actor: &job.actor,
-                                ruleset_hash: Some(&hash),
-                                job_id: Some(job.id),
-                            },
-                        )
-                        .await?;
-                        done += 1;
-                    }
-                    Err(message) => {
-                        errors += 1;
-                        let errs = serde_json::json!([{"path": "$", "message": message}]);
-                        record_error(tx, job.id, None, Some(&h.record_id), &errs).await?;
-                    }
+        let (mut done, mut errors) = (0i64, 0i64);
+        for (h, result) in &results {
+            match result {
+                Ok(d) => {
+                    let to = match d.status {
+                        Status::Verified => VERIFIED,
+                        Status::Returned => RETURNED,
+                    };
+                    change_status(
+                        tx,
+                        &Change {
+                            record_id: &h.record_id,
+                            from: &h.status,
+                            content_hash: &h.content_hash,
+                            to,
+                            reasons: verification_reasons(d).to_string(),
+                            period: None,
+                            actor: &job.actor,
+                            ruleset_hash: Some(&hash),
+                            job_id: Some(job.id),
+                        },
+                    )
+                    .await?;
+                    done += 1;
+                }
+                Err(message) => {
+                    errors += 1;
+                    let errs = serde_json::json!([{"path": "$", "message": message}]);
+                    record_error(tx, job.id, None, Some(&h.record_id), &errs).await?;
                 }
             }
-            advance(tx, job.id, done, errors, Some(last)).await
-        })
-        .map_err(text)
+        }
+        advance(tx, job.id, done, errors, Some(last)).await
+    })
+    .map_err(text)
 }
 
 async fn quality_control(
@@ -282,64 +301,85 @@ async fn quality_control(
     last: &str,
 ) -> Result<(), String> {
     crate::store::write_tx!(state.store, |tx| {
-            for h in &batch {
-                let clashes = decisions::clashes(tx, &h.record_id, h.proposal_seq).await?;
-                let mut codes: Vec<&str> = Vec::new();
-                let mut details = Vec::new();
-                let mut families_seen: Vec<String> = Vec::new();
-                for c in &clashes {
-                    let (code, path, id, en) = if c.kind == "nik" {
-                        (
-                            "DUPLICATE_NIK_REGISTRY",
-                            c.path.clone(),
-                            format!("NIK anggota ini sudah aktif di rumah tangga {}", c.other_record),
-                            format!("this member's NIK is already active in household {}", c.other_record),
-                        )
-                    } else {
-                        let family = c.path.split(".members").next().unwrap_or(&c.path).to_string();
-                        if families_seen.contains(&family) {
-                            continue;
-                        }
-                        families_seen.push(family.clone());
-                        (
-                            "DUPLICATE_KK_REGISTRY",
-                            family,
-                            format!("nomor KK keluarga ini sudah terdaftar di rumah tangga {}", c.other_record),
-                            format!("this family's card number is already registered in household {}", c.other_record),
-                        )
-                    };
-                    if !codes.contains(&code) {
-                        codes.push(code);
+        for h in &batch {
+            let clashes = decisions::clashes(tx, &h.record_id, h.proposal_seq).await?;
+            let mut codes: Vec<&str> = Vec::new();
+            let mut details = Vec::new();
+            let mut families_seen: Vec<String> = Vec::new();
+            for c in &clashes {
+                let (code, path, id, en) = if c.kind == "nik" {
+                    (
+                        "DUPLICATE_NIK_REGISTRY",
+                        c.path.clone(),
+                        format!(
+                            "NIK anggota ini sudah aktif di rumah tangga {}",
+                            c.other_record
+                        ),
+                        format!(
+                            "this member's NIK is already active in household {}",
+                            c.other_record
+                        ),
+                    )
+                } else {
+                    let family = c
+                        .path
+                        .split(".members")
+                        .next()
+                        .unwrap_or(&c.path)
+                        .to_string();
+                    if families_seen.contains(&family) {
+                        continue;
                     }
-                    details.push(serde_json::json!({
-                        "code": code, "severity": "blocking", "outcome": "failed", "path": path,
-                        "other_record": c.other_record, "message": {"id": id, "en": en},
-                    }));
+                    families_seen.push(family.clone());
+                    (
+                        "DUPLICATE_KK_REGISTRY",
+                        family,
+                        format!(
+                            "nomor KK keluarga ini sudah terdaftar di rumah tangga {}",
+                            c.other_record
+                        ),
+                        format!(
+                            "this family's card number is already registered in household {}",
+                            c.other_record
+                        ),
+                    )
+                };
+                if !codes.contains(&code) {
+                    codes.push(code);
                 }
-                let to = if codes.is_empty() { QC_PASSED } else { RETURNED };
-                let reasons = serde_json::json!({
-                    "failures": codes, "warnings": [], "undetermined": [], "details": details,
-                });
-                change_status(
-                    tx,
-                    &Change {
-                        record_id: &h.record_id,
-                        from: &h.status,
-                        content_hash: &h.content_hash,
-                        to,
-                        reasons: reasons.to_string(),
-                        period: None,
-                        actor: &job.actor,
-                        ruleset_hash: None,
-                        job_id: Some(job.id),
-                    },
-                )
-                .await?;
+                details.push(serde_json::json!({
+                    "code": code, "severity": "blocking", "outcome": "failed", "path": path,
+                    "other_record": c.other_record, "message": {"id": id, "en": en},
+                }));
             }
-            let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
-            advance(tx, job.id, done, 0, Some(last)).await
-        })
-        .map_err(text)
+            let to = if codes.is_empty() {
+                QC_PASSED
+            } else {
+                RETURNED
+            };
+            let reasons = serde_json::json!({
+                "failures": codes, "warnings": [], "undetermined": [], "details": details,
+            });
+            change_status(
+                tx,
+                &Change {
+                    record_id: &h.record_id,
+                    from: &h.status,
+                    content_hash: &h.content_hash,
+                    to,
+                    reasons: reasons.to_string(),
+                    period: None,
+                    actor: &job.actor,
+                    ruleset_hash: None,
+                    job_id: Some(job.id),
+                },
+            )
+            .await?;
+        }
+        let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
+        advance(tx, job.id, done, 0, Some(last)).await
+    })
+    .map_err(text)
 }
 
 /// The codes behind a subject's outcome and the data it lacked.
@@ -384,97 +424,97 @@ async fn determine(
     let params_hash = hex(&Sha256::digest(params_body.as_bytes()));
     let hash = compiled.hash.clone();
     crate::store::write_tx!(state.store, |tx| {
-            decisions::put_param_set(tx, &params_hash, &params_body).await?;
-            let (mut done, mut errors) = (0i64, 0i64);
-            for (h, result) in &results {
-                let d = match result {
-                    Ok(d) => d,
-                    Err(message) => {
-                        errors += 1;
-                        let errs = serde_json::json!([{"path": "$", "message": message}]);
-                        record_error(tx, job.id, None, Some(&h.record_id), &errs).await?;
-                        continue;
-                    }
-                };
-                done += 1;
-                if d.status == Status::Returned {
-                    change_status(
-                        tx,
-                        &Change {
-                            record_id: &h.record_id,
-                            from: &h.status,
-                            content_hash: &h.content_hash,
-                            to: RETURNED,
-                            reasons: verification_reasons(d).to_string(),
-                            period: None,
-                            actor: &job.actor,
-                            ruleset_hash: Some(&hash),
-                            job_id: Some(job.id),
-                        },
-                    )
-                    .await?;
+        decisions::put_param_set(tx, &params_hash, &params_body).await?;
+        let (mut done, mut errors) = (0i64, 0i64);
+        for (h, result) in &results {
+            let d = match result {
+                Ok(d) => d,
+                Err(message) => {
+                    errors += 1;
+                    let errs = serde_json::json!([{"path": "$", "message": message}]);
+                    record_error(tx, job.id, None, Some(&h.record_id), &errs).await?;
                     continue;
                 }
-                let changed = change_status(
+            };
+            done += 1;
+            if d.status == Status::Returned {
+                change_status(
                     tx,
                     &Change {
                         record_id: &h.record_id,
                         from: &h.status,
                         content_hash: &h.content_hash,
-                        to: DETERMINED,
-                        reasons: serde_json::json!({"period": period}).to_string(),
-                        period: Some(&period),
+                        to: RETURNED,
+                        reasons: verification_reasons(d).to_string(),
+                        period: None,
                         actor: &job.actor,
                         ruleset_hash: Some(&hash),
                         job_id: Some(job.id),
                     },
                 )
                 .await?;
-                if !changed {
-                    continue;
-                }
-                let mut rows = Vec::new();
-                for (programme, subjects) in &d.programmes {
-                    let mut seen = std::collections::HashSet::new();
-                    for s in subjects {
-                        // A subject key is unique per programme; a repeated
-                        // one (two members sharing a placeholder) is told
-                        // apart by its path rather than lost.
-                        let subject = if seen.insert(s.subject.as_str()) {
-                            s.subject.clone()
-                        } else {
-                            format!("{}@{}", s.subject, s.path)
-                        };
-                        rows.push(DecisionRow {
-                            record_id: h.record_id.clone(),
-                            period: period.clone(),
-                            programme: programme.clone(),
-                            subject,
-                            region: h.region.clone(),
-                            eligible: match s.eligibility {
-                                Eligibility::Eligible => Some(true),
-                                Eligibility::NotEligible => Some(false),
-                                Eligibility::Undetermined => None,
-                            },
-                            amount: s.amount,
-                            per: serde_json::to_value(s.per)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default(),
-                            reasons: subject_reasons(s),
-                            as_of,
-                            ruleset_hash: hash.clone(),
-                            params_hash: params_hash.clone(),
-                            content_hash: h.content_hash.clone(),
-                            job_id: job.id,
-                        });
-                    }
-                }
-                decisions::replace_decisions(tx, &h.record_id, &period, &rows).await?;
+                continue;
             }
-            advance(tx, job.id, done, errors, Some(last)).await
-        })
-        .map_err(text)
+            let changed = change_status(
+                tx,
+                &Change {
+                    record_id: &h.record_id,
+                    from: &h.status,
+                    content_hash: &h.content_hash,
+                    to: DETERMINED,
+                    reasons: serde_json::json!({"period": period}).to_string(),
+                    period: Some(&period),
+                    actor: &job.actor,
+                    ruleset_hash: Some(&hash),
+                    job_id: Some(job.id),
+                },
+            )
+            .await?;
+            if !changed {
+                continue;
+            }
+            let mut rows = Vec::new();
+            for (programme, subjects) in &d.programmes {
+                let mut seen = std::collections::HashSet::new();
+                for s in subjects {
+                    // A subject key is unique per programme; a repeated
+                    // one (two members sharing a placeholder) is told
+                    // apart by its path rather than lost.
+                    let subject = if seen.insert(s.subject.as_str()) {
+                        s.subject.clone()
+                    } else {
+                        format!("{}@{}", s.subject, s.path)
+                    };
+                    rows.push(DecisionRow {
+                        record_id: h.record_id.clone(),
+                        period: period.clone(),
+                        programme: programme.clone(),
+                        subject,
+                        region: h.region.clone(),
+                        eligible: match s.eligibility {
+                            Eligibility::Eligible => Some(true),
+                            Eligibility::NotEligible => Some(false),
+                            Eligibility::Undetermined => None,
+                        },
+                        amount: s.amount,
+                        per: serde_json::to_value(s.per)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        reasons: subject_reasons(s),
+                        as_of,
+                        ruleset_hash: hash.clone(),
+                        params_hash: params_hash.clone(),
+                        content_hash: h.content_hash.clone(),
+                        job_id: job.id,
+                    });
+                }
+            }
+            decisions::replace_decisions(tx, &h.record_id, &period, &rows).await?;
+        }
+        advance(tx, job.id, done, errors, Some(last)).await
+    })
+    .map_err(text)
 }
 
 /// The actor of work the service does on its own.

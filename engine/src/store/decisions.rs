@@ -71,11 +71,13 @@ fn decision(row: &sqlx::any::AnyRow, offset: usize) -> DbResult<DecisionRow> {
 
 /// Stores a parameter set once.
 pub async fn put_param_set(tx: &mut Tx, hash: &str, body: &str) -> DbResult<()> {
-    sqlx::query("INSERT INTO param_sets (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
-        .bind(hash.to_string())
-        .bind(body.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO param_sets (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(hash.to_string())
+    .bind(body.to_string())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -98,7 +100,9 @@ pub async fn replace_decisions(
 /// Inserts many rows, several per statement.
 pub async fn insert_decisions(tx: &mut Tx, rows: &[DecisionRow]) -> DbResult<()> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut sql = Sql::new(&format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES "));
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO decisions ({DECISION_COLUMNS}) VALUES "
+        ));
         for (i, d) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -194,7 +198,6 @@ impl Store {
             .fetch_optional(self.pool())
             .await
     }
-
 }
 
 /// The registry-wide clashes of one record: a NIK or a family card also on

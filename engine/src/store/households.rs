@@ -137,8 +137,14 @@ impl Store {
                 }
             }
             for r in rejected {
-                super::jobs::record_error(tx, job_id, Some(r.line), r.record_id.as_deref(), &r.errors)
-                    .await?;
+                super::jobs::record_error(
+                    tx,
+                    job_id,
+                    Some(r.line),
+                    r.record_id.as_deref(),
+                    &r.errors,
+                )
+                .await?;
             }
             let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
             let errors = i64::try_from(rejected.len()).unwrap_or(i64::MAX);

@@ -87,7 +87,7 @@ impl Store {
         let params = params.to_string();
         let ruleset_hash = ruleset_hash.map(str::to_string);
         let id: i64 = crate::store::write_tx!(self, |tx| {
-                sqlx::query_scalar(
+            sqlx::query_scalar(
                     "INSERT INTO jobs (kind, state, params, ruleset_hash, total, done, errors, cursor, actor,
                      message, created_at, started_at, updated_at, finished_at)
                      VALUES ($1, $2, $3, $4, $5, 0, 0, '', $6, NULL, $7, $8, $7, NULL) RETURNING id",
@@ -102,7 +102,7 @@ impl Store {
                 .bind(started)
                 .fetch_one(&mut **tx)
                 .await
-            })?;
+        })?;
         self.job(id).await?.ok_or(sqlx::Error::RowNotFound)
     }
 

@@ -61,7 +61,11 @@ impl Store {
             return Ok((row, false));
         }
         let sources = serde_json::to_string(sources).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        let (hash, note, actor) = (hash.to_string(), note.map(str::to_string), actor.to_string());
+        let (hash, note, actor) = (
+            hash.to_string(),
+            note.map(str::to_string),
+            actor.to_string(),
+        );
         crate::store::write_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO rulesets (hash, sources, note, created_at, created_by)
@@ -131,11 +135,10 @@ impl Store {
     }
 
     pub async fn list_rulesets(&self) -> DbResult<Vec<RulesetRow>> {
-        let rows = sqlx::query(
-            "SELECT id, hash, note, created_at, created_by FROM rulesets ORDER BY id",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows =
+            sqlx::query("SELECT id, hash, note, created_at, created_by FROM rulesets ORDER BY id")
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(ruleset_row).collect()
     }
 

@@ -29,10 +29,7 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "layak-{name}-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("layak-{name}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)
     }
@@ -153,8 +150,15 @@ impl Server {
 
     /// Stores the shipped rules and activates them for both stages.
     pub fn load_rules(&self) -> String {
-        let reply = self.post("/v1/rulesets", &json!({"files": rule_files(), "note": "shipped"}));
-        assert!(reply.status == 201 || reply.status == 200, "{}", reply.text());
+        let reply = self.post(
+            "/v1/rulesets",
+            &json!({"files": rule_files(), "note": "shipped"}),
+        );
+        assert!(
+            reply.status == 201 || reply.status == 200,
+            "{}",
+            reply.text()
+        );
         let id = reply.json()["id"].as_i64().expect("id");
         for stage in ["verification", "determination"] {
             let r = self.post(
@@ -183,7 +187,10 @@ impl Server {
                 Some("queued" | "running") => {}
                 other => panic!("job {id} ended {other:?}: {job}"),
             }
-            assert!(start.elapsed() < Duration::from_secs(900), "job {id} too slow");
+            assert!(
+                start.elapsed() < Duration::from_secs(900),
+                "job {id} too slow"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -259,10 +266,7 @@ pub fn rule_files() -> Vec<Value> {
                 if path.file_name().is_some_and(|n| n != "tests") {
                     walk(&path, base, out);
                 }
-            } else if path
-                .extension()
-                .is_some_and(|e| e == "lyk" || e == "txt")
-            {
+            } else if path.extension().is_some_and(|e| e == "lyk" || e == "txt") {
                 let name = path
                     .strip_prefix(base)
                     .expect("under rules")
