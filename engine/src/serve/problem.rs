@@ -11,8 +11,8 @@ use serde::Serialize;
 pub struct Problem {
     /// A URI naming the problem type: `urn:layak:problem:<code>`.
     #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
+    pub kind: Box<str>,
+    pub title: &'static str,
     pub status: u16,
     /// The stable code, e.g. `INVALID_JSON`, `RULES_INVALID`.
     pub code: &'static str,
@@ -21,18 +21,18 @@ pub struct Problem {
     /// Extension members: `errors` (JSON paths), `diagnostics`, ...
     #[serde(flatten)]
     #[schema(value_type = Object)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: Box<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
         Problem {
-            kind: format!("urn:layak:problem:{}", code.to_ascii_lowercase()),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            kind: format!("urn:layak:problem:{}", code.to_ascii_lowercase()).into(),
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             code,
             detail: Some(detail.into()),
-            extra: serde_json::Map::new(),
+            extra: Box::default(),
         }
     }
 
