@@ -59,6 +59,10 @@ pub enum Command {
         /// Language of `--format text`.
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
+        /// `wasm`: the rules compiled to WebAssembly, sandboxed; `interp`:
+        /// the reference interpreter. Both give the same bytes.
+        #[arg(long, value_enum, default_value_t = Engine::Wasm)]
+        engine: Engine,
     },
     /// Write synthetic households (NDJSON), reproducible from the seed.
     Gen {
@@ -82,6 +86,9 @@ pub enum Command {
     Impact(ImpactArgs),
     /// Run the register service (HTTP API over an embedded database).
     Serve(ServeArgs),
+    /// Measure the shipped rules over a generated population: native Rust,
+    /// interpreter, wasm, end to end and the parse floor, in one run.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -121,12 +128,37 @@ pub struct ServeArgs {
     pub demo_households: u64,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The rules directory (the native baseline is the shipped rules).
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
+    /// How many generated households.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub households: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Runs of each stage; the table gives the median.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Threads of the end-to-end and parse stages (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Households the interpreter stage takes (it is ~100x slower).
+    #[arg(long, default_value_t = 20_000)]
+    pub interp_households: u64,
+    /// The evaluation date, YYYY-MM-DD.
+    #[arg(long, default_value = "2025-10-01")]
+    pub as_of: String,
+}
+
 /// The evaluation engine of the batch commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Engine {
     /// The reference interpreter.
     Interp,
-    /// Rules compiled to WebAssembly (not available yet).
+    /// The rules compiled to one WebAssembly module, run in the sandboxed
+    /// wasmtime runtime (fuel, memory and stack limits).
     Wasm,
 }
 
@@ -157,7 +189,9 @@ pub struct RunArgs {
     /// Add the explanation tree to each output line.
     #[arg(long)]
     pub explain: bool,
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    /// `wasm` (sandboxed compiled rules) or `interp` (the reference
+    /// interpreter); both give the same bytes.
+    #[arg(long, value_enum, default_value_t = Engine::Wasm)]
     pub engine: Engine,
 }
 
@@ -196,7 +230,9 @@ pub struct ImpactArgs {
     /// Worker threads (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    /// `wasm` (sandboxed compiled rules) or `interp` (the reference
+    /// interpreter); both give the same bytes.
+    #[arg(long, value_enum, default_value_t = Engine::Wasm)]
     pub engine: Engine,
 }
 

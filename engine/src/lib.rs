@@ -9,6 +9,7 @@
 //! ```
 
 pub mod batch;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod r#gen;

@@ -122,6 +122,9 @@ pub struct Example {
 pub struct Impact {
     pub households: u64,
     pub malformed: u64,
+    /// Households the engine could not evaluate on either side (a wasm
+    /// limit fired); `layak run` lists them with their error codes.
+    pub not_evaluated: u64,
     pub households_changed: u64,
     pub verified_to_returned: u64,
     pub returned_to_verified: u64,
@@ -142,6 +145,7 @@ impl Impact {
     pub fn merge(&mut self, o: Impact, examples: usize) {
         self.households += o.households;
         self.malformed += o.malformed;
+        self.not_evaluated += o.not_evaluated;
         self.households_changed += o.households_changed;
         self.verified_to_returned += o.verified_to_returned;
         self.returned_to_verified += o.returned_to_verified;
@@ -221,7 +225,10 @@ pub fn compare_batch(
         let db = before.engine.evaluate(hb, before.ctx);
         let da = after.engine.evaluate(ha, after.ctx);
         for ((json, b), a) in jsons.iter().zip(&db).zip(&da) {
-            household(&mut impact, json, b, a, examples);
+            match (b, a) {
+                (Ok(b), Ok(a)) => household(&mut impact, json, b, a, examples),
+                _ => impact.not_evaluated += 1,
+            }
         }
     }
     impact

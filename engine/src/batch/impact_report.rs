@@ -46,6 +46,13 @@ pub fn table(header: &Header, impact: &Impact, lang: Lang, top: usize) -> String
         group(impact.returned_to_verified.into()),
         group(impact.malformed.into()),
     );
+    if impact.not_evaluated > 0 {
+        let _ = writeln!(
+            s,
+            "not evaluated (the engine stopped them; `layak run` lists why): {}",
+            group(impact.not_evaluated.into())
+        );
+    }
     let _ = writeln!(s);
     let _ = writeln!(
         s,

@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -17,19 +18,30 @@ use layak_dsl::record::DecodeError;
 use layak_dsl::value::Value;
 
 use crate::cli::Engine;
+use crate::runtime::{Runtime, RuntimeConfig, RuntimeError};
 
 pub mod impact;
 pub mod impact_report;
 pub mod pipeline;
 pub mod stats;
+mod wasm;
+
+pub use wasm::WasmEvaluator;
 
 /// Evaluates decoded households. Implementations are shared by the worker
 /// threads, so they must be `Send + Sync`; each call gets a whole batch so
 /// that an engine with a per-batch cost (instantiating a wasm store,
 /// encoding the batch) pays it once per batch.
 pub trait Evaluate: Send + Sync {
-    /// One decision per household, in order.
-    fn evaluate(&self, households: &[Value], ctx: &EvalContext) -> Vec<HouseholdDecision>;
+    /// One decision per household, in order; a household the engine could
+    /// not evaluate (the wasm sandbox stopped it: a trap, its fuel budget,
+    /// the memory cap) gets that error instead, and the others still get
+    /// their decisions.
+    fn evaluate(
+        &self,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Result<HouseholdDecision, RuntimeError>>;
 }
 
 /// How many households one [`Evaluate::evaluate`] call gets at most: large
@@ -43,22 +55,41 @@ pub struct Interpreter<'p> {
 }
 
 impl Evaluate for Interpreter<'_> {
-    fn evaluate(&self, households: &[Value], ctx: &EvalContext) -> Vec<HouseholdDecision> {
+    fn evaluate(
+        &self,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
         households
             .iter()
-            .map(|h| layak_dsl::eval::evaluate(self.program, h, ctx))
+            .map(|h| Ok(layak_dsl::eval::evaluate(self.program, h, ctx)))
             .collect()
     }
 }
 
-/// The engine `--engine` names, over a loaded program.
-pub fn engine<'p>(kind: Engine, program: &'p Program) -> Result<Box<dyn Evaluate + 'p>> {
+/// The engine `--engine` names, over a loaded program. The wasm engine
+/// compiles the program (or loads it from the disk cache) into the
+/// process's [`shared_runtime`].
+pub fn engine(kind: Engine, program: &Arc<Program>) -> Result<Box<dyn Evaluate + '_>> {
     match kind {
         Engine::Interp => Ok(Box::new(Interpreter { program })),
-        Engine::Wasm => bail!(
-            "the wasm engine is not available in the batch commands yet; use `--engine interp`"
-        ),
+        Engine::Wasm => {
+            let runtime = shared_runtime().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let evaluator = WasmEvaluator::new(runtime, Arc::clone(program))
+                .map_err(|e| anyhow::anyhow!("loading the compiled rules: {e}"))?;
+            Ok(Box::new(evaluator))
+        }
     }
+}
+
+/// The process's one wasm runtime, with the default limits and disk cache,
+/// made on first use.
+pub fn shared_runtime() -> Result<&'static Runtime, RuntimeError> {
+    static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| Runtime::new(RuntimeConfig::default()))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// The evaluation context of `--as-of` and `--param` options.
@@ -106,21 +137,36 @@ fn explanation(decision: &HouseholdDecision) -> serde_json::Value {
     })
 }
 
-/// A malformed input line as the error file records it.
-pub fn error_line(no: u64, text: Option<&str>, errors: &[DecodeError]) -> serde_json::Value {
-    // The record id, when the line is JSON enough to have one.
-    let record_id = text
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+/// The record id of an input line, when it is JSON enough to have one.
+fn record_id(text: Option<&str>) -> Option<String> {
+    text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
         .and_then(|v| {
             v.get("record_id")
                 .and_then(|id| id.as_str())
                 .map(str::to_string)
-        });
+        })
+}
+
+/// A malformed input line as the error file records it.
+pub fn error_line(no: u64, text: Option<&str>, errors: &[DecodeError]) -> serde_json::Value {
+    let record_id = record_id(text);
     let errors: Vec<serde_json::Value> = errors
         .iter()
         .map(|e| serde_json::json!({"path": e.path, "message": e.message}))
         .collect();
     serde_json::json!({"line": no, "record_id": record_id, "errors": errors})
+}
+
+/// A household the engine could not evaluate, as the error file records
+/// it: the runtime's stable code, message and hint.
+pub fn engine_error_line(no: u64, text: &str, error: &RuntimeError) -> serde_json::Value {
+    serde_json::json!({
+        "line": no,
+        "record_id": record_id(Some(text)),
+        "code": error.code(),
+        "message": error.message(),
+        "hint": error.hint(),
+    })
 }
 
 /// The input of a batch command: a file, or stdin for `-`. Also its size

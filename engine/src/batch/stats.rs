@@ -16,6 +16,9 @@ pub struct Stats {
     pub verified: u64,
     pub returned: u64,
     pub malformed: u64,
+    /// Households the engine could not evaluate, by runtime error code
+    /// (`E_TIMEOUT`, `E_MEMORY`, ...).
+    pub errors: BTreeMap<String, u64>,
     /// Households failing each blocking code.
     pub failures: BTreeMap<String, u64>,
     pub warnings: BTreeMap<String, u64>,
@@ -76,6 +79,16 @@ impl Stats {
         }
     }
 
+    /// A household the engine could not evaluate.
+    pub fn add_error(&mut self, code: &str) {
+        *self.errors.entry(code.to_string()).or_default() += 1;
+    }
+
+    /// How many households the engine could not evaluate.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
     pub fn merge(&mut self, other: Stats) {
         self.households += other.households;
         self.verified += other.verified;
@@ -85,6 +98,7 @@ impl Stats {
             (&mut self.failures, other.failures),
             (&mut self.warnings, other.warnings),
             (&mut self.undetermined, other.undetermined),
+            (&mut self.errors, other.errors),
         ] {
             for (k, v) in from {
                 *into.entry(k).or_default() += v;
@@ -125,6 +139,7 @@ impl Stats {
             ("failures", &self.failures),
             ("warnings", &self.warnings),
             ("undetermined", &self.undetermined),
+            ("not evaluated (engine errors)", &self.errors),
         ] {
             if codes.is_empty() {
                 continue;

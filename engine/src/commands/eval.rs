@@ -5,14 +5,16 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use layak_dsl::date::Date;
 use layak_dsl::decision::HouseholdDecision;
-use layak_dsl::eval::{EvalContext, evaluate, parse_override};
+use layak_dsl::eval::{EvalContext, parse_override};
 use layak_dsl::record::decode_line;
 
-use crate::cli::{EvalFormat, Lang};
+use crate::batch;
+use crate::cli::{Engine, EvalFormat, Lang};
 use crate::load::load_program;
 use crate::report;
 
@@ -23,6 +25,7 @@ pub struct Options {
     pub explain: bool,
     pub format: EvalFormat,
     pub lang: Lang,
+    pub engine: Engine,
 }
 
 pub fn run(opts: &Options) -> Result<ExitCode> {
@@ -32,7 +35,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
             opts.as_of
         );
     };
-    let program = load_program(&opts.rules)?;
+    let program = Arc::new(load_program(&opts.rules)?);
     let mut ctx = EvalContext {
         as_of,
         overrides: Default::default(),
@@ -42,12 +45,14 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
             parse_override(&program, spec).map_err(|e| anyhow::anyhow!("`--param {spec}`: {e}"))?;
         ctx.overrides.insert(name, value);
     }
+    let engine = batch::engine(opts.engine, &program)?;
 
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::new(stdout);
     let mut err = std::io::stderr().lock();
     let mut malformed = 0usize;
+    let mut failed = 0usize;
     for (index, line) in stdin.lines().enumerate() {
         let line_no = index + 1;
         let line = line.with_context(|| format!("reading line {line_no} of the input"))?;
@@ -64,7 +69,18 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
                 continue;
             }
         };
-        let decision = evaluate(&program, &household, &ctx);
+        let result = engine
+            .evaluate(std::slice::from_ref(&household), &ctx)
+            .pop();
+        let decision = match result {
+            Some(Ok(decision)) => decision,
+            Some(Err(e)) => {
+                failed += 1;
+                writeln!(err, "line {line_no}: {e}")?;
+                continue;
+            }
+            None => continue,
+        };
         if write_decision(&mut out, &decision, opts).is_err() {
             // The reader went away (`| head`): stop quietly.
             return Ok(ExitCode::SUCCESS);
@@ -73,8 +89,13 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     if out.flush().is_err() {
         return Ok(ExitCode::SUCCESS);
     }
+    if failed > 0 {
+        writeln!(err, "{failed} households could not be evaluated")?;
+    }
     if malformed > 0 {
         writeln!(err, "{malformed} malformed input lines were skipped")?;
+    }
+    if malformed > 0 || failed > 0 {
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)

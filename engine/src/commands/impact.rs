@@ -1,6 +1,7 @@
 //! `layak impact`: what a rule or parameter change does to a population.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
@@ -14,9 +15,9 @@ pub fn run(args: &ImpactArgs) -> Result<ExitCode> {
     if args.against.is_none() && args.against_params.is_empty() {
         bail!("nothing to compare: give `--against DIR` or `--against-param NAME=VALUE`");
     }
-    let before_program = load_program(&args.rules)?;
+    let before_program = Arc::new(load_program(&args.rules)?);
     let against_program = match &args.against {
-        Some(dir) => Some(load_program(dir)?),
+        Some(dir) => Some(Arc::new(load_program(dir)?)),
         None => None,
     };
     let after_program = against_program.as_ref().unwrap_or(&before_program);
@@ -27,12 +28,12 @@ pub fn run(args: &ImpactArgs) -> Result<ExitCode> {
     let before_engine = batch::engine(args.engine, &before_program)?;
     let after_engine = batch::engine(args.engine, after_program)?;
     let before = Side {
-        program: &before_program,
+        program: before_program.as_ref(),
         engine: before_engine.as_ref(),
         ctx: &before_ctx,
     };
     let after = Side {
-        program: after_program,
+        program: after_program.as_ref(),
         engine: after_engine.as_ref(),
         ctx: &after_ctx,
     };

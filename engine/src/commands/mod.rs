@@ -9,12 +9,13 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
+mod bench;
 mod check;
 mod eval;
 mod fmt;
 mod r#gen;
 mod impact;
-mod run;
+pub mod run;
 mod serve;
 mod test;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain,
             format,
             lang,
+            engine,
         } => eval::run(&eval::Options {
             rules,
             as_of,
@@ -37,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain,
             format,
             lang,
+            engine,
         }),
         Command::Gen {
             households,
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(&args),
         Command::Impact(args) => impact::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -19,15 +20,15 @@ use crate::cli::RunArgs;
 use crate::load::load_program;
 
 /// What one batch of lines gives: output bytes, error-file bytes, counts.
-struct Done {
-    out: Vec<u8>,
-    errors: Vec<u8>,
-    stats: Stats,
+pub struct Done {
+    pub out: Vec<u8>,
+    pub errors: Vec<u8>,
+    pub stats: Stats,
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let program = load_program(&args.rules)?;
+    let program = Arc::new(load_program(&args.rules)?);
     let params: Vec<&String> = args.params.iter().collect();
     let ctx = batch::context(&program, &args.as_of, &params)?;
     let engine = batch::engine(args.engine, &program)?;
@@ -59,7 +60,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     out.commit()?;
     errors.commit()?;
     eprint!("{}", stats.render(started.elapsed()));
-    if stats.malformed > 0 {
+    if stats.error_count() > 0 {
+        eprintln!(
+            "{} households could not be evaluated; see `{}`",
+            stats.error_count(),
+            errors_path.display()
+        );
+    }
+    if stats.malformed > 0 || stats.error_count() > 0 {
         eprintln!(
             "{} malformed lines were skipped; see `{}`",
             stats.malformed,
@@ -70,7 +78,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn evaluate_batch(
+/// One batch of input lines to summary lines, error lines and counts: the
+/// work of `layak run` (and of `layak bench`'s end-to-end stage).
+pub fn evaluate_batch(
     program: &Program,
     engine: &dyn Evaluate,
     ctx: &EvalContext,
@@ -83,6 +93,7 @@ fn evaluate_batch(
         stats: Stats::default(),
     };
     let mut households = Vec::with_capacity(lines.len());
+    let mut decoded_lines = Vec::with_capacity(lines.len());
     for line in lines {
         let decoded = match &line.text {
             Ok(text) => decode_line(&program.schema, text),
@@ -92,7 +103,10 @@ fn evaluate_batch(
             }]),
         };
         match decoded {
-            Ok(h) => households.push(h),
+            Ok(h) => {
+                households.push(h);
+                decoded_lines.push(line);
+            }
             Err(errs) => {
                 done.stats.malformed += 1;
                 let text = line.text.as_deref().ok();
@@ -103,10 +117,25 @@ fn evaluate_batch(
     }
     // Decisions carry their whole explanation tree: evaluate a batch in
     // slices so that only a slice's worth of them is alive at once.
-    for slice in households.chunks(batch::EVAL_SLICE) {
-        for decision in engine.evaluate(slice, ctx) {
-            done.stats.add(&decision);
-            batch::write_summary(&mut done.out, &decision, explain)?;
+    let slices = households
+        .chunks(batch::EVAL_SLICE)
+        .zip(decoded_lines.chunks(batch::EVAL_SLICE));
+    for (slice, lines) in slices {
+        let results = engine.evaluate(slice, ctx);
+        for (result, line) in results.iter().zip(lines) {
+            match result {
+                Ok(decision) => {
+                    done.stats.add(decision);
+                    batch::write_summary(&mut done.out, decision, explain)?;
+                }
+                Err(e) => {
+                    done.stats.add_error(e.code());
+                    let text = line.text.as_deref().unwrap_or_default();
+                    let line = batch::engine_error_line(line.no, text, e);
+                    serde_json::to_writer(&mut done.errors, &line)?;
+                    done.errors.push(b'\n');
+                }
+            }
         }
     }
     Ok(done)

@@ -52,7 +52,11 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
             SYSTEM,
         )
         .await?;
-    let compiled = state.rules.insert(&compilation.hash, program);
+    let rules = std::sync::Arc::clone(&state.rules);
+    let hash = compilation.hash.clone();
+    let compiled = tokio::task::spawn_blocking(move || rules.insert(&hash, program))
+        .await?
+        .map_err(|e| anyhow::anyhow!("loading the compiled rules: {e}"))?;
     for stage in super::rulesets::STAGES {
         state
             .store

@@ -284,12 +284,12 @@ pub async fn impact(
             let after_engine = after.engine();
             let b = Side {
                 program: &before.program,
-                engine: before_engine.as_ref(),
+                engine: before_engine,
                 ctx: &before_ctx,
             };
             let a = Side {
                 program: &after.program,
-                engine: after_engine.as_ref(),
+                engine: after_engine,
                 ctx: &after_ctx,
             };
             compare_batch(&b, &a, &lines, examples)

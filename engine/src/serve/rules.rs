@@ -15,25 +15,25 @@ use layak_dsl::value::Value;
 use layak_dsl::{Diagnostic, Sources};
 use sha2::{Digest as _, Sha256};
 
-use crate::batch::{Evaluate, Interpreter};
+use crate::batch::{Evaluate, WasmEvaluator, shared_runtime};
 use crate::store::Store;
 use crate::store::rulesets::SourceFile;
 
 use super::problem::{ApiResult, Problem};
 
-/// One compiled version.
+/// One compiled version: the program (schema, explanations) and its wasm
+/// module loaded in the process's sandboxed runtime.
 pub struct Compiled {
     pub hash: String,
     pub program: Arc<Program>,
+    wasm: WasmEvaluator,
 }
 
 impl Compiled {
     /// The engine that evaluates this version: the one place that chooses
     /// it, for the stage jobs, `/v1/evaluate` and `/v1/impact` alike.
-    pub fn engine(&self) -> Box<dyn Evaluate + '_> {
-        Box::new(Interpreter {
-            program: &self.program,
-        })
+    pub fn engine(&self) -> &dyn Evaluate {
+        &self.wasm
     }
 
     /// One result per household, in order: a decision, or why the engine
@@ -46,7 +46,7 @@ impl Compiled {
         self.engine()
             .evaluate(households, ctx)
             .into_iter()
-            .map(Ok)
+            .map(|r| r.map_err(|e| e.to_string()))
             .collect()
     }
 }
@@ -121,21 +121,27 @@ pub struct RuleCache {
 }
 
 impl RuleCache {
-    pub fn insert(&self, hash: &str, program: Program) -> Arc<Compiled> {
+    /// Compiles the program to wasm (or finds it in the runtime's caches)
+    /// and keeps it by hash.
+    pub fn insert(&self, hash: &str, program: Program) -> Result<Arc<Compiled>, String> {
+        let program = Arc::new(program);
+        let runtime = shared_runtime().map_err(|e| e.to_string())?;
+        let wasm = WasmEvaluator::new(runtime, Arc::clone(&program)).map_err(|e| e.to_string())?;
         let compiled = Arc::new(Compiled {
             hash: hash.to_string(),
-            program: Arc::new(program),
+            program,
+            wasm,
         });
         self.compiled
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(hash.to_string(), Arc::clone(&compiled));
-        compiled
+        Ok(compiled)
     }
 
     /// The compiled version with this hash, compiled from the store on
     /// first use.
-    pub async fn get(&self, store: &Store, hash: &str) -> ApiResult<Arc<Compiled>> {
+    pub async fn get(self: &Arc<Self>, store: &Store, hash: &str) -> ApiResult<Arc<Compiled>> {
         if let Some(c) = self
             .compiled
             .lock()
@@ -153,18 +159,23 @@ impl RuleCache {
         let compilation = tokio::task::spawn_blocking(move || compile(&files))
             .await
             .map_err(|e| Problem::internal(&e))?;
-        match compilation.program {
-            Some(program) => Ok(self.insert(hash, program)),
-            None => Err(Problem::internal(&format!(
+        let Some(program) = compilation.program else {
+            return Err(Problem::internal(&format!(
                 "stored ruleset {hash} no longer compiles"
-            ))),
-        }
+            )));
+        };
+        let hash = hash.to_string();
+        let cache = Arc::clone(self);
+        tokio::task::spawn_blocking(move || cache.insert(&hash, program))
+            .await
+            .map_err(|e| Problem::internal(&e))?
+            .map_err(|e| Problem::internal(&e))
     }
 
     /// The version a request names (a number or a hash), or else the one
     /// active for `stage` on `date` (yyyymmdd).
     pub async fn resolve(
-        &self,
+        self: &Arc<Self>,
         store: &Store,
         reference: Option<&str>,
         stage: &str,

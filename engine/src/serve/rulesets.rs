@@ -88,7 +88,12 @@ pub async fn create(
         .store
         .insert_ruleset(&compilation.hash, &files, req.note.as_deref(), actor())
         .await?;
-    state.rules.insert(&compilation.hash, program);
+    let rules = std::sync::Arc::clone(&state.rules);
+    let hash = compilation.hash.clone();
+    tokio::task::spawn_blocking(move || rules.insert(&hash, program))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .map_err(|e| Problem::internal(&e))?;
     tracing::info!(ruleset = row.id, hash = %row.hash, created, "ruleset stored");
     let status = if created {
         StatusCode::CREATED

@@ -1,0 +1,254 @@
+//! The shim driven as the page drives it (compile, prepare, batch, run the
+//! module, decode), with wasmi standing in for the browser's WebAssembly:
+//! the same summary lines as the interpreter behind `layak eval`, and the
+//! CLI's JSON, never a panic, for bad rules, households and result blocks.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on a broken fixture"
+)]
+
+use std::path::Path;
+
+use layak_dsl::eval::{EvalContext, evaluate, parse_override};
+use layak_dsl::record::decode_line;
+use layak_playground::{Compiled, Prepared, Workspace};
+use serde_json::Value as Json;
+
+fn shipped() -> Workspace {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let mut ws = Workspace::new();
+    for dir in [root.clone(), root.join("tables")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str());
+            if matches!(ext, Some("lyk" | "txt")) {
+                let name = path.strip_prefix(root.parent().unwrap()).unwrap();
+                ws.set_file(
+                    &name.to_string_lossy(),
+                    &std::fs::read_to_string(&path).unwrap(),
+                );
+            }
+        }
+    }
+    ws
+}
+
+fn samples() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/tests/samples.ndjson"),
+    )
+    .unwrap()
+}
+
+/// What the page does with `WebAssembly.instantiate`, `alloc`, `evaluate`
+/// and `result_len`.
+fn run(compiled: &Compiled, prepared: &Prepared) -> Json {
+    let bytes = compiled.module().expect("a module");
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, &bytes[..]).unwrap();
+    let mut store = wasmi::Store::new(&engine, ());
+    let instance = wasmi::Linker::<()>::new(&engine)
+        .instantiate_and_start(&mut store, &module)
+        .unwrap();
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    let alloc = instance
+        .get_typed_func::<i32, i32>(&store, "alloc")
+        .unwrap();
+    let evaluate = instance
+        .get_typed_func::<(i32, i32), i32>(&store, "evaluate")
+        .unwrap();
+    let result_len = instance
+        .get_typed_func::<(), i32>(&store, "result_len")
+        .unwrap();
+    let batch = prepared.batch();
+    let ptr = alloc.call(&mut store, batch.len() as i32).unwrap();
+    memory.write(&mut store, ptr as usize, &batch).unwrap();
+    let at = evaluate
+        .call(&mut store, (ptr, batch.len() as i32))
+        .unwrap();
+    assert!(at > 0, "evaluate: {at}");
+    let len = result_len.call(&mut store, ()).unwrap() as usize;
+    let block = &memory.data(&store)[at as usize..at as usize + len];
+    serde_json::from_str(&prepared.decode(block)).unwrap()
+}
+
+/// The lines `layak eval --format summary` writes, from the interpreter.
+fn interpreter_summaries(params: &[&str]) -> Vec<String> {
+    let mut sources = layak_dsl::Sources::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut names: Vec<_> = ["rules", "rules/tables"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("lyk" | "txt")))
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        sources.add(name, std::fs::read_to_string(&path).unwrap());
+    }
+    let (program, diagnostics) = layak_dsl::compile(&sources);
+    let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let mut ctx = EvalContext::new(layak_dsl::date::Date::parse("2025-10-01").unwrap());
+    for p in params {
+        let (name, lit) = parse_override(&program, p).unwrap();
+        ctx.overrides.insert(name, lit);
+    }
+    samples()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let h = decode_line(&program.schema, l).unwrap();
+            serde_json::to_string(&evaluate(&program, &h, &ctx).summary()).unwrap()
+        })
+        .collect()
+}
+
+fn summaries(lines: &Json) -> Vec<String> {
+    lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_module_gives_the_interpreters_summary_lines() {
+    let ws = shipped();
+    let compiled = ws.compile();
+    assert!(compiled.ok(), "{}", compiled.diagnostics());
+    let prepared = compiled.prepare(&samples(), "2025-10-01", "{}").unwrap();
+    let lines = run(&compiled, &prepared);
+    assert_eq!(summaries(&lines), interpreter_summaries(&[]));
+    let h1 = &lines[0]["decision"]["programmes"]["PKH"][0];
+    assert_eq!(h1["amount"], 6_900_000);
+
+    let prepared = compiled
+        .prepare(&samples(), "2025-10-01", r#"{"PKH_ELDERLY_MIN_AGE": "60"}"#)
+        .unwrap();
+    let lines = run(&compiled, &prepared);
+    assert_eq!(
+        summaries(&lines),
+        interpreter_summaries(&["PKH_ELDERLY_MIN_AGE=60"])
+    );
+}
+
+#[test]
+fn a_misspelt_field_gives_the_check_diagnostics_json() {
+    let mut ws = shipped();
+    let pkh =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/pkh.lyk"))
+            .unwrap();
+    ws.set_file(
+        "rules/pkh.lyk",
+        &pkh.replacen("family.desil}", "family.desl}", 1),
+    );
+    let compiled = ws.compile();
+    assert!(!compiled.ok());
+    assert!(compiled.module().is_none());
+    let diagnostics: Json = serde_json::from_str(&compiled.diagnostics()).unwrap();
+    let d = &diagnostics[0];
+    assert_eq!(d["code"], "E0104");
+    assert_eq!(d["file"], "rules/pkh.lyk");
+    assert_eq!(d["snippet"], "desl");
+    assert!(d["help"].as_str().unwrap().contains("`desil`"), "{d}");
+    let err = compiled
+        .prepare(&samples(), "2025-10-01", "{}")
+        .err()
+        .unwrap();
+    assert_eq!(err, r#"{"error":"the rules have errors"}"#);
+}
+
+#[test]
+fn bad_inputs_are_json_errors_not_panics() {
+    let compiled = shipped().compile();
+    for (as_of, params, want) in [
+        ("2025-13-01", "{}", "is not a date"),
+        ("2025-10-01", "[1]", "parameters:"),
+        (
+            "2025-10-01",
+            r#"{"PKH_ELDERLY_MIN_AGEE": "60"}"#,
+            "did you mean `PKH_ELDERLY_MIN_AGE`",
+        ),
+        (
+            "2025-10-01",
+            r#"{"PKH_ELDERLY_MIN_AGE": "sixty"}"#,
+            "PKH_ELDERLY_MIN_AGE=sixty",
+        ),
+    ] {
+        let err = compiled.prepare("", as_of, params).err().unwrap();
+        let err: Json = serde_json::from_str(&err).unwrap();
+        assert!(err["error"].as_str().unwrap().contains(want), "{err}");
+    }
+    // A malformed household is reported with its line and JSON path; the
+    // others still run.
+    let input = format!(
+        "{}\n\n{{\"record_id\": 5}}\nnot json\n",
+        samples().lines().next().unwrap()
+    );
+    let prepared = compiled.prepare(&input, "2025-10-01", "{}").unwrap();
+    let lines = run(&compiled, &prepared);
+    assert_eq!(lines[0]["line"], 1);
+    assert!(lines[0]["summary"].as_str().unwrap().contains("\"H1\""));
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(lines[1]["errors"][0]["path"], "$.record_id");
+    assert_eq!(lines[2]["line"], 4);
+    assert!(lines[2]["errors"].as_array().is_some_and(|e| !e.is_empty()));
+    // A result block that is not one: an error, not a panic.
+    for block in [&b""[..], &[0xff; 64][..], &[1, 0, 0, 0, 0, 0, 0, 0][..]] {
+        let out: Json = serde_json::from_str(&prepared.decode(block)).unwrap();
+        assert!(
+            out["error"].as_str().unwrap().starts_with("result block"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn describes_params_criteria_and_schema_for_the_page() {
+    let compiled = shipped().compile();
+    let params: Json = serde_json::from_str(&compiled.params()).unwrap();
+    let age = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "PKH_ELDERLY_MIN_AGE")
+        .unwrap();
+    assert_eq!(age["type"], "int");
+    assert_eq!(age["entries"][0]["value"], "70");
+    assert_eq!(age["entries"][0]["from"], "2021-01-01");
+    let criteria: Json = serde_json::from_str(&compiled.criteria()).unwrap();
+    let desil = criteria
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["ruleset"] == "pkh" && c["code"] == "DESIL")
+        .unwrap();
+    assert_eq!(desil["file"], "rules/pkh.lyk");
+    assert_eq!(desil["programme"], "PKH");
+    let schema: Json = serde_json::from_str(&compiled.schema()).unwrap();
+    assert_eq!(schema["root"], "Household");
+    assert_eq!(schema["records"]["Household"]["key"], "record_id");
+    assert!(
+        schema["enums"]["Sex"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["code"] == "F")
+    );
+    let formatted = layak_playground::format("x.lyk", "enum   Sex { M = \"M\" }").unwrap();
+    assert_eq!(formatted.trim(), "enum Sex { M = \"M\" }");
+    assert!(
+        layak_playground::format("x.lyk", "enum {")
+            .unwrap_err()
+            .contains("\"code\"")
+    );
+}

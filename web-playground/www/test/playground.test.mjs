@@ -1,0 +1,341 @@
+// The playground in a real headless Chromium (Debian's, driven by
+// playwright-core), served from web-playground/dist under a sub-path as
+// `layak serve` mounts it. Run by scripts/playground-test, which builds the
+// site and writes the CLI's expected output first:
+//
+//   LAYAK_EXPECTED=<layak eval --format summary output>
+//   LAYAK_EXPECTED_60=<the same with --param PKH_ELDERLY_MIN_AGE=60>
+//   LAYAK_ARTIFACTS=<where the screenshot goes>
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "..", "..", "dist");
+const expected = readFileSync(process.env.LAYAK_EXPECTED, "utf8").trim().split("\n");
+const expected60 = readFileSync(process.env.LAYAK_EXPECTED_60, "utf8").trim().split("\n");
+const artifacts = process.env.LAYAK_ARTIFACTS || join(here, "..", "..", "..", "target", "playground");
+const MOUNT = "/playground/";
+
+const types = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".map": "application/json",
+};
+
+let server;
+let base;
+let browser;
+let userDataDir;
+const outside = [];
+
+before(async () => {
+  server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (!url.pathname.startsWith(MOUNT)) {
+      res.writeHead(404).end();
+      return;
+    }
+    let rel = normalize(url.pathname.slice(MOUNT.length) || "index.html");
+    if (rel.startsWith("..")) rel = "index.html";
+    const file = join(dist, rel);
+    try {
+      if (!statSync(file).isFile()) throw new Error("not a file");
+      res.writeHead(200, { "content-type": types[extname(file)] || "application/octet-stream" });
+      res.end(readFileSync(file));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${server.address().port}${MOUNT}`;
+  userDataDir = mkdtempSync(join(tmpdir(), "layak-chromium-"));
+  // A fresh --user-data-dir (playwright passes it from the first argument).
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+    viewport: { width: 1600, height: 1000 },
+    acceptDownloads: true,
+  });
+  // Every request off the local server is refused and recorded: the page
+  // must work offline.
+  await browser.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith(base) || u.startsWith("blob:") || u.startsWith("data:")) return route.continue();
+    outside.push(u);
+    return route.abort();
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  assert.deepEqual(outside, [], "the page asked for something outside the local server");
+});
+
+/// A fresh page on the playground, with its errors collected; closing the
+/// returned `context` closes the page.
+async function open(url = base) {
+  const page = await browser.newPage();
+  const context = { close: () => page.close() };
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => Number(document.body.dataset.runs || 0) >= 1 && window.__layak.results);
+  return { page, context, errors };
+}
+
+const runs = (page) => page.evaluate(() => Number(document.body.dataset.runs || 0));
+
+/// Waits until the page has finished a run started after `n` runs.
+async function settled(page, n) {
+  await page.waitForFunction((n) => Number(document.body.dataset.runs) > n && !window.__layak.running, n);
+}
+
+const summaries = (page) => page.evaluate(() => window.__layak.results.map((l) => l.summary ?? JSON.stringify(l)));
+
+async function setParam(page, name, value) {
+  const n = await runs(page);
+  await page.fill(`.param[data-param="${name}"] input`, value);
+  await settled(page, n);
+}
+
+async function selectHousehold(page, id) {
+  await page.click(`#results tbody tr[data-household="${id}"] td:first-child`);
+  await page.waitForFunction((id) => document.getElementById("explain-for").textContent === id, id);
+}
+
+test("the page loads offline under a sub-path and H1 shows PKH 6,900,000", async () => {
+  const { page, context, errors } = await open();
+  const cell = page.locator('td[data-household="H1"][data-programme="PKH"]');
+  await assert.doesNotReject(cell.waitFor());
+  assert.match(await cell.innerText(), /Rp 6,900,000\/year/);
+  assert.equal(await cell.getAttribute("data-amount"), "6900000");
+  assert.equal(await page.locator('tr[data-household="H4"] td[data-status]').innerText(), "RETURNED");
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  // Every shipped ruleset is a tab; the schema is read-only.
+  const tabs = await page.locator("#tabs button[data-file]").allInnerTexts();
+  assert.deepEqual(tabs, ["common.lyk", "integrity.lyk", "nik.lyk", "pbi_jk.lyk", "pip.lyk", "pkh.lyk",
+    "schema.lyk (read-only)", "sembako.lyk"]);
+  await page.click('#tabs button[data-file="rules/schema.lyk"]');
+  assert.equal(await page.locator("#editor .cm-content").getAttribute("contenteditable"), "false");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("every sample's result equals `layak eval --format summary`, line by line, on the browser's WebAssembly", async () => {
+  const { page, context, errors } = await open();
+  // The results came from a module the page instantiated itself.
+  assert.ok(await page.evaluate(() => window.__layak.wasm instanceof WebAssembly.Instance));
+  const got = await summaries(page);
+  assert.equal(got.length, expected.length);
+  got.forEach((line, i) => assert.equal(line, expected[i], `line ${i + 1}`));
+  await setParam(page, "PKH_ELDERLY_MIN_AGE", "60");
+  const got60 = await summaries(page);
+  got60.forEach((line, i) => assert.equal(line, expected60[i], `line ${i + 1} with PKH_ELDERLY_MIN_AGE=60`));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("PKH_ELDERLY_MIN_AGE = 60 adds Sukardi's component to H3's explanation while H3 stays ineligible", async () => {
+  const { page, context, errors } = await open();
+  await selectHousehold(page, "H3");
+  const pkh = page.locator('#explanation section.programme[data-programme="PKH"]');
+  const sukardi = pkh.locator('.benefit-item[data-label="Sukardi"]');
+  assert.equal(await sukardi.getAttribute("data-value"), "0");
+  assert.equal(await pkh.getAttribute("data-eligibility"), "not_eligible");
+  await setParam(page, "PKH_ELDERLY_MIN_AGE", "60");
+  assert.equal(await sukardi.getAttribute("data-value"), "2400000");
+  assert.equal(await sukardi.getAttribute("data-counted"), "true");
+  assert.match(await sukardi.innerText(), /Sukardi: Rp 2,400,000 \(counted\)/);
+  assert.equal(await pkh.getAttribute("data-eligibility"), "not_eligible");
+  assert.equal(await page.locator('td[data-household="H3"][data-programme="PKH"]').getAttribute("data-eligible"), "false");
+  // The failing criterion (desil 5) is named and marked in the source.
+  assert.match(await pkh.locator('.criterion[data-code="DESIL"]').innerText(), /DESIL failed[\s\S]*desil is 5/);
+  await pkh.locator('.criterion[data-code="DESIL"] button.reveal').click();
+  assert.equal(await page.locator('#tabs button.on').getAttribute("data-file"), "rules/pkh.lyk");
+  assert.match(await page.locator(".cm-failing-criterion").first().innerText(), /criterion DESIL/);
+  // The what-changed view says why H3's explanation changed, with no flip.
+  const change = page.locator('#changes li.change[data-household="H3"][data-programme="PKH"]');
+  assert.equal(await change.getAttribute("data-kind"), "explanation");
+  assert.match(await change.innerText(), /Sukardi: Rp 0 → Rp 2,400,000/);
+  assert.match(await change.innerText(), /PKH_ELDERLY_MIN_AGE: 70 → 60/);
+  // In Indonesian too.
+  await page.selectOption("#lang", "id");
+  assert.match(await pkh.locator('.criterion[data-code="DESIL"] .message').innerText(), /desil keluarga 5/);
+  assert.match(await sukardi.innerText(), /Rp 2\.400\.000 \(dihitung\)/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a misspelt field shows the inline diagnostic with its code, and the page keeps running", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  // Put the cursor on `desil` in `{family.desil}` and retype it misspelt.
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    const at = view.state.doc.toString().indexOf("family.desil}") + "family.".length;
+    view.dispatch({ selection: { anchor: at, head: at + "desil".length } });
+    view.focus();
+  });
+  const n = await runs(page);
+  await page.keyboard.type("desl", { delay: 20 });
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  const inline = page.locator(".cm-lintRange-error");
+  await inline.first().waitFor();
+  assert.equal(await inline.first().innerText(), "desl");
+  const diag = page.locator('#diagnostics .diag[data-code="E0104"]');
+  assert.match(await diag.innerText(), /error E0104: .*`desl`[\s\S]*rules\/pkh\.lyk:\d+:\d+[\s\S]*help: .*`desil`/);
+  await inline.first().hover();
+  const tooltip = page.locator(".cm-tooltip-lint");
+  await tooltip.waitFor();
+  assert.match(await tooltip.innerText(), /E0104: .*desl/);
+  assert.match(await page.locator("#status").innerText(), /1 error in the rules/);
+  assert.ok(await page.locator("#results.stale").count());
+  // Fixing it brings the results back.
+  const m = await runs(page);
+  await page.keyboard.press("Control+z");
+  await settled(page, m);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  assert.equal(await page.locator('#diagnostics .diag[data-code="E0104"]').count(), 0);
+  assert.equal(await page.locator("#results.stale").count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("keystroke to result: recompiling the shipped rules and re-evaluating the samples", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    const at = view.state.doc.line(1).to;
+    view.dispatch({ selection: { anchor: at } });
+    view.focus();
+  });
+  const inPage = [];
+  const outside = [];
+  const keys = "abcdefghijklmnopqrst";
+  for (const key of keys) {
+    const n = await runs(page);
+    const t0 = Date.now();
+    await page.keyboard.press(key);
+    await settled(page, n);
+    outside.push(Date.now() - t0);
+    inPage.push(await page.evaluate(() => window.__layak.timings.at(-1)));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const text = await page.locator("#timing").innerText();
+  console.log(`# keystroke to result over ${keys.length} keystrokes: median ${median(inPage).toFixed(1)} ms in the page ` +
+    `(edit to results rendered; min ${Math.min(...inPage).toFixed(1)}, max ${Math.max(...inPage).toFixed(1)}), ` +
+    `median ${median(outside)} ms seen from the test driver`);
+  assert.match(text, /recompiled and re-evaluated 7 households in [\d.]+ ms/);
+  // Each keystroke recompiled the rules: the comment now ends with the keys.
+  assert.ok(await page.evaluate((k) => window.__layak.compiledRules["rules/pkh.lyk"].split("\n")[0].endsWith(k), keys));
+  const limit = Number(process.env.LAYAK_KEYSTROKE_LIMIT_MS || 1000);
+  assert.ok(median(inPage) < limit, `median ${median(inPage)} ms is over ${limit} ms`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the household form, add, duplicate, delete, raw JSON and the what-changed view", async () => {
+  const { page, context, errors } = await open();
+  await selectHousehold(page, "H3");
+  // The form is generated from the schema: desil 5 -> 4 makes H3's family eligible for PKH.
+  const desil = page.locator('#hh-form label[data-path="families[0].desil"] input');
+  assert.equal(await desil.inputValue(), "5");
+  let n = await runs(page);
+  await desil.fill("4");
+  await settled(page, n);
+  const cell = page.locator('td[data-household="H3"][data-programme="PKH"]');
+  assert.equal(await cell.getAttribute("data-eligible"), "true");
+  assert.equal(await cell.getAttribute("data-amount"), "2000000");
+  const change = page.locator('#changes li.change[data-household="H3"][data-programme="PKH"]');
+  assert.equal(await change.getAttribute("data-kind"), "flipped");
+  assert.match(await change.innerText(), /DESIL: failed → passed/);
+  // An enum field is a select of the schema's codes.
+  const sex = page.locator('#hh-form label[data-path="families[0].members[0].sex"] select');
+  assert.match(await sex.locator("option:checked").innerText(), /F · F/);
+  // Duplicate, then delete.
+  n = await runs(page);
+  await page.click("#hh-dup");
+  await settled(page, n);
+  assert.equal(await page.locator("#results tbody tr").count(), 8);
+  assert.equal(await page.locator('#results tbody tr[data-household="H3-copy"]').count(), 1);
+  n = await runs(page);
+  await page.click("#hh-del");
+  await settled(page, n);
+  assert.equal(await page.locator("#results tbody tr").count(), 7);
+  // Add a blank household: it is evaluated (and returned: it is incomplete).
+  n = await runs(page);
+  await page.click("#hh-add");
+  await settled(page, n);
+  assert.equal(await page.locator('tr[data-household="NEW8"] td[data-status]').innerText(), "RETURNED");
+  // Raw JSON of the wrong shape: a malformed household with its JSON path, no crash.
+  await page.click("#view-json");
+  n = await runs(page);
+  await page.fill("#hh-json", JSON.stringify({ record_id: "BAD", region: { desa_code: 7 }, families: [] }));
+  await settled(page, n);
+  assert.match(await page.locator("#results tbody tr").last().innerText(), /malformed household: \$\.region\.desa_code: /);
+  await page.fill("#hh-json", "{ not json");
+  assert.match(await page.locator("#hh-json-error").innerText(), /not JSON/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the share link holds the whole state; the download holds the edited rules", async () => {
+  const { page, context, errors } = await open();
+  await setParam(page, "PKH_ELDERLY_MIN_AGE", "60");
+  await page.click('#tabs button[data-file="rules/sembako.lyk"]');
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    view.dispatch({ selection: { anchor: 0 } });
+    view.focus();
+  });
+  const n = await runs(page);
+  await page.keyboard.type("// edited\n");
+  await settled(page, n);
+  await page.click("#share");
+  await page.waitForFunction(() => location.hash.startsWith("#s="));
+  const url = page.url();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  const tar = readFileSync(await download.path(), "latin1");
+  assert.equal(download.suggestedFilename(), "layak-rules.tar");
+  assert.ok(tar.includes("rules/sembako.lyk"));
+  assert.ok(tar.includes("// edited\n// "), "the edited text is in the archive");
+  assert.ok(tar.includes("rules/tables/villages.txt"));
+  await context.close();
+
+  const second = await open(url);
+  assert.equal(await second.page.locator('.param[data-param="PKH_ELDERLY_MIN_AGE"] input').inputValue(), "60");
+  assert.ok(await second.page.evaluate(() => window.__layak.compiledRules["rules/sembako.lyk"].startsWith("// edited\n")));
+  const got60 = await summaries(second.page);
+  got60.forEach((line, i) => assert.equal(line, expected60[i], `line ${i + 1} from the share link`));
+  // The baseline of the shared page is the shipped state, so the change shows.
+  assert.equal(await second.page.locator('#changes li.change[data-household="H3"]').count(), 1);
+  assert.deepEqual([...errors, ...second.errors], []);
+  await second.context.close();
+});
+
+test("screenshot", async () => {
+  const { page, context, errors } = await open();
+  await selectHousehold(page, "H1");
+  mkdirSync(artifacts, { recursive: true });
+  const path = join(artifacts, "screenshot.png");
+  await page.screenshot({ path, fullPage: false });
+  assert.ok(statSync(path).size > 10_000);
+  console.log(`# screenshot: ${path}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
