@@ -84,9 +84,48 @@ pub enum Command {
     /// Compare two rule versions, or one with parameter overrides, over a
     /// population: who becomes (in)eligible and how much money moves.
     Impact(ImpactArgs),
+    /// Run the register service (HTTP API over an embedded database).
+    Serve(ServeArgs),
     /// Measure the shipped rules over a generated population: native Rust,
     /// interpreter, wasm, end to end and the parse floor, in one run.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    #[arg(long, env = "LAYAK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The database: a SQLite file path (created if missing) or a URL
+    /// (default `layak.db`; with `--demo`, a file in the temp directory).
+    #[arg(long, env = "LAYAK_DATABASE")]
+    pub database: Option<String>,
+    /// Serve these static files at `/playground` (default
+    /// `web-playground/dist` when it exists).
+    #[arg(long, env = "LAYAK_PLAYGROUND")]
+    pub playground: Option<PathBuf>,
+    /// Largest JSON request body, in bytes (NDJSON uploads stream).
+    #[arg(long, env = "LAYAK_MAX_BODY", default_value_t = 16 << 20)]
+    pub max_body: usize,
+    /// Largest NDJSON line, in bytes.
+    #[arg(long, env = "LAYAK_MAX_LINE", default_value_t = 1 << 20)]
+    pub max_line: usize,
+    /// Households per committed batch of a stage job.
+    #[arg(long, env = "LAYAK_JOB_BATCH", default_value_t = 512)]
+    pub job_batch: usize,
+    /// Evaluation threads of a stage job (default: every core).
+    #[arg(long, env = "LAYAK_THREADS")]
+    pub threads: Option<usize>,
+    /// Load the shipped rules and a generated population, and run them
+    /// through the pipeline (only into an empty register).
+    #[arg(long)]
+    pub demo: bool,
+    /// The rules `--demo` loads.
+    #[arg(long, default_value = "rules")]
+    pub rules: PathBuf,
+    /// How many households `--demo` generates.
+    #[arg(long, default_value_t = 2000)]
+    pub demo_households: u64,
 }
 
 #[derive(Debug, clap::Args)]

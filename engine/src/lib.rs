@@ -17,3 +17,5 @@ pub mod load;
 pub mod report;
 pub mod ruletest;
 pub mod runtime;
+pub mod serve;
+pub mod store;

@@ -16,6 +16,7 @@ mod fmt;
 mod r#gen;
 mod impact;
 pub mod run;
+mod serve;
 mod test;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => r#gen::run(households, seed, &as_of, output.as_ref()),
         Command::Run(args) => run::run(&args),
         Command::Impact(args) => impact::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -1,0 +1,318 @@
+//! Stateless evaluation for other systems (`POST /v1/evaluate`) and the
+//! what-if over the stored register (`POST /v1/impact`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use layak_dsl::eval::{EvalContext, parse_override};
+use layak_dsl::ir::Program;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::impact::{Impact, Side, compare_batch};
+use crate::batch::impact_report::Header;
+use crate::batch::pipeline::Line;
+use crate::store::Scope;
+use crate::store::households::{DETERMINED, PROPOSED, QC_PASSED, RETURNED, VERIFIED};
+
+use super::problem::{ApiResult, Problem};
+use super::{AppState, extract, intake, parse_date};
+
+/// The most households one evaluation request may carry.
+pub const MAX_HOUSEHOLDS: usize = 10_000;
+/// Up to this many households are evaluated on the request's own thread;
+/// more go to the blocking pool so that they do not hold up other requests.
+const INLINE: usize = 8;
+
+/// The evaluation context of a request: `as_of` and parameter overrides
+/// (`{"PKH_ELDERLY_MIN_AGE": 60}`, values as numbers or strings).
+pub fn context(
+    program: &Program,
+    as_of: &str,
+    params: &BTreeMap<String, serde_json::Value>,
+) -> ApiResult<EvalContext> {
+    let date = parse_date("as_of", as_of)?;
+    let mut ctx = EvalContext::new(date);
+    for (name, value) in params {
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let (name, lit) = parse_override(program, &format!("{name}={value}")).map_err(|e| {
+            Problem::unprocessable("INVALID_PARAM", format!("parameter `{name}`: {e}"))
+        })?;
+        ctx.overrides.insert(name, lit);
+    }
+    Ok(ctx)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Explain {
+    /// The summary line of `layak eval --format summary`.
+    #[default]
+    None,
+    /// The summary line with its `explanation` (`layak eval --explain`).
+    Summary,
+    /// The whole decision (`layak eval --format full`).
+    Full,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// One household...
+    #[schema(value_type = Option<Object>)]
+    pub household: Option<serde_json::Value>,
+    /// ...or many (at most 10,000).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub households: Option<Vec<serde_json::Value>>,
+    /// YYYY-MM-DD.
+    pub as_of: String,
+    /// A version number or hash; default: the version active for
+    /// determination on `as_of`.
+    pub ruleset: Option<String>,
+    /// Parameter overrides, `{"PKH_ELDERLY_MIN_AGE": 60}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub explain: Explain,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EvaluateResponse {
+    pub ruleset: String,
+    pub as_of: String,
+    /// One per household, in order, in the CLI's formats.
+    #[schema(value_type = Vec<Object>)]
+    pub decisions: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(post, path = "/v1/evaluate", tag = "evaluation", request_body = EvaluateRequest,
+    responses((status = 200, body = EvaluateResponse),
+        (status = 422, description = "a household is malformed (`INVALID_HOUSEHOLD`, with `errors`: index, record id, JSON paths), or a parameter (`INVALID_PARAM`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "no ruleset active on `as_of`", body = Problem, content_type = "application/problem+json")))]
+pub async fn evaluate(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<EvaluateResponse>> {
+    let req: EvaluateRequest = extract::json(body)?;
+    let households = match (req.household, req.households) {
+        (Some(one), None) => vec![one],
+        (None, Some(many)) => many,
+        _ => {
+            return Err(Problem::unprocessable(
+                "INVALID_REQUEST",
+                "give exactly one of `household` and `households`",
+            ));
+        }
+    };
+    if households.len() > MAX_HOUSEHOLDS {
+        return Err(Problem::unprocessable(
+            "TOO_MANY_HOUSEHOLDS",
+            format!(
+                "at most {MAX_HOUSEHOLDS} households per request; use the register's jobs for more"
+            ),
+        ));
+    }
+    let date = parse_date("as_of", &req.as_of)?;
+    let compiled = state
+        .rules
+        .resolve(
+            &state.store,
+            req.ruleset.as_deref(),
+            "determination",
+            i64::from(date.yyyymmdd()),
+        )
+        .await?;
+    let ctx = context(&compiled.program, &req.as_of, &req.params)?;
+    let explain = req.explain;
+    let hash = compiled.hash.clone();
+    let inline = households.len() <= INLINE;
+    let run = move || -> ApiResult<Vec<serde_json::Value>> {
+        let schema = &compiled.program.schema;
+        let mut decoded = Vec::with_capacity(households.len());
+        let mut errors = Vec::new();
+        for (index, json) in households.iter().enumerate() {
+            match layak_dsl::record::decode_json(schema, json) {
+                Ok(h) => decoded.push(h),
+                Err(e) => errors.push(serde_json::json!({
+                    "index": index,
+                    "record_id": json.get("record_id").and_then(|v| v.as_str()),
+                    "errors": intake::errors_json(&e),
+                })),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::unprocessable(
+                "INVALID_HOUSEHOLD",
+                "households do not match the record schema; nothing was evaluated",
+            )
+            .with("errors", errors));
+        }
+        let mut out = Vec::with_capacity(decoded.len());
+        for result in compiled.evaluate(&decoded, &ctx) {
+            let decision = result.map_err(|e| {
+                Problem::unprocessable(
+                    "EVALUATION_FAILED",
+                    format!("the engine stopped on a household: {e}"),
+                )
+            })?;
+            out.push(render(&decision, explain)?);
+        }
+        Ok(out)
+    };
+    let decisions = if inline {
+        run()?
+    } else {
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| Problem::internal(&e))??
+    };
+    Ok(Json(EvaluateResponse {
+        ruleset: hash,
+        as_of: req.as_of,
+        decisions,
+    }))
+}
+
+fn render(
+    decision: &layak_dsl::decision::HouseholdDecision,
+    explain: Explain,
+) -> ApiResult<serde_json::Value> {
+    let value = match explain {
+        Explain::None => serde_json::to_value(decision.summary()),
+        Explain::Full => serde_json::to_value(decision),
+        Explain::Summary => {
+            let mut line = Vec::new();
+            crate::batch::write_summary(&mut line, decision, true)
+                .map_err(|e| Problem::internal(&e))?;
+            serde_json::from_slice(&line)
+        }
+    };
+    value.map_err(|e| Problem::internal(&e))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactRequest {
+    /// YYYY-MM-DD.
+    pub as_of: String,
+    /// The baseline version; default: active for determination on `as_of`.
+    pub ruleset: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The changed version; default: the baseline.
+    pub against: Option<String>,
+    /// Overrides of the changed side only.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub against_params: BTreeMap<String, serde_json::Value>,
+    /// Only households whose `desa_code` starts with this.
+    pub region: Option<String>,
+    /// Example households per kind of change (default 5, at most 100).
+    pub examples: Option<usize>,
+}
+
+#[utoipa::path(post, path = "/v1/impact", tag = "evaluation", request_body = ImpactRequest,
+    responses((status = 200, description = "the JSON of `layak impact --format json` over the stored register", body = Object),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn impact(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let req: ImpactRequest = extract::json(body)?;
+    let date = i64::from(parse_date("as_of", &req.as_of)?.yyyymmdd());
+    if req.against.is_none() && req.against_params.is_empty() {
+        return Err(Problem::unprocessable(
+            "NOTHING_TO_COMPARE",
+            "give `against` (a ruleset version) or `against_params`",
+        ));
+    }
+    let before = state
+        .rules
+        .resolve(&state.store, req.ruleset.as_deref(), "determination", date)
+        .await?;
+    let after = match &req.against {
+        Some(r) => {
+            state
+                .rules
+                .resolve(&state.store, Some(r), "determination", date)
+                .await?
+        }
+        None => Arc::clone(&before),
+    };
+    let before_ctx = context(&before.program, &req.as_of, &req.params)?;
+    let mut changed = req.params.clone();
+    changed.extend(req.against_params.clone());
+    let after_ctx = context(&after.program, &req.as_of, &changed)?;
+    let examples = req.examples.unwrap_or(5).min(100);
+    let scope = Scope {
+        region_prefix: req.region.clone(),
+        ..Scope::all()
+    };
+    let statuses = [PROPOSED, VERIFIED, RETURNED, QC_PASSED, DETERMINED];
+    let mut impact = Impact::default();
+    let mut cursor = String::new();
+    let mut line_no = 0u64;
+    loop {
+        let batch = state
+            .store
+            .stage_batch(&statuses, &cursor, &scope, 1000)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        cursor = last.record_id.clone();
+        let lines: Vec<Line> = batch
+            .into_iter()
+            .map(|h| {
+                line_no += 1;
+                Line {
+                    no: line_no,
+                    text: Ok(h.body),
+                }
+            })
+            .collect();
+        let (before, after) = (Arc::clone(&before), Arc::clone(&after));
+        let (before_ctx, after_ctx) = (before_ctx.clone(), after_ctx.clone());
+        let part = tokio::task::spawn_blocking(move || {
+            let before_engine = before.engine();
+            let after_engine = after.engine();
+            let b = Side {
+                program: &before.program,
+                engine: before_engine,
+                ctx: &before_ctx,
+            };
+            let a = Side {
+                program: &after.program,
+                engine: after_engine,
+                ctx: &after_ctx,
+            };
+            compare_batch(&b, &a, &lines, examples)
+        })
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+        impact.merge(part, examples);
+    }
+    let describe = |hash: &str, params: &BTreeMap<String, serde_json::Value>| {
+        let mut s = format!("ruleset {}", hash.get(..12).unwrap_or(hash));
+        if !params.is_empty() {
+            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push_str(&format!(" with {}", list.join(", ")));
+        }
+        s
+    };
+    let header = Header {
+        as_of: req.as_of.clone(),
+        before: describe(&before.hash, &req.params),
+        after: describe(&after.hash, &changed),
+    };
+    let text =
+        crate::batch::impact_report::json(&header, &impact).map_err(|e| Problem::internal(&e))?;
+    let value = serde_json::from_str(&text).map_err(|e| Problem::internal(&e))?;
+    Ok(Json(value))
+}

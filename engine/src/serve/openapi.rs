@@ -1,0 +1,48 @@
+//! The OpenAPI document, generated from the handlers' annotations and
+//! served at `/openapi.json`. A test checks that it lists every route of the
+//! route table with the right method.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::{evaluate, export, households, jobs, problem, routes, rulesets};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Layak register service",
+        description = "The pipeline of the social-welfare register (proposal, verification, \
+            quality control, determination, use) and stateless evaluation. Every error is \
+            `application/problem+json` with a stable `code`."
+    ),
+    paths(
+        routes::health,
+        document,
+        rulesets::create,
+        rulesets::list,
+        rulesets::show,
+        rulesets::activate,
+        households::propose,
+        households::list,
+        households::show,
+        households::counts,
+        jobs::verification,
+        jobs::qc,
+        jobs::determination,
+        jobs::list,
+        jobs::show,
+        jobs::errors,
+        jobs::cancel,
+        export::beneficiaries,
+        evaluate::evaluate,
+        evaluate::impact,
+    ),
+    components(schemas(problem::Problem))
+)]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "this document", body = Object)))]
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

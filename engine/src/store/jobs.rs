@@ -1,0 +1,280 @@
+//! Durable jobs: a row per job with its progress and a cursor (the last
+//! `record_id` done). A stage job commits each batch's results and its
+//! cursor in one transaction, so after a crash it resumes right after the
+//! last committed batch: nothing is lost and nothing is done twice.
+
+use serde::Serialize;
+use sqlx::Row as _;
+
+use super::{DbResult, Store, Tx, now_ms};
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+/// A proposal upload cut off by a crash or a dropped connection; what was
+/// committed stays, and sending the same records again is idempotent.
+pub const INTERRUPTED: &str = "interrupted";
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: i64,
+    /// `proposal`, `verification`, `qc` or `determination`.
+    pub kind: String,
+    /// `queued`, `running`, `done`, `failed`, `cancelled` or `interrupted`.
+    pub state: String,
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+    pub ruleset_hash: Option<String>,
+    pub total: i64,
+    pub done: i64,
+    pub errors: i64,
+    #[serde(skip)]
+    pub cursor: String,
+    pub actor: String,
+    pub message: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobError {
+    pub line: Option<i64>,
+    pub record_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub errors: serde_json::Value,
+}
+
+const COLUMNS: &str = "id, kind, state, params, ruleset_hash, total, done, errors, cursor, actor, message, created_at, started_at, updated_at, finished_at";
+
+fn job(row: &sqlx::any::AnyRow) -> DbResult<Job> {
+    let params: String = row.try_get(3)?;
+    Ok(Job {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        state: row.try_get(2)?,
+        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+        ruleset_hash: row.try_get(4)?,
+        total: row.try_get(5)?,
+        done: row.try_get(6)?,
+        errors: row.try_get(7)?,
+        cursor: row.try_get(8)?,
+        actor: row.try_get(9)?,
+        message: row.try_get(10)?,
+        created_at: row.try_get(11)?,
+        started_at: row.try_get(12)?,
+        updated_at: row.try_get(13)?,
+        finished_at: row.try_get(14)?,
+    })
+}
+
+impl Store {
+    pub async fn create_job(
+        &self,
+        kind: &str,
+        state: &str,
+        params: &serde_json::Value,
+        ruleset_hash: Option<&str>,
+        total: i64,
+        actor: &str,
+    ) -> DbResult<Job> {
+        let now = now_ms();
+        let started = (state == RUNNING).then_some(now);
+        let (kind, state, actor) = (kind.to_string(), state.to_string(), actor.to_string());
+        let params = params.to_string();
+        let ruleset_hash = ruleset_hash.map(str::to_string);
+        let id: i64 = crate::store::write_tx!(self, |tx| {
+            sqlx::query_scalar(
+                    "INSERT INTO jobs (kind, state, params, ruleset_hash, total, done, errors, cursor, actor,
+                     message, created_at, started_at, updated_at, finished_at)
+                     VALUES ($1, $2, $3, $4, $5, 0, 0, '', $6, NULL, $7, $8, $7, NULL) RETURNING id",
+                )
+                .bind(kind)
+                .bind(state)
+                .bind(params)
+                .bind(ruleset_hash)
+                .bind(total)
+                .bind(actor)
+                .bind(now)
+                .bind(started)
+                .fetch_one(&mut **tx)
+                .await
+        })?;
+        self.job(id).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn job(&self, id: i64) -> DbResult<Option<Job>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    pub async fn jobs(&self, limit: i64) -> DbResult<Vec<Job>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs ORDER BY id DESC LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(job).collect()
+    }
+
+    /// The oldest stage job still to run (or resume).
+    pub async fn next_job(&self) -> DbResult<Option<Job>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running') AND kind <> 'proposal'
+             ORDER BY id LIMIT 1"
+        )))
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    /// Proposal uploads that were running when the process stopped.
+    pub async fn interrupt_uploads(&self) -> DbResult<u64> {
+        crate::store::write_tx!(self, |tx| {
+            let done = sqlx::query(
+                "UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1,
+                 message = 'the upload was cut off; what was committed is stored, send the rest again'
+                 WHERE kind = 'proposal' AND state = 'running'",
+            )
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    pub async fn start_job(&self, id: i64) -> DbResult<()> {
+        crate::store::write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, $2), updated_at = $2
+                 WHERE id = $1 AND state = 'queued'",
+            )
+            .bind(id)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Sets how many records a job will see, counted when it starts.
+    pub async fn set_job_total(&self, id: i64, total: i64) -> DbResult<()> {
+        crate::store::write_tx!(self, |tx| {
+            sqlx::query("UPDATE jobs SET total = $2 WHERE id = $1")
+                .bind(id)
+                .bind(total)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Ends a job unless it was cancelled meanwhile.
+    pub async fn finish_job(&self, id: i64, state: &str, message: Option<&str>) -> DbResult<()> {
+        let (state, message) = (state.to_string(), message.map(str::to_string));
+        crate::store::write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE jobs SET state = $2, message = COALESCE($3, message), updated_at = $4, finished_at = $4
+                 WHERE id = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(id)
+            .bind(state)
+            .bind(message)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Cancels a queued or running job; false when it had already ended.
+    pub async fn cancel_job(&self, id: i64) -> DbResult<bool> {
+        crate::store::write_tx!(self, |tx| {
+            let done = sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', updated_at = $2, finished_at = $2
+                 WHERE id = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(id)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    pub async fn job_state(&self, id: i64) -> DbResult<Option<String>> {
+        sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    pub async fn job_errors(&self, id: i64, limit: i64) -> DbResult<Vec<JobError>> {
+        let rows = sqlx::query(
+            "SELECT line, record_id, errors FROM job_errors WHERE job_id = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let errors: String = r.try_get(2)?;
+                Ok(JobError {
+                    line: r.try_get(0)?,
+                    record_id: r.try_get(1)?,
+                    errors: serde_json::from_str(&errors).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Records a batch's progress inside the batch's own transaction.
+pub async fn advance(
+    tx: &mut Tx,
+    id: i64,
+    done: i64,
+    errors: i64,
+    cursor: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET done = done + $2, errors = errors + $3, cursor = COALESCE($4, cursor),
+         updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(done)
+    .bind(errors)
+    .bind(cursor.map(str::to_string))
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records one input that could not be processed.
+pub async fn record_error(
+    tx: &mut Tx,
+    job_id: i64,
+    line: Option<i64>,
+    record_id: Option<&str>,
+    errors: &serde_json::Value,
+) -> DbResult<()> {
+    sqlx::query("INSERT INTO job_errors (job_id, line, record_id, errors) VALUES ($1, $2, $3, $4)")
+        .bind(job_id)
+        .bind(line)
+        .bind(record_id.map(str::to_string))
+        .bind(errors.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The register's storage: one code path over sqlx's `Any` driver, so the
+//! embedded SQLite file of today and PostgreSQL later run the same queries.
+//!
+//! Portable SQL only: `$1` placeholders (SQLite reads them by number too),
+//! `INSERT ... RETURNING id`, `ON CONFLICT DO NOTHING`, integers for money
+//! (rupiah), times (milliseconds since the epoch) and dates (yyyymmdd). Each
+//! backend has its own migrations (`engine/migrations/{sqlite,postgres}`),
+//! embedded in the binary.
+//!
+//! Writes go through [`Store::write`], one transaction at a time in this
+//! process: SQLite has one writer anyway, and a deferred SQLite transaction
+//! that reads before it writes could otherwise fail with `SQLITE_BUSY`
+//! instead of waiting.
+//!
+//! Every query that reads stored records for a caller goes through
+//! [`Scope::restrict`], the one place where access control (issue 5) will
+//! add the caller's region prefix and programme.
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyArguments, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, AssertSqlSafe, SqlSafeStr as _, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Runs a block (ending in `Ok(..)`) in one write transaction bound to
+/// `$tx`, committed when the block gives `Ok`, rolled back on `Err`; the
+/// whole is a [`DbResult`].
+macro_rules! write_tx {
+    ($store:expr, |$tx:ident| $body:block) => {
+        async {
+            let mut write = $store.begin_write().await?;
+            let value: $crate::store::DbResult<_> = {
+                let $tx: &mut $crate::store::Tx = &mut write.tx;
+                $body
+            };
+            let value = value?;
+            write.commit().await?;
+            Ok::<_, sqlx::Error>(value)
+        }
+        .await
+    };
+}
+pub(crate) use write_tx;
+
+pub mod decisions;
+pub mod households;
+pub mod jobs;
+pub mod rulesets;
+
+pub type Tx = Transaction<'static, Any>;
+pub type DbResult<T> = Result<T, sqlx::Error>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    write_lock: Mutex<()>,
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "register",
+    include_str!("../../migrations/sqlite/0001_register.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "register",
+    include_str!("../../migrations/postgres/0001_register.sql"),
+)];
+
+/// A database URL from what the user gave: a URL as is, or a file path for
+/// SQLite (created when missing).
+pub fn database_url(given: &str) -> String {
+    if given.contains("://") || given.starts_with("sqlite:") {
+        given.to_string()
+    } else {
+        format!("sqlite://{given}?mode=rwc")
+    }
+}
+
+impl Store {
+    /// Connects, sets SQLite up for a service (WAL, so readers never wait for
+    /// the writer) and runs the migrations.
+    pub async fn open(url: &str) -> DbResult<Store> {
+        sqlx::any::install_default_drivers();
+        let url = database_url(url);
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // NORMAL is safe in WAL mode against a process crash
+                        // (kill -9): only a power loss can undo the last
+                        // commits, never corrupt the file.
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let store = Store {
+            pool,
+            backend,
+            write_lock: Mutex::new(()),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> DbResult<()> {
+        let list = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let migrations = list
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator::with_migrations(migrations);
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts this process's one write transaction; use it through
+    /// [`write_tx!`], which commits when the body returns `Ok`.
+    pub async fn begin_write(&self) -> DbResult<WriteTx<'_>> {
+        let guard = self.write_lock.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { _guard: guard, tx })
+    }
+}
+
+/// A write transaction holding the process's write lock. Dropped without
+/// [`WriteTx::commit`], it rolls back.
+pub struct WriteTx<'s> {
+    _guard: MutexGuard<'s, ()>,
+    pub tx: Tx,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> DbResult<()> {
+        self.tx.commit().await
+    }
+}
+
+/// Milliseconds since the Unix epoch: the stamp of events and jobs.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A bound value of a [`Sql`] statement.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+/// A statement built from parts, with `$n` placeholders numbered as values
+/// are bound, for the queries whose conditions depend on the request.
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `arg`.
+    pub fn bind(&mut self, arg: Arg) -> &mut Sql {
+        self.args.push(arg);
+        let n = self.args.len();
+        self.text.push_str(&format!("${n}"));
+        self
+    }
+
+    pub fn query(&self) -> Query<'static, Any, AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for arg in &self.args {
+            q = match arg {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+                Arg::Null => q.bind(None::<String>),
+            };
+        }
+        q
+    }
+}
+
+/// Which stored records a caller may see. Today every caller sees every
+/// record; access control (issue 5) fills these in from the caller's token,
+/// and every read of stored records already passes through
+/// [`Scope::restrict`].
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Only records whose `desa_code` starts with this.
+    pub region_prefix: Option<String>,
+    /// Only decisions of this programme.
+    pub programme: Option<String>,
+}
+
+impl Scope {
+    pub fn all() -> Scope {
+        Scope::default()
+    }
+
+    /// Appends ` AND ...` conditions on `{alias}.region` (and
+    /// `{alias}.programme` when `programme_column`).
+    pub fn restrict(&self, sql: &mut Sql, alias: &str, programme_column: bool) {
+        if let Some(prefix) = &self.region_prefix {
+            sql.push(&format!(" AND {alias}.region LIKE "))
+                .bind(Arg::Text(like_prefix(prefix)));
+        }
+        if programme_column && let Some(p) = &self.programme {
+            sql.push(&format!(" AND {alias}.programme = "))
+                .bind(Arg::Text(p.clone()));
+        }
+    }
+}
+
+/// `prefix%`, for region codes (digits only, so nothing to escape; other
+/// characters never match a stored code).
+pub fn like_prefix(prefix: &str) -> String {
+    let clean: String = prefix.chars().filter(char::is_ascii_digit).collect();
+    if clean.len() == prefix.len() {
+        format!("{clean}%")
+    } else {
+        // A prefix with a non-digit matches no region code.
+        "-".to_string()
+    }
+}

@@ -1,0 +1,317 @@
+//! Shared by the `serve_*` tests: the real `layak` binary serving a real
+//! database file on an ephemeral port, and a plain HTTP client.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_layak");
+
+/// The workspace root (rules, samples).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("engine has a parent")
+        .to_path_buf()
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("layak-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts `layak serve` on `db` with extra flags, and waits until it
+    /// listens.
+    pub fn start(db: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .current_dir(root())
+            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+            .arg(db)
+            .args(extra)
+            .env("LAYAK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn layak serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let base = line
+            .trim()
+            .strip_prefix("layak serve: listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(600)))
+            .build();
+        Server {
+            child,
+            base,
+            agent: config.into(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn answer(mut response: ureq::http::Response<ureq::Body>) -> Reply {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .expect("read body");
+        Reply {
+            status,
+            content_type,
+            bytes,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        Server::answer(self.agent.get(self.url(path)).call().expect("GET"))
+    }
+
+    pub fn get_with(&self, path: &str, header: (&str, &str)) -> Reply {
+        Server::answer(
+            self.agent
+                .get(self.url(path))
+                .header(header.0, header.1)
+                .call()
+                .expect("GET"),
+        )
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_bytes(path, "application/json", body.to_string().as_bytes())
+    }
+
+    pub fn post_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> Reply {
+        Server::answer(
+            self.agent
+                .post(self.url(path))
+                .header("content-type", content_type)
+                .send(body)
+                .expect("POST"),
+        )
+    }
+
+    pub fn method(&self, method: &str, path: &str) -> Reply {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .body(())
+            .expect("request");
+        Server::answer(self.agent.run(request).expect("request"))
+    }
+
+    /// Stores the shipped rules and activates them for both stages.
+    pub fn load_rules(&self) -> String {
+        let reply = self.post(
+            "/v1/rulesets",
+            &json!({"files": rule_files(), "note": "shipped"}),
+        );
+        assert!(
+            reply.status == 201 || reply.status == 200,
+            "{}",
+            reply.text()
+        );
+        let id = reply.json()["id"].as_i64().expect("id");
+        for stage in ["verification", "determination"] {
+            let r = self.post(
+                &format!("/v1/rulesets/{id}/activate"),
+                &json!({"stage": stage, "effective_from": "2000-01-01"}),
+            );
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+        reply.json()["hash"].as_str().expect("hash").to_string()
+    }
+
+    /// Queues a stage job and waits until it ends; returns the final job.
+    pub fn run_job(&self, kind: &str, body: &Value) -> Value {
+        let reply = self.post(&format!("/v1/jobs/{kind}"), body);
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        let id = reply.json()["id"].as_i64().expect("job id");
+        self.wait_job(id)
+    }
+
+    pub fn wait_job(&self, id: i64) -> Value {
+        let start = Instant::now();
+        loop {
+            let job = self.get(&format!("/v1/jobs/{id}")).json();
+            match job["state"].as_str() {
+                Some("done") => return job,
+                Some("queued" | "running") => {}
+                other => panic!("job {id} ended {other:?}: {job}"),
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(900),
+                "job {id} too slow"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every household's state, paging through `GET /v1/households`.
+    pub fn all_households(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = self
+                .get(&format!("/v1/households?limit=1000&after={after}"))
+                .json();
+            let list = page["households"].as_array().expect("households").clone();
+            out.extend(list);
+            match page["next"].as_str() {
+                Some(next) => after = next.to_string(),
+                None => return out,
+            }
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert!(
+            self.content_type.starts_with("application/problem+json"),
+            "content-type {} for {}",
+            self.content_type,
+            self.text()
+        );
+        assert_eq!(self.json()["code"], code, "{}", self.text());
+    }
+}
+
+/// The shipped rule files (rule tests aside), named relative to `rules/`.
+pub fn rule_files() -> Vec<Value> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<Value>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("read rules")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "tests") {
+                    walk(&path, base, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "lyk" || e == "txt") {
+                let name = path
+                    .strip_prefix(base)
+                    .expect("under rules")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = std::fs::read_to_string(&path).expect("read rule file");
+                out.push(json!({"name": name, "text": text}));
+            }
+        }
+    }
+    let base = root().join("rules");
+    let mut out = Vec::new();
+    walk(&base, &base, &mut out);
+    out
+}
+
+/// The sample households of DOMAIN.md: `../shared/samples` when present
+/// (as in CI), else the copy beside the rule tests.
+pub fn samples() -> String {
+    let shared = root().join("../shared/samples/households.ndjson");
+    let path = if shared.is_file() {
+        shared
+    } else {
+        root().join("rules/tests/samples.ndjson")
+    };
+    std::fs::read_to_string(path).expect("read samples")
+}
+
+/// Runs the `layak` CLI and returns its stdout.
+pub fn cli(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .current_dir(root())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn layak");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.map(<[u8]>::to_vec).unwrap_or_default();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("layak output");
+    let _ = writer.join();
+    out.stdout
+}
