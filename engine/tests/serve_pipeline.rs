@@ -320,6 +320,63 @@ fn evaluate_answers_what_layak_eval_writes() {
         "{paths:?}"
     );
     assert!(paths.contains(&"$.families[0].desil"), "{paths:?}");
+
+    // What-if over the stored register: the samples proposed, then the
+    // report `layak impact --format json` gives on the same households.
+    let nothing = server.post("/v1/impact", &json!({"as_of": "2025-10-01"}));
+    nothing.assert_problem(422, "NOTHING_TO_COMPARE");
+    server
+        .post_bytes("/v1/households", "application/x-ndjson", ndjson.as_bytes())
+        .json();
+    let input = dir.path().join("samples.ndjson");
+    std::fs::write(&input, &ndjson).unwrap();
+    let strip = |mut report: Value| {
+        let map = report.as_object_mut().unwrap();
+        for key in ["as_of", "before", "after"] {
+            assert!(map.remove(key).is_some(), "the report names `{key}`");
+        }
+        report
+    };
+    let cli_report: Value = serde_json::from_slice(&cli(
+        &[
+            "impact",
+            "--rules",
+            "rules",
+            "--against-param",
+            "PKH_ELDERLY_MIN_AGE=60",
+            "--as-of",
+            "2025-10-01",
+            "--input",
+            input.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let reply = server
+        .post(
+            "/v1/impact",
+            &json!({"as_of": "2025-10-01", "against_params": {"PKH_ELDERLY_MIN_AGE": 60}}),
+        )
+        .json();
+    assert_eq!(reply["households"], 7, "{reply}");
+    assert!(
+        reply["after"]
+            .as_str()
+            .unwrap()
+            .contains("PKH_ELDERLY_MIN_AGE=60")
+    );
+    assert_eq!(strip(reply), strip(cli_report));
+
+    // Limited to a region: H7 alone lives in Boyolali (3309).
+    let boyolali = server
+        .post(
+            "/v1/impact",
+            &json!({"as_of": "2025-10-01", "region": "3309", "against_params": {"PKH_ELDERLY_MIN_AGE": 60}}),
+        )
+        .json();
+    assert_eq!(boyolali["households"], 1, "{boyolali}");
 }
 
 #[test]
@@ -432,4 +489,47 @@ fn openapi_lists_every_route_of_the_table() {
     let playground = server.get("/playground/");
     assert_eq!(playground.status, 404);
     assert!(playground.text().contains("playground is not built"));
+}
+
+#[test]
+fn the_playground_is_served_at_playground_slash() {
+    use std::io::{Read as _, Write as _};
+    let dir = TempDir::new("playground");
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(
+        site.join("index.html"),
+        "<!doctype html><title>Layak</title>",
+    )
+    .unwrap();
+    std::fs::write(site.join("layak_playground_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let server = Server::start(
+        &dir.path().join("register.db"),
+        &["--playground", site.to_str().unwrap()],
+    );
+    let index = server.get("/playground/");
+    assert_eq!(index.status, 200);
+    assert!(index.text().contains("<title>Layak</title>"));
+    let wasm = server.get("/playground/layak_playground_bg.wasm");
+    assert_eq!(wasm.status, 200);
+    assert_eq!(wasm.content_type, "application/wasm");
+    // Without the slash the page's relative URLs would miss: a redirect.
+    let host = server.base.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        tcp,
+        "GET /playground HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("location: /playground/"),
+        "{answer}"
+    );
+    // The API still answers beside it.
+    assert_eq!(server.get("/health").status, 200);
 }

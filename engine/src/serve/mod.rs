@@ -100,10 +100,14 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .with_state(state);
     router = match playground {
-        Some(dir) if dir.join("index.html").is_file() => router.nest_service(
-            "/playground",
-            tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
-        ),
+        // The page's URLs are relative, so it must be loaded from
+        // `/playground/`: `/playground` redirects there.
+        Some(dir) if dir.join("index.html").is_file() => router
+            .nest_service(
+                "/playground",
+                tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+            )
+            .layer(axum::middleware::from_fn(playground_slash)),
         _ => router
             .route("/playground", axum::routing::get(playground_missing))
             .route("/playground/", axum::routing::get(playground_missing))
@@ -137,6 +141,16 @@ async fn method_not_allowed() -> Problem {
         "METHOD_NOT_ALLOWED",
         "this endpoint does not take that method; see /openapi.json",
     )
+}
+
+async fn playground_slash(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path() == "/playground" {
+        return axum::response::Redirect::permanent("/playground/").into_response();
+    }
+    next.run(request).await
 }
 
 async fn playground_missing() -> impl IntoResponse {
