@@ -69,9 +69,12 @@ pub fn decode_json(schema: &Schema, json: &serde_json::Value) -> Result<Value, V
         .and_then(|s| schema.subjects.get(s.index()))
         .map(|s| s.record);
     let value = match root {
-        Some(record) => decoder.record(record, json, "$"),
+        Some(record) => decoder.record(record, json, &Path::Root),
         None => {
-            decoder.error("$", "the schema declares no root subject".to_string());
+            decoder.error(
+                &Path::Root,
+                "the schema declares no root subject".to_string(),
+            );
             None
         }
     };
@@ -81,20 +84,40 @@ pub fn decode_json(schema: &Schema, json: &serde_json::Value) -> Result<Value, V
     }
 }
 
+/// Where a value is, as a chain of steps from the line's root; rendered
+/// (`$.families[0].members[1].birth_date`) only when there is an error, so
+/// a well-formed household costs no string work.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root => f.write_str("$"),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 struct Decoder<'s> {
     schema: &'s Schema,
     errors: Vec<DecodeError>,
 }
 
 impl Decoder<'_> {
-    fn error(&mut self, path: &str, message: String) {
+    fn error(&mut self, path: &Path<'_>, message: String) {
         self.errors.push(DecodeError {
             path: path.to_string(),
             message,
         });
     }
 
-    fn mismatch(&mut self, path: &str, expected: &str, found: &serde_json::Value) {
+    fn mismatch(&mut self, path: &Path<'_>, expected: &str, found: &serde_json::Value) {
         self.error(
             path,
             format!("expected {expected}, found {}", describe(found)),
@@ -102,7 +125,7 @@ impl Decoder<'_> {
     }
 
     /// Decodes a present (non-null) value; `None` after recording an error.
-    fn value(&mut self, ty: &Type, json: &serde_json::Value, path: &str) -> Option<Value> {
+    fn value(&mut self, ty: &Type, json: &serde_json::Value, path: &Path<'_>) -> Option<Value> {
         match ty {
             Type::Bool => match json {
                 serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
@@ -138,7 +161,7 @@ impl Decoder<'_> {
         &mut self,
         range: Option<(i64, i64)>,
         json: &serde_json::Value,
-        path: &str,
+        path: &Path<'_>,
     ) -> Option<Value> {
         self.integer(json, path, range).map(Value::Int)
     }
@@ -146,29 +169,24 @@ impl Decoder<'_> {
     fn integer(
         &mut self,
         json: &serde_json::Value,
-        path: &str,
+        path: &Path<'_>,
         range: Option<(i64, i64)>,
     ) -> Option<i64> {
-        let expected = match range {
-            Some((lo, hi)) => format!("an integer in {lo}..{hi}"),
-            None => "an integer".to_string(),
-        };
+        let in_range = |n: i64| range.is_none_or(|(lo, hi)| (lo..=hi).contains(&n));
         match integer_of(json) {
-            Some(n) => match range {
-                Some((lo, hi)) if n < lo || n > hi => {
-                    self.mismatch(path, &expected, json);
-                    None
-                }
-                _ => Some(n),
-            },
-            None => {
+            Some(n) if in_range(n) => Some(n),
+            _ => {
+                let expected = match range {
+                    Some((lo, hi)) => format!("an integer in {lo}..{hi}"),
+                    None => "an integer".to_string(),
+                };
                 self.mismatch(path, &expected, json);
                 None
             }
         }
     }
 
-    fn date(&mut self, json: &serde_json::Value, path: &str) -> Option<Value> {
+    fn date(&mut self, json: &serde_json::Value, path: &Path<'_>) -> Option<Value> {
         if let serde_json::Value::String(s) = json
             && let Some(d) = crate::date::Date::parse(s)
         {
@@ -178,7 +196,12 @@ impl Decoder<'_> {
         None
     }
 
-    fn enumeration(&mut self, id: EnumId, json: &serde_json::Value, path: &str) -> Option<Value> {
+    fn enumeration(
+        &mut self,
+        id: EnumId,
+        json: &serde_json::Value,
+        path: &Path<'_>,
+    ) -> Option<Value> {
         let Some(def) = self.schema.enums.get(id.index()) else {
             self.error(path, "the schema refers to an unknown enum".to_string());
             return None;
@@ -209,7 +232,7 @@ impl Decoder<'_> {
         None
     }
 
-    fn record(&mut self, id: RecordId, json: &serde_json::Value, path: &str) -> Option<Value> {
+    fn record(&mut self, id: RecordId, json: &serde_json::Value, path: &Path<'_>) -> Option<Value> {
         let Some(def) = self.schema.records.get(id.index()) else {
             self.error(path, "the schema refers to an unknown record".to_string());
             return None;
@@ -221,7 +244,7 @@ impl Decoder<'_> {
         let mut ok = true;
         let mut fields = Vec::with_capacity(def.fields.len());
         for field in &def.fields {
-            let field_path = format!("{path}.{}", field.name);
+            let field_path = Path::Field(path, &field.name);
             let slot = match object.get(&field.name) {
                 None | Some(serde_json::Value::Null) => {
                     if !field.optional {
@@ -247,7 +270,7 @@ impl Decoder<'_> {
         ok.then_some(Value::Record(Record { fields }))
     }
 
-    fn list(&mut self, elem: &Type, json: &serde_json::Value, path: &str) -> Option<Value> {
+    fn list(&mut self, elem: &Type, json: &serde_json::Value, path: &Path<'_>) -> Option<Value> {
         let serde_json::Value::Array(items) = json else {
             self.mismatch(path, "a list", json);
             return None;
@@ -255,7 +278,7 @@ impl Decoder<'_> {
         let mut ok = true;
         let mut values = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let item_path = format!("{path}[{i}]");
+            let item_path = Path::Index(path, i);
             if item.is_null() {
                 self.error(&item_path, "a list element cannot be null".to_string());
                 ok = false;
