@@ -10,7 +10,7 @@
     reason = "test helpers fail loudly"
 )]
 
-mod serve_common;
+use super::serve_common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -11,7 +11,7 @@
     reason = "test helpers fail loudly"
 )]
 
-mod serve_common;
+use super::serve_common;
 
 use serde_json::{Value, json};
 use serve_common::{Server, TempDir, samples};

@@ -1,0 +1,49 @@
+//! Every integration test of the engine in one test binary: each of these
+//! files links the whole engine (wasmtime, sqlx, axum), and one link instead
+//! of nine is minutes of CI on two cores. `autotests = false` in
+//! Cargo.toml; [`every_test_file_is_listed`] keeps a new file from being
+//! silently left out.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly"
+)]
+
+#[path = "batch.rs"]
+mod batch;
+#[path = "cli.rs"]
+mod cli;
+#[path = "hostile.rs"]
+mod hostile;
+#[path = "native_baseline.rs"]
+mod native_baseline;
+mod serve_common;
+#[path = "serve_crash.rs"]
+mod serve_crash;
+#[path = "serve_generated.rs"]
+mod serve_generated;
+#[path = "serve_malformed.rs"]
+mod serve_malformed;
+#[path = "serve_pipeline.rs"]
+mod serve_pipeline;
+#[path = "wasm_engine.rs"]
+mod wasm_engine;
+
+#[test]
+fn every_test_file_is_listed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let this = std::fs::read_to_string(dir.join("all.rs")).unwrap_or_default();
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".rs") && name != "all.rs" {
+            assert!(
+                this.contains(&format!("#[path = \"{name}\"]")),
+                "engine/tests/{name} is not listed in engine/tests/all.rs, so it would never run"
+            );
+        }
+    }
+}
