@@ -11,7 +11,7 @@
 //! list or smaller numbers give a smaller program, because choice 0 is
 //! always the simplest option and an exhausted stream reads as zeros.
 //!
-//! `PROPTEST_CASES` sets the number of programs (default 200, a few seconds
+//! `PROPTEST_CASES` sets the number of programs (default 400, a few seconds
 //! in the debug build); each program runs on a batch of one to five
 //! households.
 #![expect(
@@ -28,8 +28,8 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use layak_dsl::date::Date;
+use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::diagnostic::{has_errors, render_terminal};
-use layak_dsl::decision::{Eligibility, HouseholdDecision, Outcome, Status};
 use layak_dsl::eval::{EvalContext, evaluate, parse_override};
 use layak_dsl::record::decode_json;
 use layak_dsl::wasm::compile_module;
@@ -308,6 +308,7 @@ const TEXTS: &[&str] = &[
     "asn",
     "a\"b\\c",
     "line\nbreak\t",
+    "nul\u{0}",
 ];
 
 const DATES: &[&str] = &[
@@ -526,7 +527,7 @@ impl Gen<'_, '_> {
             Ty::Int => int_lit(*self.c.pick(INTS)),
             Ty::Money => money_lit(*self.c.pick(INTS)),
             Ty::Text if self.in_hole => return None,
-            Ty::Text => text_lit(*self.c.pick(TEXTS)),
+            Ty::Text => text_lit(self.c.pick::<&str>(TEXTS)),
             Ty::Date if self.c.one_in(5) => "as_of".into(),
             Ty::Date => self.c.pick(DATES).to_string(),
             Ty::Enum(e) => {
@@ -629,7 +630,9 @@ impl Gen<'_, '_> {
 
     fn call(&mut self, ty: &Ty, d: u32) -> Option<String> {
         let ok: Vec<usize> = (0..self.defs.len())
-            .filter(|&i| &self.defs[i].ret == ty && self.defs[i].params.iter().all(|p| self.makeable(p)))
+            .filter(|&i| {
+                &self.defs[i].ret == ty && self.defs[i].params.iter().all(|p| self.makeable(p))
+            })
             .collect();
         if ok.is_empty() {
             return None;
@@ -728,7 +731,8 @@ impl Gen<'_, '_> {
             }
             7 => {
                 let op = ["in", "not in"][self.c.below(2)];
-                format!("({} {op} CODES)", self.expr(&Ty::Text, d))
+                let table = ["CODES", "NONE"][usize::from(self.c.one_in(4))];
+                format!("({} {op} {table})", self.expr(&Ty::Text, d))
             }
             8 => {
                 let ty = self.pick_type(&value_types());
@@ -890,7 +894,7 @@ impl Gen<'_, '_> {
         let mut s = String::from("\"");
         for _ in 0..self.c.below(5) {
             if self.c.below(2) == 0 {
-                s.push_str(*self.c.pick(TEXT));
+                s.push_str(self.c.pick::<&str>(TEXT));
             } else {
                 self.in_hole = true;
                 let ty = self.pick_type(&value_types());
@@ -923,7 +927,8 @@ impl Gen<'_, '_> {
             }
             out.push('\n');
         }
-        writeln!(out, "    require {}", self.expr(&Ty::Bool, 4)).unwrap();
+        let depth = if self.c.one_in(8) { 6 } else { 4 };
+        writeln!(out, "    require {}", self.expr(&Ty::Bool, depth)).unwrap();
         match self.c.below(5) {
             1 => out.push_str("    on missing fail\n"),
             2 => out.push_str("    on missing pass\n"),
@@ -946,7 +951,12 @@ impl Gen<'_, '_> {
         if verification {
             out.push_str("  stage verification\n");
         } else {
-            writeln!(out, "  stage determination\n  programme {}", name.to_uppercase()).unwrap();
+            writeln!(
+                out,
+                "  stage determination\n  programme {}",
+                name.to_uppercase()
+            )
+            .unwrap();
         }
         let subject = self.c.below(3);
         self.env = [
@@ -1012,7 +1022,11 @@ impl Gen<'_, '_> {
         let ret = self.pick_type(&value_types());
         let name = format!("d{index}");
         let body = self.expr(&ret, 3);
-        let ps: Vec<String> = self.env.iter().map(|(n, t)| format!("{n}: {}", t.src())).collect();
+        let ps: Vec<String> = self
+            .env
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", t.src()))
+            .collect();
         writeln!(out, "def {name}({}): {} = {body}", ps.join(", "), ret.src()).unwrap();
         Sig { name, params, ret }
     }
@@ -1042,7 +1056,7 @@ fn param_decls(c: &mut Choices) -> String {
                 Ty::Int if *name == "P_LIMIT" => c.below(4).to_string(),
                 Ty::Int => c.pick(INTS).max(&0).to_string(),
                 Ty::Money => format!("Rp {}", c.pick(INTS).max(&0)),
-                Ty::Text => text_lit(*c.pick(TEXTS)),
+                Ty::Text => text_lit(c.pick::<&str>(TEXTS)),
                 _ => c.pick(DATES).to_string(),
             };
             writeln!(out, "  {value} from {date} source \"s\"").unwrap();
@@ -1056,7 +1070,7 @@ fn param_decls(c: &mut Choices) -> String {
 fn program_source(choices: &[u32]) -> String {
     let mut c = Choices::new(choices);
     let mut out = schema_source();
-    out.push_str("table CODES = \"tables/codes.txt\"\n");
+    out.push_str("table CODES = \"tables/codes.txt\"\ntable NONE = \"tables/none.txt\"\n");
     out.push_str(&param_decls(&mut c));
     let mut g = Gen {
         c: &mut c,
@@ -1088,12 +1102,18 @@ fn json_value(c: &mut Choices, ty: &Ty, range: Option<(i64, i64)>) -> serde_json
             None => json!(*c.pick(INTS)),
         },
         Ty::Money => json!(*c.pick(INTS)),
+        Ty::Text if c.one_in(50) => json!("é1".repeat(1 + c.below(400))),
         Ty::Text => json!(*c.pick(TEXTS)),
         Ty::Date => json!(*c.pick(DATES)),
         Ty::Enum(e) => serde_json::from_str(c.pick(ENUMS[*e].1).1).unwrap(),
         Ty::Rec(r) => json_record(c, *r),
         Ty::List(e) => {
-            let n = c.below(4);
+            // Now and then a long list, so that the module's arena grows.
+            let n = if c.one_in(40) {
+                20 + c.below(60)
+            } else {
+                c.below(4)
+            };
             serde_json::Value::Array((0..n).map(|_| json_value(c, e, None)).collect())
         }
     }
@@ -1124,7 +1144,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+        .unwrap_or(400)
 }
 
 /// One case: the program, its households and the context, from their choice
@@ -1139,6 +1159,7 @@ fn run_case(
     let mut sources = Sources::new();
     sources.add("main.lyk".to_string(), source.clone());
     sources.add("tables/codes.txt".to_string(), TABLE.to_string());
+    sources.add("tables/none.txt".to_string(), "# no codes\n".to_string());
     let (checked, diagnostics) = compile(&sources);
     if has_errors(&diagnostics) {
         return Err(format!(
@@ -1201,14 +1222,142 @@ fn run_case(
     }
 }
 
-fn choices(max: usize) -> impl Strategy<Value = Vec<u32>> {
-    prop::collection::vec(any::<u32>(), 0..max)
+/// A choice stream of up to `max` numbers, shrunk as Hypothesis shrinks its
+/// choice sequences rather than as proptest shrinks a `Vec`: removing one
+/// element near the start shifts every later choice and gives an unrelated
+/// program, while cutting the tail or zeroing a block turns whole rulesets
+/// or subexpressions into their simplest form and keeps the rest.
+fn choices(max: usize) -> ChoiceStrategy {
+    ChoiceStrategy { max }
+}
+
+#[derive(Debug)]
+struct ChoiceStrategy {
+    max: usize,
+}
+
+impl Strategy for ChoiceStrategy {
+    type Tree = ChoiceTree;
+    type Value = Vec<u32>;
+
+    fn new_tree(
+        &self,
+        runner: &mut proptest::test_runner::TestRunner,
+    ) -> proptest::strategy::NewTree<Self> {
+        use proptest::prelude::RngExt as _;
+        let rng = runner.rng();
+        let len = rng.random_range(0..self.max);
+        let data: Vec<u32> = (0..len).map(|_| rng.random()).collect();
+        Ok(ChoiceTree {
+            accepted: data.clone(),
+            current: data,
+            step: 0,
+            changed: false,
+        })
+    }
+}
+
+/// Shrinks by trying, in order: cutting the tail (to 0, 1/8, ... 7/8 of
+/// its length), zeroing blocks of 256, 64, 16, 4 and 1 choices, and
+/// halving single choices; a sweep that changed something runs again.
+#[derive(Debug)]
+struct ChoiceTree {
+    /// The smallest stream known to fail.
+    accepted: Vec<u32>,
+    /// The stream under test.
+    current: Vec<u32>,
+    /// Position in the sweep of candidates.
+    step: usize,
+    /// Whether this sweep accepted anything.
+    changed: bool,
+}
+
+const BLOCKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+impl ChoiceTree {
+    /// The candidate at `step` of a sweep over `accepted`, `None` past the
+    /// end; `Some(None)` for a step that gives nothing new.
+    fn candidate(&self, step: usize) -> Option<Option<Vec<u32>>> {
+        let a = &self.accepted;
+        let len = a.len();
+        if step < 8 {
+            let cut = len * step / 8;
+            return Some((cut < len).then(|| a[..cut].to_vec()));
+        }
+        let mut step = step - 8;
+        for size in BLOCKS {
+            let count = len.div_ceil(size);
+            if step < count {
+                let range = step * size..((step + 1) * size).min(len);
+                if a[range.clone()].iter().all(|&v| v == 0) {
+                    return Some(None);
+                }
+                let mut c = a.clone();
+                c[range].fill(0);
+                return Some(Some(c));
+            }
+            step -= count;
+        }
+        if step < len {
+            if a[step] <= 1 {
+                return Some(None);
+            }
+            let mut c = a.clone();
+            c[step] /= 2;
+            return Some(Some(c));
+        }
+        None
+    }
+
+    /// Moves `current` to the next candidate; false when none is left.
+    fn advance(&mut self) -> bool {
+        loop {
+            self.step += 1;
+            match self.candidate(self.step - 1) {
+                Some(Some(c)) => {
+                    self.current = c;
+                    return true;
+                }
+                Some(None) => {}
+                None if self.changed => {
+                    self.changed = false;
+                    self.step = 0;
+                }
+                None => {
+                    self.current = self.accepted.clone();
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+impl proptest::strategy::ValueTree for ChoiceTree {
+    type Value = Vec<u32>;
+
+    fn current(&self) -> Vec<u32> {
+        self.current.clone()
+    }
+
+    /// The current stream failed: keep it, and try the next candidate.
+    fn simplify(&mut self) -> bool {
+        if self.current != self.accepted {
+            self.accepted = self.current.clone();
+            self.changed = true;
+        }
+        self.advance()
+    }
+
+    /// The current stream passed: try the next candidate instead.
+    fn complicate(&mut self) -> bool {
+        self.advance()
+    }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
-        max_shrink_iters: 4096,
+        max_shrink_iters: 2000,
         ..ProptestConfig::default()
     })]
 
@@ -1224,38 +1373,78 @@ proptest! {
     }
 }
 
-#[test]
-fn dump_samples() {
+/// Cases from a fixed seed, for the checks on the generator itself.
+fn deterministic_cases(n: usize) -> Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> {
+    use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    for _ in 0..3 {
-        let v = proptest::strategy::ValueTree::current(&prop::collection::vec(any::<u32>(), 0..3000).new_tree(&mut runner).unwrap());
-        println!("=====\n{}", program_source(&v));
+    let mut draw = |max| choices(max).new_tree(&mut runner).unwrap().current();
+    (0..n).map(|_| (draw(3000), draw(600), draw(8))).collect()
+}
+
+/// The generator reaches every outcome: a change that made its programs
+/// trivial (every criterion passing, no benefit items, no computation
+/// errors) would leave the property above testing little.
+#[test]
+fn generated_programs_reach_every_outcome() {
+    let mut seen = std::collections::BTreeSet::new();
+    for (program, households, context) in deterministic_cases(150) {
+        for d in run_case(&program, &households, &context).unwrap() {
+            seen.insert(format!("{:?}", d.status));
+            let criteria = d
+                .verification
+                .iter()
+                .flat_map(|r| &r.criteria)
+                .chain(d.programmes.values().flatten().flat_map(|s| &s.criteria));
+            for c in criteria {
+                seen.insert(format!("{:?}", c.outcome));
+                if !c.elements.is_empty() {
+                    seen.insert("for elements".into());
+                }
+                for m in &c.missing {
+                    let kind = if m.starts_with("error") || m.starts_with("params") {
+                        m.as_str()
+                    } else {
+                        "missing field"
+                    };
+                    seen.insert(kind.to_string());
+                }
+            }
+            for s in d.programmes.values().flatten() {
+                seen.insert(format!("{:?}", s.eligibility));
+                if s.benefit.as_ref().is_some_and(|b| !b.items.is_empty()) {
+                    seen.insert("benefit items".into());
+                }
+            }
+        }
+    }
+    for want in [
+        "Verified",
+        "Returned",
+        "Passed",
+        "Failed",
+        "Undetermined",
+        "Eligible",
+        "NotEligible",
+        "for elements",
+        "benefit items",
+        "missing field",
+        "params.P_BOOL",
+        "error: division by zero",
+        "error: overflow",
+        "error: not a number",
+        "error: not a date",
+        "error: no elements",
+    ] {
+        assert!(seen.contains(want), "no `{want}` in {seen:?}");
     }
 }
 
+/// `cargo test -p layak-dsl --test wasm_programs -- --ignored --nocapture`
+/// prints a few generated programs, to see what the generator writes.
 #[test]
-fn stats() {
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let mut statuses = std::collections::BTreeMap::new();
-    let mut elig = std::collections::BTreeMap::new();
-    let mut outcomes = std::collections::BTreeMap::new();
-    let mut items = 0;
-    let mut missing = 0;
-    let mut errors = std::collections::BTreeMap::new();
-    for _ in 0..300 {
-        let p = proptest::strategy::ValueTree::current(&choices(3000).new_tree(&mut runner).unwrap());
-        let h = proptest::strategy::ValueTree::current(&choices(600).new_tree(&mut runner).unwrap());
-        let c = proptest::strategy::ValueTree::current(&choices(8).new_tree(&mut runner).unwrap());
-        for d in run_case(&p, &h, &c).unwrap() {
-            *statuses.entry(format!("{:?}", d.status)).or_insert(0) += 1;
-            for r in &d.verification { for cr in &r.criteria { *outcomes.entry(format!("{:?}", cr.outcome)).or_insert(0) += 1; for m in &cr.missing { if m.starts_with("error") || m.starts_with("params") { *errors.entry(m.clone()).or_insert(0) += 1; } else { missing += 1; } } } }
-            for subs in d.programmes.values() { for s in subs {
-                *elig.entry(format!("{:?}", s.eligibility)).or_insert(0) += 1;
-                if let Some(b) = &s.benefit { items += b.items.len(); for m in &b.missing { if m.starts_with("error") || m.starts_with("params") { *errors.entry(m.clone()).or_insert(0) += 1; } } }
-                for cr in &s.criteria { *outcomes.entry(format!("{:?}", cr.outcome)).or_insert(0) += 1; for m in &cr.missing { if m.starts_with("error") || m.starts_with("params") { *errors.entry(m.clone()).or_insert(0) += 1; } else { missing += 1; } } }
-            } }
-        }
+#[ignore = "prints examples; it checks nothing"]
+fn show_generated_programs() {
+    for (program, _, _) in deterministic_cases(3) {
+        println!("{}\n", program_source(&program));
     }
-    let _ = (Eligibility::Eligible, Outcome::Passed, Status::Verified);
-    println!("{statuses:?}\n{elig:?}\n{outcomes:?}\nitems {items} missing {missing}\n{errors:?}");
 }

@@ -140,10 +140,13 @@ pub fn compare(
         if expected != actual {
             let e: serde_json::Value = serde_json::from_str(&expected).unwrap();
             let a: serde_json::Value = serde_json::from_str(&actual).unwrap();
-            return Err(format!(
-                "household {i} differs\n--- interpreter\n{}\n--- wasm\n{}",
+            let (e, a) = (
                 serde_json::to_string_pretty(&e).unwrap(),
-                serde_json::to_string_pretty(&a).unwrap()
+                serde_json::to_string_pretty(&a).unwrap(),
+            );
+            return Err(format!(
+                "household {i} differs{}\n--- interpreter\n{e}\n--- wasm\n{a}",
+                first_difference(&e, &a)
             ));
         }
         let expected = serde_json::to_string(&interpreted.summary()).unwrap();
@@ -155,6 +158,28 @@ pub fn compare(
         }
     }
     Ok(households.len())
+}
+
+/// Where two pretty-printed documents first differ, with a few lines of
+/// context from each: the whole documents can run to hundreds of lines.
+fn first_difference(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let at = e.iter().zip(&a).take_while(|(x, y)| x == y).count();
+    let around = |lines: &[&str]| {
+        lines
+            .iter()
+            .skip(at.saturating_sub(6))
+            .take(10)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        " first at line {}\n--- interpreter, there\n{}\n--- wasm, there\n{}",
+        at + 1,
+        around(&e),
+        around(&a)
+    )
 }
 
 /// [`compare`], failing the test on a difference.
