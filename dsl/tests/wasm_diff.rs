@@ -11,46 +11,16 @@
     reason = "test helpers fail loudly on a broken fixture"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use layak_dsl::date::Date;
-use layak_dsl::decision::HouseholdDecision;
-use layak_dsl::diagnostic::render_terminal;
-use layak_dsl::eval::{EvalContext, evaluate, parse_override};
+use common::{Runner, add_files, build, context, same, workspace};
+use layak_dsl::Sources;
 use layak_dsl::ir::Program;
 use layak_dsl::record::decode_line;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, encode_batch};
-use layak_dsl::{Sources, compile};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn add_files(sources: &mut Sources, dir: &Path, prefix: &str, ext: &str) {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(ext))
-        .collect();
-    names.sort();
-    for name in names {
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
-        let full = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        sources.add(full, text);
-    }
-}
-
-fn build(sources: &Sources) -> Program {
-    let (program, diagnostics) = compile(sources);
-    let rendered = render_terminal(sources, &diagnostics, false);
-    assert!(program.is_some(), "{rendered}");
-    program.unwrap()
-}
+use layak_dsl::wasm::compile_module;
 
 fn rules() -> Program {
     let mut sources = Sources::new();
@@ -71,102 +41,6 @@ fn samples() -> Vec<String> {
         .filter(|l| !l.trim().is_empty())
         .map(str::to_string)
         .collect()
-}
-
-fn context(program: &Program, as_of: &str, overrides: &[&str]) -> EvalContext {
-    let mut ctx = EvalContext::new(Date::parse(as_of).unwrap());
-    for spec in overrides {
-        let (name, lit) = parse_override(program, spec).unwrap();
-        ctx.overrides.insert(name, lit);
-    }
-    ctx
-}
-
-/// A compiled module, instantiated once and reused for many batches.
-struct Runner {
-    store: wasmi::Store<()>,
-    memory: wasmi::Memory,
-    alloc: wasmi::TypedFunc<i32, i32>,
-    evaluate: wasmi::TypedFunc<(i32, i32), i32>,
-    result_len: wasmi::TypedFunc<(), i32>,
-}
-
-impl Runner {
-    fn new(program: &Program) -> Runner {
-        let bytes = compile_module(program);
-        wasmparser::validate(&bytes).expect("the module validates");
-        let engine = wasmi::Engine::default();
-        let module = wasmi::Module::new(&engine, &bytes[..]).unwrap();
-        let mut store = wasmi::Store::new(&engine, ());
-        let linker = wasmi::Linker::<()>::new(&engine);
-        let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
-        let abi = instance
-            .get_typed_func::<(), i32>(&store, "abi_version")
-            .unwrap()
-            .call(&mut store, ())
-            .unwrap();
-        assert_eq!(abi as u32, layak_dsl::wasm::ABI_VERSION);
-        Runner {
-            memory: instance.get_memory(&store, "memory").unwrap(),
-            alloc: instance.get_typed_func(&store, "alloc").unwrap(),
-            evaluate: instance.get_typed_func(&store, "evaluate").unwrap(),
-            result_len: instance.get_typed_func(&store, "result_len").unwrap(),
-            store,
-        }
-    }
-
-    fn run(
-        &mut self,
-        program: &Program,
-        households: &[Value],
-        ctx: &EvalContext,
-    ) -> Vec<HouseholdDecision> {
-        let batch = encode_batch(program, households, ctx);
-        let ptr = self
-            .alloc
-            .call(&mut self.store, batch.len() as i32)
-            .unwrap();
-        assert!(ptr > 0);
-        self.memory
-            .write(&mut self.store, ptr as usize, &batch)
-            .unwrap();
-        let result = self
-            .evaluate
-            .call(&mut self.store, (ptr, batch.len() as i32))
-            .unwrap();
-        assert!(result > 0, "evaluate failed with {result}");
-        let len = self.result_len.call(&mut self.store, ()).unwrap() as usize;
-        let data = self.memory.data(&self.store);
-        let bytes = &data[result as usize..result as usize + len];
-        decode_results(program, households, ctx, bytes).unwrap()
-    }
-}
-
-/// Asserts that the module and the interpreter agree on every household,
-/// byte for byte; returns how many households were compared.
-fn same(
-    runner: &mut Runner,
-    program: &Program,
-    households: &[Value],
-    ctx: &EvalContext,
-    what: &str,
-) -> usize {
-    let from_wasm = runner.run(program, households, ctx);
-    assert_eq!(from_wasm.len(), households.len());
-    for (i, (household, wasm)) in households.iter().zip(&from_wasm).enumerate() {
-        let expected = serde_json::to_string(&evaluate(program, household, ctx)).unwrap();
-        let actual = serde_json::to_string(wasm).unwrap();
-        if expected != actual {
-            let e: serde_json::Value = serde_json::from_str(&expected).unwrap();
-            let a: serde_json::Value = serde_json::from_str(&actual).unwrap();
-            panic!(
-                "{what}: household {i} differs\n--- interpreter\n{}\n--- wasm\n{}",
-                serde_json::to_string_pretty(&e).unwrap(),
-                serde_json::to_string_pretty(&a).unwrap()
-            );
-        }
-    }
-    households.len()
 }
 
 #[test]
