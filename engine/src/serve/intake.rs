@@ -8,6 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::store::households::{Person, Proposed};
 
+use super::privacy::mask_digits;
 use super::rules::hex;
 
 /// The longest `record_id` accepted: it appears in URLs and logs.
@@ -48,6 +49,7 @@ pub fn check(schema: &Schema, json: &serde_json::Value) -> Result<Proposed, Vec<
     let body = json.to_string();
     let content_hash = hex(&Sha256::digest(body.as_bytes()));
     Ok(Proposed {
+        line: 0,
         record_id: record_id.to_string(),
         region: region.to_string(),
         content_hash,
@@ -89,12 +91,13 @@ fn people(json: &serde_json::Value) -> Vec<Person> {
     out
 }
 
-/// Decode errors as the API reports them.
+/// Decode errors as the API reports (and the job errors keep) them; a
+/// message that quotes an identity number shows it masked.
 pub fn errors_json(errors: &[DecodeError]) -> serde_json::Value {
     serde_json::Value::Array(
         errors
             .iter()
-            .map(|e| serde_json::json!({"path": e.path, "message": e.message}))
+            .map(|e| serde_json::json!({"path": e.path, "message": mask_digits(&e.message)}))
             .collect(),
     )
 }
