@@ -193,6 +193,11 @@ pub enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DatabaseArg,
+        /// An entry recorded earlier outside the database (`SEQ:HASH`, as
+        /// printed after "head"): it must still be there, unchanged, so a
+        /// truncated or recomputed trail is found too (repeatable).
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Vec<String>,
     },
 }
 

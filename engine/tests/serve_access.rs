@@ -911,6 +911,17 @@ fn roles_scopes_audit_and_personal_data() {
     let db_arg = db.to_str().unwrap();
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg]);
     assert!(ok && out.contains("audit trail intact"), "{out}");
+    // The head, kept elsewhere, finds a truncated tail, which the chain
+    // alone cannot.
+    let head = out.trim().rsplit(' ').next().unwrap().to_string();
+    let last: i64 = head.split(':').next().unwrap().parse().unwrap();
+    sql(&db, &format!("DELETE FROM audit WHERE seq = {last}"));
+    assert!(layak(&["audit", "verify", "--database", db_arg]).0);
+    let (ok, out) = layak(&["audit", "verify", "--database", db_arg, "--anchor", &head]);
+    assert!(
+        !ok && out.contains(&format!("audit entry {last} ")) && out.contains("truncated"),
+        "{out}"
+    );
     sql(&db, "UPDATE audit SET records = records + 1 WHERE seq = 5");
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg]);
     assert!(
