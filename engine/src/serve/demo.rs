@@ -137,11 +137,12 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
     Ok(())
 }
 
-/// The scope of each demo token: the operator works in Klaten (3310, the
-/// regency of most sample households), the partner pays PKH.
-fn demo_scope(role: Role) -> (Option<&'static str>, Option<&'static str>) {
+/// The scope of each demo token: the operator works in the regency of the
+/// register's first household (generated households are spread over the
+/// whole country), the partner pays PKH.
+fn demo_scope(role: Role, regency: &str) -> (Option<&str>, Option<&'static str>) {
     match role {
-        Role::DistrictOperator => (Some("3310"), None),
+        Role::DistrictOperator => (Some(regency), None),
         Role::ProgrammePartner => (None, Some("PKH")),
         _ => (None, None),
     }
@@ -155,9 +156,24 @@ pub async fn tokens(state: &AppState) -> anyhow::Result<Vec<(Role, String, Strin
             state.store.revoke_token(old.id).await?;
         }
     }
+    let first = state
+        .store
+        .stage_batch(
+            &super::households::ALL_STATUSES,
+            "",
+            &crate::store::Scope::all(),
+            1,
+        )
+        .await?;
+    let regency: String = first
+        .first()
+        .map_or("3310", |h| h.region.as_str())
+        .chars()
+        .take(4)
+        .collect();
     let mut out = Vec::new();
     for role in Role::ALL {
-        let (region, programme) = demo_scope(role);
+        let (region, programme) = demo_scope(role, &regency);
         let secret = new_secret().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         let name = format!("demo-{}", role.name());
         state

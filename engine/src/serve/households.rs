@@ -522,7 +522,8 @@ pub struct HouseholdPage {
     pub next: Option<String>,
 }
 
-const ALL_STATUSES: [&str; 5] = [
+/// Every status of a record.
+pub const ALL_STATUSES: [&str; 5] = [
     crate::store::households::PROPOSED,
     crate::store::households::VERIFIED,
     crate::store::households::RETURNED,
