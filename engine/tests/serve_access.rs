@@ -766,6 +766,34 @@ fn roles_scopes_audit_and_personal_data() {
         "{csv}"
     );
 
+    // An error message that would quote a name or a NIK shows it masked,
+    // in the answer and in the job's stored errors.
+    let mut broken = first_sample();
+    broken["families"][0]["members"][0]["shdk"] = json!("Budi");
+    broken["families"][0]["members"][1]["birth_date"] = json!(3310014502900002u64);
+    let line = format!("{broken}\n");
+    let reply = s
+        .call(
+            Some(klaten),
+            "POST",
+            "/v1/households",
+            Some(("application/x-ndjson", line.as_bytes())),
+        )
+        .json();
+    let errors = s
+        .get_as(klaten, &format!("/v1/jobs/{}/errors", reply["job_id"]))
+        .text();
+    for text in [reply.to_string(), errors] {
+        assert!(
+            text.contains("\\\"B***\\\"") && text.contains("3310********0002"),
+            "{text}"
+        );
+        assert!(
+            !occurs(&text, "Budi") && !text.contains("3310014502900002"),
+            "{text}"
+        );
+    }
+
     // The matrix: every route of the table, every role, no token, a bad token.
     let ctx = Ctx {
         server: s,

@@ -146,7 +146,7 @@ pub async fn evaluate(
                 Err(e) => errors.push(serde_json::json!({
                     "index": index,
                     "record_id": json.get("record_id").and_then(|v| v.as_str()),
-                    "errors": intake::errors_json(&e),
+                    "errors": intake::errors_json(json, &e),
                 })),
             }
         }

@@ -140,7 +140,7 @@ fn check_all(compiled: &Compiled, inputs: Vec<Input>) -> (Vec<Proposed>, Vec<Rej
         });
         let outcome = match &json {
             Ok(json) => intake::check(&compiled.program.schema, json)
-                .map_err(|errors| intake::errors_json(&errors)),
+                .map_err(|errors| intake::errors_json(json, &errors)),
             Err(message) => Err(serde_json::json!([{"path": "$", "message": message}])),
         };
         match outcome {
