@@ -924,8 +924,11 @@ fn roles_scopes_audit_and_personal_data() {
     // input's NIKs, family cards or names.
     server.kill();
     let log_text = std::fs::read_to_string(&log).unwrap();
+    // Not vacuous: it has the debug-level request lines, with record ids.
     assert!(
-        log_text.contains("DEBUG") && log_text.contains("job done"),
+        log_text.contains("DEBUG")
+            && log_text.contains("job done")
+            && log_text.contains("path=/v1/households/H1"),
         "the log has the debug-level request lines"
     );
     for secret in personal_data(&ndjson) {
