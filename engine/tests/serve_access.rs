@@ -15,7 +15,7 @@
     reason = "test helpers fail loudly"
 )]
 
-mod serve_common;
+use super::serve_common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
