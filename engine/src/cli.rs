@@ -86,6 +86,12 @@ pub enum Command {
     Impact(ImpactArgs),
     /// Run the register service (HTTP API over an embedded database).
     Serve(ServeArgs),
+    /// Create, revoke and list the service's API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the service's audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure the shipped rules over a generated population: native Rust,
     /// interpreter, wasm, end to end and the parse floor, in one run.
     Bench(BenchArgs),
@@ -126,6 +132,73 @@ pub struct ServeArgs {
     /// How many households `--demo` generates.
     #[arg(long, default_value_t = 2000)]
     pub demo_households: u64,
+    /// Requests a second per token, on average (0: no limit).
+    #[arg(long, env = "LAYAK_RATE_LIMIT", default_value_t = 50.0)]
+    pub rate_limit: f64,
+    /// Requests a token may send at once before the rate applies.
+    #[arg(long, env = "LAYAK_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
+}
+
+/// The register's database, as `layak serve` takes it.
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArg {
+    /// A SQLite file path or a database URL.
+    #[arg(long, env = "LAYAK_DATABASE", default_value = "layak.db")]
+    pub database: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once on stdout; only its SHA-256 is
+    /// stored.
+    Create {
+        /// What the token may do.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new([
+            "admin", "policy_author", "ministry_reviewer", "district_operator",
+            "programme_partner", "auditor",
+        ]))]
+        role: String,
+        /// A prefix of the `desa_code` the token is limited to (`3310`);
+        /// required for `district_operator`.
+        #[arg(long)]
+        region: Option<String>,
+        /// The programme the token is limited to (`PKH`); required for
+        /// `programme_partner`.
+        #[arg(long)]
+        programme: Option<String>,
+        /// A name for the audit trail and events (default: the role).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Revoke a token by its id (see `layak token list`).
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain of the audit trail; exit 1 naming the first
+    /// entry that was edited, inserted or follows a deleted one.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// An entry recorded earlier outside the database (`SEQ:HASH`, as
+        /// printed after "head"): it must still be there, unchanged, so a
+        /// truncated or recomputed trail is found too (repeatable).
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Vec<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -21,6 +21,8 @@ mod hostile;
 #[path = "native_baseline.rs"]
 mod native_baseline;
 mod serve_common;
+#[path = "serve_access.rs"]
+mod serve_access;
 #[path = "serve_crash.rs"]
 mod serve_crash;
 #[path = "serve_generated.rs"]

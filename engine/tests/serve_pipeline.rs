@@ -158,7 +158,7 @@ fn the_samples_go_through_the_whole_pipeline() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|e| e["actor"] == "anonymous")
+            .all(|e| e["actor"].as_str().unwrap().starts_with("test-admin#"))
     );
 
     // 5. use: the PKH list as NDJSON and as CSV.

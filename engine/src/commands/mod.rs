@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
+mod audit;
 mod bench;
 mod check;
 mod eval;
@@ -18,6 +19,7 @@ mod impact;
 pub mod run;
 mod serve;
 mod test;
+mod token;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -50,6 +52,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(&args),
         Command::Impact(args) => impact::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Token(command) => token::run(&command),
+        Command::Audit(command) => audit::run(&command),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -39,6 +39,8 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         max_line: args.max_line,
         job_batch: args.job_batch,
         threads,
+        rate_limit: args.rate_limit,
+        rate_burst: args.rate_burst,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,21 +48,32 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         let state = AppState::new(config).await?;
         tracing::info!(database = %state.config.database, "register opened");
+        let mut demo_tokens = Vec::new();
         if args.demo {
             serve::demo::load(&state, &args.rules, args.demo_households).await?;
+            demo_tokens = serve::demo::tokens(&state).await?;
         }
         serve::serve(state, |addr| {
-            // The one line on stdout: scripts and tests read the port here.
+            // The first line on stdout: scripts and tests read the port here.
             let mut out = std::io::stdout();
             let _ = writeln!(out, "layak serve: listening on http://{addr}");
-            let _ = out.flush();
-            if args.demo {
-                eprintln!(
-                    "demo: try  curl http://{addr}/v1/register  and  \
-                     curl 'http://{addr}/v1/programmes/PKH/beneficiaries?period={}'",
+            if !demo_tokens.is_empty() {
+                // Printed once, like `layak token create`; a new demo run
+                // revokes them.
+                let _ = writeln!(out, "demo tokens (one per role):");
+                for (role, scope, secret) in &demo_tokens {
+                    let _ = writeln!(out, "  {:<18} {:<16} {secret}", role.name(), scope);
+                }
+                let admin = demo_tokens.first().map_or("", |(_, _, s)| s.as_str());
+                let _ = writeln!(
+                    out,
+                    "try:  curl -H 'authorization: Bearer {admin}' http://{addr}/v1/register\n      \
+                     curl -H 'authorization: Bearer {admin}' \
+                     'http://{addr}/v1/programmes/PKH/beneficiaries?period={}'",
                     serve::demo::PERIOD
                 );
             }
+            let _ = out.flush();
         })
         .await
     })?;

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::store::jobs;
 use crate::store::rulesets::SourceFile;
 
+use super::auth::{Role, new_secret};
 use super::{AppState, SYSTEM, rules};
 
 /// The evaluation date and period of the demo's jobs.
@@ -96,11 +97,14 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
             &serde_json::json!({"format": "demo"}),
             Some(&compiled.hash),
             0,
-            SYSTEM,
+            jobs::JobOwner::SYSTEM,
         )
         .await?;
     for chunk in ok.chunks(1000) {
-        state.store.propose(chunk, &[], SYSTEM, job.id).await?;
+        state
+            .store
+            .propose(chunk, &[], SYSTEM, job.id, &crate::store::Scope::all())
+            .await?;
     }
     state.store.finish_job(job.id, jobs::DONE, None).await?;
     let queued = [
@@ -120,7 +124,7 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
         // queue runs them in order.
         state
             .store
-            .create_job(kind, jobs::QUEUED, &params, hash, 0, SYSTEM)
+            .create_job(kind, jobs::QUEUED, &params, hash, 0, jobs::JobOwner::SYSTEM)
             .await?;
     }
     state.jobs_ready.notify_one();
@@ -131,4 +135,65 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
         "demo loaded"
     );
     Ok(())
+}
+
+/// The scope of each demo token: the operator works in the regency of the
+/// register's first household (generated households are spread over the
+/// whole country), the partner pays PKH.
+fn demo_scope(role: Role, regency: &str) -> (Option<&str>, Option<&'static str>) {
+    match role {
+        Role::DistrictOperator => (Some(regency), None),
+        Role::ProgrammePartner => (None, Some("PKH")),
+        _ => (None, None),
+    }
+}
+
+/// A fresh token per role for a demo run (`demo-<role>`), the previous
+/// run's demo tokens revoked. Returns `(role, region, programme, secret)`.
+pub async fn tokens(state: &AppState) -> anyhow::Result<Vec<(Role, String, String)>> {
+    for old in state.store.tokens().await? {
+        if old.name.starts_with("demo-") && old.revoked_at.is_none() {
+            state.store.revoke_token(old.id).await?;
+        }
+    }
+    let first = state
+        .store
+        .stage_batch(
+            &super::households::ALL_STATUSES,
+            "",
+            &crate::store::Scope::all(),
+            1,
+        )
+        .await?;
+    let regency: String = first
+        .first()
+        .map_or("3310", |h| h.region.as_str())
+        .chars()
+        .take(4)
+        .collect();
+    let mut out = Vec::new();
+    for role in Role::ALL {
+        let (region, programme) = demo_scope(role, &regency);
+        let secret = new_secret().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let name = format!("demo-{}", role.name());
+        state
+            .store
+            .create_token(
+                &secret,
+                &crate::store::access::NewToken {
+                    name: Some(&name),
+                    role: role.name(),
+                    region,
+                    programme,
+                },
+            )
+            .await?;
+        let scope = match (region, programme) {
+            (Some(r), _) => format!("region {r}"),
+            (_, Some(p)) => format!("programme {p}"),
+            _ => "all regions".to_string(),
+        };
+        out.push((role, scope, secret));
+    }
+    Ok(out)
 }

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::batch::impact::{Impact, Side, compare_batch};
 use crate::batch::impact_report::Header;
 use crate::batch::pipeline::Line;
-use crate::store::Scope;
+use crate::store::access::Audit;
 use crate::store::households::{DETERMINED, PROPOSED, QC_PASSED, RETURNED, VERIFIED};
 
+use super::auth::Caller;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, extract, intake, parse_date};
 
@@ -98,6 +99,7 @@ pub struct EvaluateResponse {
         (status = 409, description = "no ruleset active on `as_of`", body = Problem, content_type = "application/problem+json")))]
 pub async fn evaluate(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<EvaluateResponse>> {
     let req: EvaluateRequest = extract::json(body)?;
@@ -133,6 +135,7 @@ pub async fn evaluate(
     let explain = req.explain;
     let hash = compiled.hash.clone();
     let inline = households.len() <= INLINE;
+    let count = i64::try_from(households.len()).unwrap_or(i64::MAX);
     let run = move || -> ApiResult<Vec<serde_json::Value>> {
         let schema = &compiled.program.schema;
         let mut decoded = Vec::with_capacity(households.len());
@@ -143,7 +146,7 @@ pub async fn evaluate(
                 Err(e) => errors.push(serde_json::json!({
                     "index": index,
                     "record_id": json.get("record_id").and_then(|v| v.as_str()),
-                    "errors": intake::errors_json(&e),
+                    "errors": intake::errors_json(json, &e),
                 })),
             }
         }
@@ -173,6 +176,16 @@ pub async fn evaluate(
             .await
             .map_err(|e| Problem::internal(&e))??
     };
+    // Nothing is stored, but personal data passed through: recorded.
+    state
+        .store
+        .audit(&Audit {
+            actor: caller.actor(),
+            action: "evaluate",
+            target: "households sent for evaluation".to_string(),
+            records: count,
+        })
+        .await?;
     Ok(Json(EvaluateResponse {
         ruleset: hash,
         as_of: req.as_of,
@@ -224,6 +237,7 @@ pub struct ImpactRequest {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn impact(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let req: ImpactRequest = extract::json(body)?;
@@ -252,10 +266,7 @@ pub async fn impact(
     changed.extend(req.against_params.clone());
     let after_ctx = context(&after.program, &req.as_of, &changed)?;
     let examples = req.examples.unwrap_or(5).min(100);
-    let scope = Scope {
-        region_prefix: req.region.clone(),
-        ..Scope::all()
-    };
+    let scope = caller.scope_for(req.region.as_deref())?;
     let statuses = [PROPOSED, VERIFIED, RETURNED, QC_PASSED, DETERMINED];
     let mut impact = Impact::default();
     let mut cursor = String::new();
@@ -311,6 +322,15 @@ pub async fn impact(
         before: describe(&before.hash, &req.params),
         after: describe(&after.hash, &changed),
     };
+    state
+        .store
+        .audit(&Audit {
+            actor: caller.actor(),
+            action: "read",
+            target: format!("impact region {}", scope.region().unwrap_or("all")),
+            records: i64::try_from(line_no).unwrap_or(i64::MAX),
+        })
+        .await?;
     let text =
         crate::batch::impact_report::json(&header, &impact).map_err(|e| Problem::internal(&e))?;
     let value = serde_json::from_str(&text).map_err(|e| Problem::internal(&e))?;

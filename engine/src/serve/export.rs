@@ -10,9 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::store::Scope;
+use crate::store::access::Audit;
 use crate::store::decisions::DecisionRow;
 
+use super::auth::Caller;
 use super::jobs::valid_period;
+use super::privacy::mask_nik;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, extract};
 
@@ -45,6 +48,7 @@ const CSV_HEADER: &str =
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn beneficiaries(
     State(state): State<AppState>,
+    caller: Caller,
     programme: Result<Path<String>, PathRejection>,
     query: Result<Query<BeneficiariesQuery>, QueryRejection>,
     headers: HeaderMap,
@@ -81,11 +85,34 @@ pub async fn beneficiaries(
             ));
         }
     };
-    let scope = Scope {
-        region_prefix: query.region.clone(),
-        ..Scope::all()
-    };
-    tracing::info!(programme = %programme, period = %query.period, "beneficiary export");
+    // A partner's list is its programme's: any other is, to it, missing.
+    if caller.programme.as_ref().is_some_and(|p| *p != programme) {
+        return Err(Problem::not_found(
+            "PROGRAMME_NOT_FOUND",
+            format!("no programme `{programme}` in the register"),
+        ));
+    }
+    let scope = caller.scope_for(query.region.as_deref())?;
+    let mask = !caller.role.sees_identities();
+    // The trail is written before any row leaves: no audit, no export.
+    let rows = state
+        .store
+        .count_beneficiaries(&programme, &query.period, &scope)
+        .await?;
+    state
+        .store
+        .audit(&Audit {
+            actor: caller.actor(),
+            action: "export",
+            target: format!(
+                "beneficiaries {programme} {} region {}",
+                query.period,
+                scope.region().unwrap_or("all")
+            ),
+            records: rows,
+        })
+        .await?;
+    tracing::info!(programme = %programme, period = %query.period, rows, mask, "beneficiary export");
     struct Page {
         state: AppState,
         programme: String,
@@ -125,7 +152,7 @@ pub async fn beneficiaries(
                 }
                 for (id, row) in &rows {
                     page.after = *id;
-                    write_row(&mut out, row, format);
+                    write_row(&mut out, row, format, mask);
                 }
                 Some((Ok::<Bytes, std::io::Error>(Bytes::from(out)), page))
             }
@@ -149,12 +176,20 @@ pub async fn beneficiaries(
     Ok(response)
 }
 
-fn write_row(out: &mut Vec<u8>, row: &DecisionRow, format: Format) {
+/// One row; `mask`: the subject (a NIK or a family card) as
+/// `3310********0001`, for roles that pay or report but do not identify
+/// people.
+fn write_row(out: &mut Vec<u8>, row: &DecisionRow, format: Format, mask: bool) {
+    let subject = if mask {
+        mask_nik(&row.subject)
+    } else {
+        row.subject.clone()
+    };
     match format {
         Format::Ndjson => {
             let line = serde_json::json!({
                 "record_id": row.record_id, "programme": row.programme, "period": row.period,
-                "subject": row.subject, "region": row.region, "amount": row.amount, "per": row.per,
+                "subject": subject, "region": row.region, "amount": row.amount, "per": row.per,
                 "as_of": row.as_of, "ruleset_hash": row.ruleset_hash,
             });
             out.extend_from_slice(line.to_string().as_bytes());
@@ -166,7 +201,7 @@ fn write_row(out: &mut Vec<u8>, row: &DecisionRow, format: Format) {
                 row.record_id.as_str(),
                 row.programme.as_str(),
                 row.period.as_str(),
-                row.subject.as_str(),
+                subject.as_str(),
                 row.region.as_str(),
                 amount.as_str(),
                 row.per.as_str(),

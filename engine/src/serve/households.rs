@@ -13,14 +13,16 @@ use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use crate::store::Scope;
+use crate::store::access::Audit;
 use crate::store::decisions::DecisionRow;
 use crate::store::households::{Event, ProposeCounts, Proposed, Rejected};
 use crate::store::jobs::{self, JobError};
 
+use super::auth::Caller;
 use super::evaluate::context;
 use super::problem::{ApiResult, Problem};
 use super::rules::Compiled;
-use super::{AppState, actor, extract, intake, today};
+use super::{AppState, extract, intake, today};
 
 /// Households per committed batch of an upload.
 const UPLOAD_BATCH: usize = 1000;
@@ -55,6 +57,8 @@ struct Input {
 
 struct Upload {
     state: AppState,
+    caller: Caller,
+    scope: Scope,
     compiled: Arc<Compiled>,
     job_id: i64,
     pending: Vec<Input>,
@@ -84,15 +88,23 @@ impl Upload {
         let (ok, rejected) = tokio::task::spawn_blocking(move || check_all(&compiled, inputs))
             .await
             .map_err(|e| Problem::internal(&e))?;
-        let counts = self
+        let (counts, out_of_scope) = self
             .state
             .store
-            .propose(&ok, &rejected, actor(), self.job_id)
+            .propose(
+                &ok,
+                &rejected,
+                self.caller.actor(),
+                self.job_id,
+                &self.scope,
+            )
             .await?;
         self.counts.stored += counts.stored;
         self.counts.unchanged += counts.unchanged;
-        self.rejected += rejected.len() as u64;
-        for r in rejected {
+        self.rejected += (rejected.len() + out_of_scope.len()) as u64;
+        let mut all: Vec<Rejected> = rejected.into_iter().chain(out_of_scope).collect();
+        all.sort_by_key(|r| r.line);
+        for r in all {
             if self.errors.len() < ERRORS_SHOWN {
                 self.errors.push(JobError {
                     line: Some(r.line),
@@ -128,11 +140,14 @@ fn check_all(compiled: &Compiled, inputs: Vec<Input>) -> (Vec<Proposed>, Vec<Rej
         });
         let outcome = match &json {
             Ok(json) => intake::check(&compiled.program.schema, json)
-                .map_err(|errors| intake::errors_json(&errors)),
+                .map_err(|errors| intake::errors_json(json, &errors)),
             Err(message) => Err(serde_json::json!([{"path": "$", "message": message}])),
         };
         match outcome {
-            Ok(p) => ok.push(p),
+            Ok(mut p) => {
+                p.line = input.line;
+                ok.push(p);
+            }
             Err(errors) => rejected.push(Rejected {
                 line: input.line,
                 record_id: json.ok().and_then(|j| {
@@ -158,6 +173,7 @@ fn check_all(compiled: &Compiled, inputs: Vec<Input>) -> (Vec<Proposed>, Vec<Rej
     ))]
 pub async fn propose(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ProposalResult>> {
@@ -177,11 +193,13 @@ pub async fn propose(
             &serde_json::json!({"format": if is_json { "json" } else { "ndjson" }}),
             Some(&compiled.hash),
             0,
-            actor(),
+            caller.job_owner(),
         )
         .await?;
     let mut upload = Upload {
         state: state.clone(),
+        scope: caller.scope(),
+        caller,
         compiled,
         job_id: job.id,
         pending: Vec::new(),
@@ -363,18 +381,28 @@ pub struct HouseholdView {
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<ShowQuery>, QueryRejection>,
 ) -> ApiResult<Json<HouseholdView>> {
     let record_id = extract::path(id)?;
     let query = extract::query(query)?;
-    let scope = Scope::all();
+    let scope = caller.scope();
     let Some(h) = state.store.household(&record_id, &scope).await? else {
         return Err(Problem::not_found(
             "HOUSEHOLD_NOT_FOUND",
             format!("no household `{record_id}` in the register"),
         ));
     };
+    state
+        .store
+        .audit(&Audit {
+            actor: caller.actor(),
+            action: "read",
+            target: format!("household {record_id}"),
+            records: 1,
+        })
+        .await?;
     let history = state.store.history(&record_id).await?;
     let decisions = state.store.latest_decisions(&record_id, &scope).await?;
     let explanation = if query.explain.unwrap_or(true) {
@@ -452,8 +480,11 @@ pub struct RegisterCounts {
 
 #[utoipa::path(get, path = "/v1/register", tag = "pipeline",
     responses((status = 200, body = RegisterCounts)))]
-pub async fn counts(State(state): State<AppState>) -> ApiResult<Json<RegisterCounts>> {
-    let counts = state.store.status_counts(&Scope::all()).await?;
+pub async fn counts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<RegisterCounts>> {
+    let counts = state.store.status_counts(&caller.scope()).await?;
     Ok(Json(RegisterCounts {
         households: counts.into_iter().collect(),
     }))
@@ -491,7 +522,8 @@ pub struct HouseholdPage {
     pub next: Option<String>,
 }
 
-const ALL_STATUSES: [&str; 5] = [
+/// Every status of a record.
+pub const ALL_STATUSES: [&str; 5] = [
     crate::store::households::PROPOSED,
     crate::store::households::VERIFIED,
     crate::store::households::RETURNED,
@@ -504,6 +536,7 @@ const ALL_STATUSES: [&str; 5] = [
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<HouseholdPage>> {
     let query = extract::query(query)?;
@@ -537,10 +570,7 @@ pub async fn list(
             format!("`limit` is 1 to 1000, found {limit}"),
         ));
     }
-    let scope = Scope {
-        region_prefix: query.region.clone(),
-        ..Scope::all()
-    };
+    let scope = caller.scope_for(query.region.as_deref())?;
     let rows = state
         .store
         .stage_batch(
@@ -553,6 +583,15 @@ pub async fn list(
     let next = (rows.len() == usize::try_from(limit).unwrap_or(usize::MAX))
         .then(|| rows.last().map(|h| h.record_id.clone()))
         .flatten();
+    state
+        .store
+        .audit(&Audit {
+            actor: caller.actor(),
+            action: "read",
+            target: "households list".to_string(),
+            records: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+        })
+        .await?;
     Ok(Json(HouseholdPage {
         households: rows
             .into_iter()

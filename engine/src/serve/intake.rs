@@ -8,6 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::store::households::{Person, Proposed};
 
+use super::privacy::{mask_digits, mask_name};
 use super::rules::hex;
 
 /// The longest `record_id` accepted: it appears in URLs and logs.
@@ -48,6 +49,7 @@ pub fn check(schema: &Schema, json: &serde_json::Value) -> Result<Proposed, Vec<
     let body = json.to_string();
     let content_hash = hex(&Sha256::digest(body.as_bytes()));
     Ok(Proposed {
+        line: 0,
         record_id: record_id.to_string(),
         region: region.to_string(),
         content_hash,
@@ -89,12 +91,67 @@ fn people(json: &serde_json::Value) -> Vec<Person> {
     out
 }
 
-/// Decode errors as the API reports them.
-pub fn errors_json(errors: &[DecodeError]) -> serde_json::Value {
+/// Decode errors as the API reports (and the job errors keep) them. A
+/// message quotes the value it found; the value at the error's path is
+/// shown masked when it has letters (it may be a name in the wrong field:
+/// `"B***"`), and identity numbers anywhere in it are masked
+/// (`3310********0001`). Error lists are stored and shown to others in the
+/// region; the path says where the value is in the sender's own data.
+pub fn errors_json(input: &serde_json::Value, errors: &[DecodeError]) -> serde_json::Value {
     serde_json::Value::Array(
         errors
             .iter()
-            .map(|e| serde_json::json!({"path": e.path, "message": e.message}))
+            .map(|e| {
+                let mut message = e.message.clone();
+                if let Some(serde_json::Value::String(found)) = at_path(input, &e.path)
+                    && found.chars().any(char::is_alphabetic)
+                {
+                    // As `describe` in layak_dsl::record quotes it.
+                    const MAX: usize = 40;
+                    let shown: String = found.chars().take(MAX).collect();
+                    let quoted = serde_json::Value::String(shown.clone()).to_string();
+                    let masked = serde_json::Value::String(mask_name(&shown)).to_string();
+                    message = message.replace(&quoted, &masked);
+                }
+                serde_json::json!({"path": e.path, "message": mask_digits(&message)})
+            })
             .collect(),
     )
+}
+
+/// The value at a decode error's path (`$.families[0].members[1].name`).
+fn at_path<'a>(json: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut value = json;
+    for part in path.strip_prefix('$')?.split('.').filter(|p| !p.is_empty()) {
+        let (name, indexes) = match part.find('[') {
+            Some(i) => (part.get(..i)?, part.get(i..)?),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            value = value.get(name)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            let n: usize = index.strip_suffix(']')?.parse().ok()?;
+            value = value.get(n)?;
+        }
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_names_and_numbers_are_masked() {
+        let input = serde_json::json!({"families": [{"members": [{"shdk": "Budi Santoso"}]}]});
+        let errors = [DecodeError {
+            path: "$.families[0].members[0].shdk".to_string(),
+            message: "unknown Shdk code \"Budi Santoso\"; expected one of 1, 2".to_string(),
+        }];
+        assert_eq!(
+            errors_json(&input, &errors)[0]["message"],
+            "unknown Shdk code \"B*** S******\"; expected one of 1, 2"
+        );
+    }
 }

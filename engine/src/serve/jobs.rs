@@ -11,13 +11,15 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::store::Scope;
+use crate::store::access::Audit;
 use crate::store::households::{DETERMINED, PROPOSED, QC_PASSED, VERIFIED};
 use crate::store::jobs::{self, Job, JobError};
 use crate::store::now_ms;
 
+use super::auth::Caller;
 use super::evaluate::context;
 use super::problem::{ApiResult, Problem};
-use super::{AppState, actor, extract, parse_date};
+use super::{AppState, extract, parse_date};
 
 /// The statuses each stage job works on.
 pub fn statuses(kind: &str) -> &'static [&'static str] {
@@ -29,15 +31,19 @@ pub fn statuses(kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// The records a job works on: its region, within the caller's scope.
+/// The records a job works on: its region, which the request handler set
+/// within the caller's scope ([`region_within`]).
 pub fn job_scope(params: &serde_json::Value) -> Scope {
-    Scope {
-        region_prefix: params
-            .get("region")
-            .and_then(|r| r.as_str())
-            .map(str::to_string),
-        ..Scope::all()
-    }
+    Scope::all().and_region(params.get("region").and_then(|r| r.as_str()))
+}
+
+/// The region a job of this caller covers: the requested one within the
+/// caller's (404 when they do not overlap), the caller's own when none or
+/// a wider one was asked for.
+fn region_within(caller: &Caller, requested: Option<&String>) -> ApiResult<Option<String>> {
+    check_region(requested)?;
+    let scope = caller.scope_for(requested.map(String::as_str))?;
+    Ok(scope.region().map(str::to_string))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -97,10 +103,11 @@ pub struct VerificationRequest {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn verification(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let req: VerificationRequest = extract::json(body)?;
-    check_region(req.region.as_ref())?;
+    let region = region_within(&caller, req.region.as_ref())?;
     let date = parse_date("as_of", &req.as_of)?;
     let compiled = state
         .rules
@@ -111,8 +118,15 @@ pub async fn verification(
             i64::from(date.yyyymmdd()),
         )
         .await?;
-    let params = serde_json::json!({"as_of": req.as_of, "region": req.region});
-    queue(&state, "verification", params, Some(&compiled.hash)).await
+    let params = serde_json::json!({"as_of": req.as_of, "region": region});
+    queue(
+        &state,
+        &caller,
+        "verification",
+        params,
+        Some(&compiled.hash),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -127,14 +141,16 @@ pub struct QcRequest {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn qc(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let req: QcRequest = extract::json(body)?;
-    check_region(req.region.as_ref())?;
+    let region = region_within(&caller, req.region.as_ref())?;
     queue(
         &state,
+        &caller,
         "qc",
-        serde_json::json!({"region": req.region}),
+        serde_json::json!({"region": region}),
         None,
     )
     .await
@@ -162,10 +178,11 @@ pub struct DeterminationRequest {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn determination(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let req: DeterminationRequest = extract::json(body)?;
-    check_region(req.region.as_ref())?;
+    let region = region_within(&caller, req.region.as_ref())?;
     if !valid_period(&req.period) {
         return Err(Problem::unprocessable(
             "INVALID_PERIOD",
@@ -188,9 +205,16 @@ pub async fn determination(
     // Checked now, so a bad parameter is the request's error, not the job's.
     context(&compiled.program, &req.as_of, &req.params)?;
     let params = serde_json::json!({
-        "period": req.period, "as_of": req.as_of, "region": req.region, "params": req.params,
+        "period": req.period, "as_of": req.as_of, "region": region, "params": req.params,
     });
-    queue(&state, "determination", params, Some(&compiled.hash)).await
+    queue(
+        &state,
+        &caller,
+        "determination",
+        params,
+        Some(&compiled.hash),
+    )
+    .await
 }
 
 pub fn valid_period(p: &str) -> bool {
@@ -199,6 +223,7 @@ pub fn valid_period(p: &str) -> bool {
 
 async fn queue(
     state: &AppState,
+    caller: &Caller,
     kind: &str,
     params: serde_json::Value,
     ruleset: Option<&str>,
@@ -209,7 +234,14 @@ async fn queue(
         .await?;
     let job = state
         .store
-        .create_job(kind, jobs::QUEUED, &params, ruleset, total, actor())
+        .create_job(
+            kind,
+            jobs::QUEUED,
+            &params,
+            ruleset,
+            total,
+            caller.job_owner(),
+        )
         .await?;
     tracing::info!(job = job.id, kind, total, "job queued");
     state.jobs_ready.notify_one();
@@ -218,16 +250,21 @@ async fn queue(
 
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
     responses((status = 200, description = "the latest 100 jobs, newest first", body = Vec<JobView>)))]
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<JobView>>> {
-    let jobs = state.store.jobs(100).await?;
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<JobView>>> {
+    let jobs = state.store.jobs_in(100, &caller.scope()).await?;
     Ok(Json(jobs.into_iter().map(JobView::from).collect()))
 }
 
-async fn find(state: &AppState, id: Result<Path<String>, PathRejection>) -> ApiResult<Job> {
+/// A job the caller's scope contains; any other is missing.
+async fn find(
+    state: &AppState,
+    caller: &Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Job> {
     let id = extract::id(id)?;
     state
         .store
-        .job(id)
+        .job_in(id, &caller.scope())
         .await?
         .ok_or_else(|| Problem::not_found("JOB_NOT_FOUND", format!("no job {id}")))
 }
@@ -238,9 +275,10 @@ async fn find(state: &AppState, id: Result<Path<String>, PathRejection>) -> ApiR
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(find(&state, id).await?.into()))
+    Ok(Json(find(&state, &caller, id).await?.into()))
 }
 
 #[utoipa::path(get, path = "/v1/jobs/{id}/errors", tag = "jobs",
@@ -249,10 +287,21 @@ pub async fn show(
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn errors(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<Vec<JobError>>> {
-    let job = find(&state, id).await?;
-    Ok(Json(state.store.job_errors(job.id, 10_000).await?))
+    let job = find(&state, &caller, id).await?;
+    let errors = state.store.job_errors(job.id, 10_000).await?;
+    state
+        .store
+        .audit(&Audit {
+            actor: caller.actor(),
+            action: "read",
+            target: format!("errors of job {}", job.id),
+            records: i64::try_from(errors.len()).unwrap_or(i64::MAX),
+        })
+        .await?;
+    Ok(Json(errors))
 }
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs",
@@ -262,9 +311,10 @@ pub async fn errors(
         (status = 409, description = "the job had already ended (`JOB_ENDED`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<JobView>> {
-    let job = find(&state, id).await?;
+    let job = find(&state, &caller, id).await?;
     if !state.store.cancel_job(job.id).await? {
         return Err(Problem::conflict(
             "JOB_ENDED",

@@ -4,8 +4,8 @@
 //!
 //! Only this module knows about HTTP and JSON bodies. The route table
 //! ([`routes::table`]) is the one list of every endpoint with the
-//! permission it needs; the router, the OpenAPI check and (issue 5) the
-//! role matrix are all built from it.
+//! permission it needs; the router (each route behind [`auth::guard`]), the
+//! OpenAPI check and the role matrix test are all built from it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +19,8 @@ use tokio::sync::Notify;
 
 use crate::store::Store;
 
+pub mod audit;
+pub mod auth;
 pub mod demo;
 pub mod evaluate;
 pub mod export;
@@ -27,6 +29,7 @@ pub mod households;
 pub mod intake;
 pub mod jobs;
 pub mod openapi;
+pub mod privacy;
 pub mod problem;
 pub mod routes;
 pub mod rules;
@@ -53,6 +56,10 @@ pub struct Config {
     pub job_batch: usize,
     /// Evaluation threads of a stage job.
     pub threads: usize,
+    /// Requests a second per token on average (0: no limit).
+    pub rate_limit: f64,
+    /// Requests a token may send at once before the rate applies.
+    pub rate_burst: u32,
 }
 
 /// What every handler shares.
@@ -63,6 +70,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Wakes the job worker when a job is queued.
     pub jobs_ready: Arc<Notify>,
+    /// The per-token rate limit.
+    pub limiter: Arc<auth::RateLimiter>,
 }
 
 impl AppState {
@@ -71,27 +80,31 @@ impl AppState {
         Ok(AppState {
             store: Arc::new(store),
             rules: Arc::new(RuleCache::default()),
+            limiter: Arc::new(auth::RateLimiter::new(config.rate_limit, config.rate_burst)),
             config: Arc::new(config),
             jobs_ready: Arc::new(Notify::new()),
         })
     }
 }
 
-/// Who is acting. Every request is anonymous until access control (issue
-/// 5) reads it from the caller's token; jobs act as the actor who queued
-/// them, the service itself as `system`.
-pub fn actor() -> &'static str {
-    "anonymous"
-}
-
-pub const SYSTEM: &str = "system";
+/// The actor of work the service does on its own (the demo's loading);
+/// requests act as their token ([`auth::Caller::actor`]), jobs as the
+/// caller who queued them.
+pub const SYSTEM: &str = crate::store::SYSTEM;
 
 /// The whole router: the route table, the playground, and problem+json for
 /// everything that matches nothing.
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for (route, handler) in routes::table() {
-        router = router.route(route.path, handler);
+        let guard = auth::Guard {
+            state: state.clone(),
+            permission: route.permission,
+        };
+        router = router.route(
+            route.path,
+            handler.route_layer(axum::middleware::from_fn_with_state(guard, auth::guard)),
+        );
     }
     let playground = state.config.playground.clone();
     let mut router = router

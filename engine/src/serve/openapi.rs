@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{evaluate, export, households, jobs, problem, routes, rulesets};
+use super::{audit, evaluate, export, households, jobs, problem, routes, rulesets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,12 +36,30 @@ use super::{evaluate, export, households, jobs, problem, routes, rulesets};
         export::beneficiaries,
         evaluate::evaluate,
         evaluate::impact,
+        audit::list,
     ),
-    components(schemas(problem::Problem))
+    components(schemas(problem::Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
 )]
 pub struct ApiDoc;
 
-#[utoipa::path(get, path = "/openapi.json", tag = "service",
+/// Every endpoint but `/health` and this document takes
+/// `authorization: Bearer layak_...` (see `layak token create`).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "service", security(()),
     responses((status = 200, description = "this document", body = Object)))]
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

@@ -63,7 +63,8 @@ impl Problem {
     /// A failure of the service itself (the database); the detail is logged,
     /// not sent.
     pub fn internal(err: &dyn std::fmt::Display) -> Problem {
-        tracing::error!(error = %err, "internal error");
+        let error = super::privacy::mask_digits(&err.to_string());
+        tracing::error!(%error, "internal error");
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",

@@ -1,15 +1,16 @@
 //! The route table: every endpoint, its handler and the permission it
-//! needs. The router is built from it, a test checks the OpenAPI document
-//! against it, and access control (issue 5) will generate its role matrix
-//! from it, so a route cannot be added without being covered.
+//! needs. The router is built from it (each route behind
+//! [`super::auth::guard`] with its permission), a test checks the OpenAPI
+//! document against it, and the role matrix test is generated from it, so
+//! a route cannot be added without being covered.
 
 use axum::http::Method;
 use axum::routing::{MethodRouter, get, post};
 
-use super::{AppState, evaluate, export, households, jobs, openapi, rulesets};
+use super::{AppState, audit, evaluate, export, households, jobs, openapi, rulesets};
 
-/// What a caller must be allowed to do to use a route. Access control
-/// (issue 5) maps roles to these; today every caller may do everything.
+/// What a caller must be allowed to do to use a route;
+/// [`super::auth::Role::allows`] maps roles to these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     /// Health and the API description: no token needed.
@@ -34,6 +35,8 @@ pub enum Permission {
     Evaluate,
     /// What-if over the stored register (policy authors).
     Impact,
+    /// Read the audit trail (auditors).
+    Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -128,15 +131,16 @@ pub fn table() -> Vec<(Route, MethodRouter<AppState>)> {
             route(Method::POST, "/v1/impact", Impact),
             post(evaluate::impact),
         ),
+        (route(Method::GET, "/v1/audit", Audit), get(audit::list)),
     ]
 }
 
-/// The routes alone, for the OpenAPI check and the future role matrix.
+/// The routes alone, for the OpenAPI check and the role matrix.
 pub fn list() -> Vec<Route> {
     table().into_iter().map(|(r, _)| r).collect()
 }
 
-#[utoipa::path(get, path = "/health", tag = "service",
+#[utoipa::path(get, path = "/health", tag = "service", security(()),
     responses((status = 200, description = "the service and its database answer", body = Object)))]
 pub async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,

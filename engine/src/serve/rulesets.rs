@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::rulesets::{Activation, RulesetRow, SourceFile};
 
 use super::problem::{ApiResult, Problem};
-use super::{AppState, actor, extract, parse_date, rules};
+use super::{AppState, extract, parse_date, rules};
 
 /// The stages a version can be activated for.
 pub const STAGES: [&str; 2] = ["verification", "determination"];
@@ -47,6 +47,7 @@ pub struct RulesetCreated {
     ))]
 pub async fn create(
     State(state): State<AppState>,
+    caller: super::auth::Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<RulesetCreated>)> {
     let req: CreateRuleset = extract::json(body)?;
@@ -86,7 +87,12 @@ pub async fn create(
     };
     let (row, created) = state
         .store
-        .insert_ruleset(&compilation.hash, &files, req.note.as_deref(), actor())
+        .insert_ruleset(
+            &compilation.hash,
+            &files,
+            req.note.as_deref(),
+            caller.actor(),
+        )
         .await?;
     let rules = std::sync::Arc::clone(&state.rules);
     let hash = compilation.hash.clone();
@@ -187,6 +193,7 @@ pub struct Activate {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn activate(
     State(state): State<AppState>,
+    caller: super::auth::Caller,
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Activation>)> {
@@ -205,7 +212,12 @@ pub async fn activate(
     let row = find(&state, &reference).await?;
     let id = state
         .store
-        .activate(row.id, &req.stage, i64::from(date.yyyymmdd()), actor())
+        .activate(
+            row.id,
+            &req.stage,
+            i64::from(date.yyyymmdd()),
+            caller.actor(),
+        )
         .await?;
     tracing::info!(ruleset = row.id, stage = %req.stage, from = %date, "ruleset activated");
     let activation = state

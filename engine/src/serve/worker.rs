@@ -21,10 +21,11 @@ use crate::store::households::{
 };
 use crate::store::jobs::{self, Job, advance, record_error};
 
+use super::AppState;
 use super::evaluate::context;
 use super::jobs::{job_scope, statuses};
+use super::privacy::mask_digits;
 use super::rules::{Compiled, hex};
-use super::{AppState, SYSTEM};
 
 pub async fn run(state: AppState) {
     loop {
@@ -32,7 +33,7 @@ pub async fn run(state: AppState) {
             Ok(Some(job)) => {
                 let id = job.id;
                 if let Err(message) = run_job(&state, job).await {
-                    tracing::error!(job = id, error = %message, "job failed");
+                    tracing::error!(job = id, error = %mask_digits(&message), "job failed");
                     let _ = state
                         .store
                         .finish_job(id, jobs::FAILED, Some(&message))
@@ -284,12 +285,13 @@ async fn verify(
                 }
                 Err(message) => {
                     errors += 1;
-                    let errs = serde_json::json!([{"path": "$", "message": message}]);
+                    let errs = serde_json::json!([{"path": "$", "message": mask_digits(message)}]);
                     record_error(tx, job.id, None, Some(&h.record_id), &errs).await?;
                 }
             }
         }
-        advance(tx, job.id, done, errors, Some(last)).await
+        advance(tx, job.id, done, errors, Some(last)).await?;
+        audit_batch(tx, job, done).await
     })
     .map_err(text)
 }
@@ -377,7 +379,8 @@ async fn quality_control(
             .await?;
         }
         let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
-        advance(tx, job.id, done, 0, Some(last)).await
+        advance(tx, job.id, done, 0, Some(last)).await?;
+        audit_batch(tx, job, done).await
     })
     .map_err(text)
 }
@@ -431,7 +434,7 @@ async fn determine(
                 Ok(d) => d,
                 Err(message) => {
                     errors += 1;
-                    let errs = serde_json::json!([{"path": "$", "message": message}]);
+                    let errs = serde_json::json!([{"path": "$", "message": mask_digits(message)}]);
                     record_error(tx, job.id, None, Some(&h.record_id), &errs).await?;
                     continue;
                 }
@@ -512,12 +515,27 @@ async fn determine(
             }
             decisions::replace_decisions(tx, &h.record_id, &period, &rows).await?;
         }
-        advance(tx, job.id, done, errors, Some(last)).await
+        advance(tx, job.id, done, errors, Some(last)).await?;
+        audit_batch(tx, job, done).await
     })
     .map_err(text)
 }
 
-/// The actor of work the service does on its own.
-pub fn system_actor() -> &'static str {
-    SYSTEM
+/// A batch's audit entry, committed with the batch: who (the job's
+/// actor), what (the job) and how many records changed.
+async fn audit_batch(
+    tx: &mut crate::store::Tx,
+    job: &Job,
+    records: i64,
+) -> crate::store::DbResult<()> {
+    crate::store::access::append(
+        tx,
+        &crate::store::access::Audit {
+            actor: &job.actor,
+            action: "change",
+            target: format!("{} job {}", job.kind, job.id),
+            records,
+        },
+    )
+    .await
 }

@@ -192,6 +192,23 @@ impl Store {
             .collect()
     }
 
+    /// How many rows [`Store::beneficiaries`] will give in all.
+    pub async fn count_beneficiaries(
+        &self,
+        programme: &str,
+        period: &str,
+        scope: &Scope,
+    ) -> DbResult<i64> {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM decisions d WHERE d.programme = ");
+        sql.bind(Arg::Text(programme.to_string()))
+            .push(" AND d.period = ")
+            .bind(Arg::Text(period.to_string()))
+            .push(" AND d.eligible = 1");
+        scope.restrict(&mut sql, "d", true);
+        let row = sql.query().fetch_one(self.pool()).await?;
+        row.try_get(0)
+    }
+
     pub async fn params_body(&self, hash: &str) -> DbResult<Option<String>> {
         sqlx::query_scalar("SELECT body FROM param_sets WHERE hash = $1")
             .bind(hash.to_string())

@@ -17,6 +17,8 @@ pub const DETERMINED: &str = "DETERMINED";
 /// A checked household ready to be stored as proposed.
 #[derive(Debug, Clone)]
 pub struct Proposed {
+    /// The input line (or array index + 1) it came from.
+    pub line: i64,
     pub record_id: String,
     pub region: String,
     pub content_hash: String,
@@ -116,27 +118,40 @@ fn stored(row: &sqlx::any::AnyRow) -> DbResult<StoredHousehold> {
 
 impl Store {
     /// Stores a batch of proposals in one transaction, with the inputs that
-    /// were rejected and the upload job's progress. A record sent again
-    /// with the same content changes nothing; with other content (a
-    /// correction) it becomes a new version, `PROPOSED` again, with an
-    /// event.
+    /// were rejected, the upload job's progress and an audit entry. A
+    /// record sent again with the same content changes nothing; with other
+    /// content (a correction) it becomes a new version, `PROPOSED` again,
+    /// with an event. A household outside `scope` (its new region, or the
+    /// region of the record it would replace) is rejected like a malformed
+    /// line, with one message for both cases; those rejections are
+    /// returned.
     pub async fn propose(
         &self,
         batch: &[Proposed],
         rejected: &[Rejected],
         actor: &str,
         job_id: i64,
-    ) -> DbResult<ProposeCounts> {
+        scope: &Scope,
+    ) -> DbResult<(ProposeCounts, Vec<Rejected>)> {
         crate::store::write_tx!(self, |tx| {
             let mut counts = ProposeCounts::default();
+            let mut out_of_scope = Vec::new();
             for p in batch {
-                if propose_one(tx, p, actor, job_id).await? {
-                    counts.stored += 1;
-                } else {
-                    counts.unchanged += 1;
+                match propose_one(tx, p, actor, job_id, scope).await? {
+                    Proposal::Stored => counts.stored += 1,
+                    Proposal::Unchanged => counts.unchanged += 1,
+                    Proposal::OutOfScope => out_of_scope.push(Rejected {
+                        line: p.line,
+                        record_id: Some(p.record_id.clone()),
+                        errors: serde_json::json!([{
+                            "path": "$.region.desa_code",
+                            "message": "the household is outside your region: \
+                                nothing was stored",
+                        }]),
+                    }),
                 }
             }
-            for r in rejected {
+            for r in rejected.iter().chain(&out_of_scope) {
                 super::jobs::record_error(
                     tx,
                     job_id,
@@ -146,15 +161,27 @@ impl Store {
                 )
                 .await?;
             }
-            let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
-            let errors = i64::try_from(rejected.len()).unwrap_or(i64::MAX);
+            let done = i64::try_from(batch.len() - out_of_scope.len()).unwrap_or(i64::MAX);
+            let errors = i64::try_from(rejected.len() + out_of_scope.len()).unwrap_or(i64::MAX);
             sqlx::query("UPDATE jobs SET total = total + $2 WHERE id = $1")
                 .bind(job_id)
                 .bind(done.saturating_add(errors))
                 .execute(&mut **tx)
                 .await?;
             super::jobs::advance(tx, job_id, done, errors, None).await?;
-            Ok(counts)
+            if counts.stored > 0 {
+                super::access::append(
+                    tx,
+                    &super::access::Audit {
+                        actor,
+                        action: "change",
+                        target: format!("proposal job {job_id}"),
+                        records: i64::try_from(counts.stored).unwrap_or(i64::MAX),
+                    },
+                )
+                .await?;
+            }
+            Ok((counts, out_of_scope))
         })
     }
 
@@ -270,20 +297,42 @@ fn status_in(sql: &mut Sql, alias: &str, statuses: &[&str]) {
     sql.push(")");
 }
 
-/// Stores one proposal; false when the same content was already there.
-async fn propose_one(tx: &mut Tx, p: &Proposed, actor: &str, job_id: i64) -> DbResult<bool> {
-    let current: Option<(String, String)> =
-        sqlx::query("SELECT status, content_hash FROM households WHERE record_id = $1")
+enum Proposal {
+    Stored,
+    Unchanged,
+    OutOfScope,
+}
+
+/// Stores one proposal, unless it is outside the caller's scope or the same
+/// content was already there.
+async fn propose_one(
+    tx: &mut Tx,
+    p: &Proposed,
+    actor: &str,
+    job_id: i64,
+    scope: &Scope,
+) -> DbResult<Proposal> {
+    if !scope.contains_region(&p.region) {
+        return Ok(Proposal::OutOfScope);
+    }
+    let current: Option<(String, String, String)> =
+        sqlx::query("SELECT status, content_hash, region FROM households WHERE record_id = $1")
             .bind(p.record_id.clone())
             .fetch_optional(&mut **tx)
             .await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .transpose()?;
     if current
         .as_ref()
-        .is_some_and(|(_, hash)| *hash == p.content_hash)
+        .is_some_and(|(_, _, region)| !scope.contains_region(region))
     {
-        return Ok(false);
+        return Ok(Proposal::OutOfScope);
+    }
+    if current
+        .as_ref()
+        .is_some_and(|(_, hash, _)| *hash == p.content_hash)
+    {
+        return Ok(Proposal::Unchanged);
     }
     let now = now_ms();
     sqlx::query(
@@ -296,7 +345,7 @@ async fn propose_one(tx: &mut Tx, p: &Proposed, actor: &str, job_id: i64) -> DbR
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    let from = current.map(|(status, _)| status);
+    let from = current.map(|(status, _, _)| status);
     let reasons = if from.is_some() {
         r#"{"note":"corrected and proposed again"}"#
     } else {
@@ -360,7 +409,7 @@ async fn propose_one(tx: &mut Tx, p: &Proposed, actor: &str, job_id: i64) -> DbR
         .execute(&mut **tx)
         .await?;
     }
-    Ok(true)
+    Ok(Proposal::Stored)
 }
 
 /// Applies a status change and appends its event; false (and nothing

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sqlx::Row as _;
 
-use super::{DbResult, Store, Tx, now_ms};
+use super::{Arg, DbResult, Scope, Sql, Store, Tx, now_ms};
 
 pub const QUEUED: &str = "queued";
 pub const RUNNING: &str = "running";
@@ -33,11 +33,31 @@ pub struct Job {
     #[serde(skip)]
     pub cursor: String,
     pub actor: String,
+    /// The region scope of the caller who created the job: only callers
+    /// whose scope contains it see the job.
+    #[serde(skip)]
+    pub scope_region: Option<String>,
     pub message: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+}
+
+/// Who a job acts as, and the region its creator's scope gives it (only
+/// callers whose scope contains that region see the job).
+#[derive(Debug, Clone, Copy)]
+pub struct JobOwner<'a> {
+    pub actor: &'a str,
+    pub scope_region: Option<&'a str>,
+}
+
+impl JobOwner<'static> {
+    /// The service itself, seen by callers without a region.
+    pub const SYSTEM: JobOwner<'static> = JobOwner {
+        actor: super::SYSTEM,
+        scope_region: None,
+    };
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -48,7 +68,7 @@ pub struct JobError {
     pub errors: serde_json::Value,
 }
 
-const COLUMNS: &str = "id, kind, state, params, ruleset_hash, total, done, errors, cursor, actor, message, created_at, started_at, updated_at, finished_at";
+const COLUMNS: &str = "id, kind, state, params, ruleset_hash, total, done, errors, cursor, actor, message, created_at, started_at, updated_at, finished_at, scope_region";
 
 fn job(row: &sqlx::any::AnyRow) -> DbResult<Job> {
     let params: String = row.try_get(3)?;
@@ -68,6 +88,7 @@ fn job(row: &sqlx::any::AnyRow) -> DbResult<Job> {
         started_at: row.try_get(12)?,
         updated_at: row.try_get(13)?,
         finished_at: row.try_get(14)?,
+        scope_region: row.try_get(15)?,
     })
 }
 
@@ -79,18 +100,19 @@ impl Store {
         params: &serde_json::Value,
         ruleset_hash: Option<&str>,
         total: i64,
-        actor: &str,
+        owner: JobOwner<'_>,
     ) -> DbResult<Job> {
         let now = now_ms();
         let started = (state == RUNNING).then_some(now);
-        let (kind, state, actor) = (kind.to_string(), state.to_string(), actor.to_string());
+        let (kind, state, actor) = (kind.to_string(), state.to_string(), owner.actor.to_string());
         let params = params.to_string();
         let ruleset_hash = ruleset_hash.map(str::to_string);
+        let scope_region = owner.scope_region.map(str::to_string);
         let id: i64 = crate::store::write_tx!(self, |tx| {
             sqlx::query_scalar(
                     "INSERT INTO jobs (kind, state, params, ruleset_hash, total, done, errors, cursor, actor,
-                     message, created_at, started_at, updated_at, finished_at)
-                     VALUES ($1, $2, $3, $4, $5, 0, 0, '', $6, NULL, $7, $8, $7, NULL) RETURNING id",
+                     message, created_at, started_at, updated_at, finished_at, scope_region)
+                     VALUES ($1, $2, $3, $4, $5, 0, 0, '', $6, NULL, $7, $8, $7, NULL, $9) RETURNING id",
                 )
                 .bind(kind)
                 .bind(state)
@@ -100,6 +122,7 @@ impl Store {
                 .bind(actor)
                 .bind(now)
                 .bind(started)
+                .bind(scope_region)
                 .fetch_one(&mut **tx)
                 .await
         })?;
@@ -114,6 +137,25 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(job).transpose()
+    }
+
+    /// One job, if the caller's scope contains it; otherwise the same as
+    /// missing.
+    pub async fn job_in(&self, id: i64, scope: &Scope) -> DbResult<Option<Job>> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE j.id = "));
+        sql.bind(Arg::Int(id));
+        scope.restrict_column(&mut sql, "j.scope_region");
+        let row = sql.query().fetch_optional(self.pool()).await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    /// The newest jobs the caller's scope contains.
+    pub async fn jobs_in(&self, limit: i64, scope: &Scope) -> DbResult<Vec<Job>> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE 1 = 1"));
+        scope.restrict_column(&mut sql, "j.scope_region");
+        sql.push(" ORDER BY j.id DESC LIMIT ").bind(Arg::Int(limit));
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter().map(job).collect()
     }
 
     pub async fn jobs(&self, limit: i64) -> DbResult<Vec<Job>> {

@@ -13,8 +13,8 @@
 //! instead of waiting.
 //!
 //! Every query that reads stored records for a caller goes through
-//! [`Scope::restrict`], the one place where access control (issue 5) will
-//! add the caller's region prefix and programme.
+//! [`Scope::restrict`], the one place where access control adds the
+//! caller's region prefix and programme.
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -45,12 +45,16 @@ macro_rules! write_tx {
 }
 pub(crate) use write_tx;
 
+pub mod access;
 pub mod decisions;
 pub mod households;
 pub mod jobs;
 pub mod rulesets;
 
 pub type Tx = Transaction<'static, Any>;
+
+/// The actor of work the service does on its own (events, jobs, audit).
+pub const SYSTEM: &str = "system";
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,16 +69,30 @@ pub struct Store {
     write_lock: Mutex<()>,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "register",
-    include_str!("../../migrations/sqlite/0001_register.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "register",
-    include_str!("../../migrations/postgres/0001_register.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "register",
+        include_str!("../../migrations/sqlite/0001_register.sql"),
+    ),
+    (
+        2,
+        "access",
+        include_str!("../../migrations/sqlite/0002_access.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "register",
+        include_str!("../../migrations/postgres/0001_register.sql"),
+    ),
+    (
+        2,
+        "access",
+        include_str!("../../migrations/postgres/0002_access.sql"),
+    ),
+];
 
 /// A database URL from what the user gave: a URL as is, or a file path for
 /// SQLite (created when missing).
@@ -243,14 +261,15 @@ impl Sql {
     }
 }
 
-/// Which stored records a caller may see. Today every caller sees every
-/// record; access control (issue 5) fills these in from the caller's token,
-/// and every read of stored records already passes through
-/// [`Scope::restrict`].
+/// Which stored records a caller may see: the caller's token scope, and
+/// the narrower region a request asks for. Every read of stored records
+/// passes through [`Scope::restrict`], so a record outside the scope is, to
+/// the caller, the same as a missing one.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    /// Only records whose `desa_code` starts with this.
-    pub region_prefix: Option<String>,
+    /// Only records whose `desa_code` starts with every one of these (the
+    /// caller's prefix and the request's).
+    pub regions: Vec<String>,
     /// Only decisions of this programme.
     pub programme: Option<String>,
 }
@@ -260,16 +279,44 @@ impl Scope {
         Scope::default()
     }
 
+    /// This scope further limited to records under `prefix`.
+    #[must_use]
+    pub fn and_region(mut self, prefix: Option<&str>) -> Scope {
+        if let Some(p) = prefix {
+            self.regions.push(p.to_string());
+        }
+        self
+    }
+
+    /// Whether a region code lies within the scope.
+    pub fn contains_region(&self, region: &str) -> bool {
+        self.regions.iter().all(|p| region.starts_with(p.as_str()))
+    }
+
+    /// The most specific region prefix of the scope, if any (what a job
+    /// created within it covers).
+    pub fn region(&self) -> Option<&str> {
+        self.regions
+            .iter()
+            .max_by_key(|p| p.len())
+            .map(String::as_str)
+    }
+
     /// Appends ` AND ...` conditions on `{alias}.region` (and
     /// `{alias}.programme` when `programme_column`).
     pub fn restrict(&self, sql: &mut Sql, alias: &str, programme_column: bool) {
-        if let Some(prefix) = &self.region_prefix {
-            sql.push(&format!(" AND {alias}.region LIKE "))
-                .bind(Arg::Text(like_prefix(prefix)));
-        }
+        self.restrict_column(sql, &format!("{alias}.region"));
         if programme_column && let Some(p) = &self.programme {
             sql.push(&format!(" AND {alias}.programme = "))
                 .bind(Arg::Text(p.clone()));
+        }
+    }
+
+    /// Appends ` AND {column} LIKE prefix%` for each region prefix.
+    pub fn restrict_column(&self, sql: &mut Sql, column: &str) {
+        for prefix in &self.regions {
+            sql.push(&format!(" AND {column} LIKE "))
+                .bind(Arg::Text(like_prefix(prefix)));
         }
     }
 }

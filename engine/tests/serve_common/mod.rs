@@ -48,21 +48,87 @@ impl Drop for TempDir {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// The admin token every plain request sends (created with `layak
+    /// token create --role admin --name test-admin` before the start).
+    pub token: String,
     agent: ureq::Agent,
+}
+
+/// The name of the harness's admin token: events record `test-admin#<id>`.
+pub const TEST_ADMIN: &str = "test-admin";
+
+/// Creates a token with `layak token create` on the database file; returns
+/// the secret it printed.
+pub fn create_token(
+    db: &Path,
+    role: &str,
+    region: Option<&str>,
+    programme: Option<&str>,
+    name: &str,
+) -> String {
+    let mut args = vec![
+        "token".to_string(),
+        "create".to_string(),
+        "--role".to_string(),
+        role.to_string(),
+        "--name".to_string(),
+        name.to_string(),
+        "--database".to_string(),
+        db.to_string_lossy().into_owned(),
+    ];
+    if let Some(r) = region {
+        args.extend(["--region".to_string(), r.to_string()]);
+    }
+    if let Some(p) = programme {
+        args.extend(["--programme".to_string(), p.to_string()]);
+    }
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(&args)
+        .output()
+        .expect("run layak token create");
+    assert!(
+        out.status.success(),
+        "layak token create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert!(
+        secret.starts_with("layak_") && secret.len() == 70,
+        "{secret}"
+    );
+    secret
 }
 
 impl Server {
     /// Starts `layak serve` on `db` with extra flags, and waits until it
     /// listens.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
+        Server::start_logged(db, extra, None)
+    }
+
+    /// Starts `layak serve`; with `log`, at `LAYAK_LOG=trace` with stderr
+    /// into that file.
+    pub fn start_logged(db: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+        let token = create_token(db, "admin", None, None, TEST_ADMIN);
+        let (filter, stderr) = match log {
+            Some(path) => (
+                "trace",
+                Stdio::from(std::fs::File::create(path).expect("create the log file")),
+            ),
+            None => ("warn", Stdio::inherit()),
+        };
         let mut child = Command::new(BIN)
             .current_dir(root())
             .args(["serve", "--listen", "127.0.0.1:0", "--database"])
             .arg(db)
             .args(extra)
-            .env("LAYAK_LOG", "warn")
+            .env("LAYAK_LOG", filter)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn layak serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -82,8 +148,50 @@ impl Server {
         Server {
             child,
             base,
+            token,
             agent: config.into(),
         }
+    }
+
+    /// Any request, as `token` (none: no authorization header).
+    pub fn call(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> Reply {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        if let Some(t) = token {
+            builder = builder.header("authorization", format!("Bearer {t}"));
+        }
+        let response = match body {
+            Some((content_type, bytes)) => self.agent.run(
+                builder
+                    .header("content-type", content_type)
+                    .body(bytes.to_vec())
+                    .expect("request"),
+            ),
+            None => self.agent.run(builder.body(()).expect("request")),
+        };
+        Server::answer(response.expect("request"))
+    }
+
+    /// GET as `token`.
+    pub fn get_as(&self, token: &str, path: &str) -> Reply {
+        self.call(Some(token), "GET", path, None)
+    }
+
+    /// POST JSON as `token`.
+    pub fn post_as(&self, token: &str, path: &str, body: &Value) -> Reply {
+        self.call(
+            Some(token),
+            "POST",
+            path,
+            Some(("application/json", body.to_string().as_bytes())),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -98,6 +206,16 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
         let bytes = response
             .body_mut()
             .with_config()
@@ -107,18 +225,20 @@ impl Server {
         Reply {
             status,
             content_type,
+            headers,
             bytes,
         }
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        Server::answer(self.agent.get(self.url(path)).call().expect("GET"))
+        self.get_as(&self.token, path)
     }
 
     pub fn get_with(&self, path: &str, header: (&str, &str)) -> Reply {
         Server::answer(
             self.agent
                 .get(self.url(path))
+                .header("authorization", format!("Bearer {}", self.token))
                 .header(header.0, header.1)
                 .call()
                 .expect("GET"),
@@ -130,22 +250,11 @@ impl Server {
     }
 
     pub fn post_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> Reply {
-        Server::answer(
-            self.agent
-                .post(self.url(path))
-                .header("content-type", content_type)
-                .send(body)
-                .expect("POST"),
-        )
+        self.call(Some(&self.token), "POST", path, Some((content_type, body)))
     }
 
     pub fn method(&self, method: &str, path: &str) -> Reply {
-        let request = ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path))
-            .body(())
-            .expect("request");
-        Server::answer(self.agent.run(request).expect("request"))
+        self.call(Some(&self.token), method, path, None)
     }
 
     /// Stores the shipped rules and activates them for both stages.
@@ -179,9 +288,15 @@ impl Server {
     }
 
     pub fn wait_job(&self, id: i64) -> Value {
+        self.wait_job_as(&self.token, id)
+    }
+
+    /// Waits for a job as `token` (a job is visible only within its
+    /// creator's region).
+    pub fn wait_job_as(&self, token: &str, id: i64) -> Value {
         let start = Instant::now();
         loop {
-            let job = self.get(&format!("/v1/jobs/{id}")).json();
+            let job = self.get_as(token, &format!("/v1/jobs/{id}")).json();
             match job["state"].as_str() {
                 Some("done") => return job,
                 Some("queued" | "running") => {}
@@ -227,10 +342,19 @@ impl Drop for Server {
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// Names in lowercase.
+    pub headers: Vec<(String, String)>,
     pub bytes: Vec<u8>,
 }
 
 impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
