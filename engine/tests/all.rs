@@ -20,9 +20,9 @@ mod cli;
 mod hostile;
 #[path = "native_baseline.rs"]
 mod native_baseline;
-mod serve_common;
 #[path = "serve_access.rs"]
 mod serve_access;
+mod serve_common;
 #[path = "serve_crash.rs"]
 mod serve_crash;
 #[path = "serve_generated.rs"]
