@@ -2,10 +2,15 @@
 //! households of DOMAIN.md section 5, and the evaluation corpus
 //! (`corpus/eval/`): small rule programs with households whose decisions are
 //! snapshotted.
-#![expect(
+#![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
     reason = "test helpers fail loudly on a broken fixture"
 )]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -17,28 +22,7 @@ use layak_dsl::ir::Program;
 use layak_dsl::record::decode_line;
 use layak_dsl::{Sources, compile};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Adds the files of `dir` ending in `ext` as `prefix/<name>`.
-fn add_files(sources: &mut Sources, dir: &Path, prefix: &str, ext: &str) {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(ext))
-        .collect();
-    names.sort();
-    for name in names {
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
-        let full = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        sources.add(full, text);
-    }
-}
+use common::{add_files, workspace};
 
 /// Compiles without any diagnostic, warnings included.
 fn build(sources: &Sources) -> Program {

@@ -1,12 +1,6 @@
 //! The batch commands end to end through the real binary: `layak gen`,
 //! `layak run` and `layak impact`.
 
-#![allow(
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    reason = "test helpers that cannot run layak or read its output should fail the test loudly"
-)]
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};

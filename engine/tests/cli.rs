@@ -1,10 +1,5 @@
 //! The `layak` binary end to end: real processes, real files.
 
-#![allow(
-    clippy::expect_used,
-    reason = "a test helper that cannot run layak should fail the test loudly"
-)]
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

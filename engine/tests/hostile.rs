@@ -4,13 +4,6 @@
 //! caches, concurrency and the real module compiled from the shipped rules.
 //!
 //! Run with `--nocapture` to see every limit firing with its message.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly on a broken fixture"
-)]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -3,12 +3,6 @@
 //! household, byte for byte, on the sample households and on generated
 //! populations, and at dates where some parameters have no entry in force.
 
-#![allow(
-    clippy::expect_used,
-    clippy::panic,
-    reason = "a test that cannot load the rules or finds a difference should fail loudly"
-)]
-
 use std::path::{Path, PathBuf};
 
 use layak_dsl::date::Date;

@@ -7,14 +7,6 @@
 //! tamper detection; and a scan of the service's trace-level log for any
 //! NIK, family card or name of the input.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test helpers fail loudly"
-)]
-
 use super::serve_common;
 
 use std::collections::BTreeMap;

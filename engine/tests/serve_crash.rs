@@ -2,14 +2,6 @@
 //! on the same database file, and the job resumes to the same final state
 //! as an uninterrupted run: no decision lost, none twice.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test helpers fail loudly"
-)]
-
 use super::serve_common;
 
 use std::path::Path;

@@ -4,14 +4,6 @@
 //! same beneficiaries and amounts. Records that quality control returns
 //! must each share a NIK or family card with a record proposed before them.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test helpers fail loudly"
-)]
-
 use super::serve_common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -3,14 +3,6 @@
 //! paths, queries and methods. Every answer is problem+json with a stable
 //! code, and the service keeps answering.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test helpers fail loudly"
-)]
-
 use super::serve_common;
 
 use serde_json::{Value, json};

@@ -4,14 +4,6 @@
 //! while H7 is registered; stateless evaluation against `layak eval`; the
 //! OpenAPI document against the route table.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test helpers fail loudly"
-)]
-
 use super::serve_common;
 
 use std::collections::BTreeMap;

@@ -7,13 +7,6 @@
 //! --test wasm_engine`). Every decision is compared as the JSON the CLI
 //! writes with `--format full`: statuses, codes, amounts and the whole
 //! explanation tree.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly on a broken fixture"
-)]
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! Helpers shared by the differential tests (`wasm_diff.rs`,
-//! `wasm_programs.rs`): building a program from sources, evaluation
+//! Helpers shared by the evaluation and differential tests (`eval.rs`,
+//! `wasm_diff.rs`, `wasm_programs.rs`): reading rule files, building a program from sources, evaluation
 //! contexts, and running a compiled module in-process with wasmi against
 //! the reference interpreter.
 #![allow(
