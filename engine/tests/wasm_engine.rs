@@ -4,7 +4,7 @@
 //! `generated_households_agree` compares 100,000 households by default
 //! (`LAYAK_DIFF_HOUSEHOLDS` changes it; the longer run is
 //! `LAYAK_DIFF_HOUSEHOLDS=1000000 cargo test --release -p layak-engine
-//! --test wasm_engine`). Every decision is compared as the JSON the CLI
+//! --test all wasm_engine::`). Every decision is compared as the JSON the CLI
 //! writes with `--format full`: statuses, codes, amounts and the whole
 //! explanation tree.
 
