@@ -39,13 +39,7 @@ pub async fn list(
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditPage>> {
     let query = extract::query(query)?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(Problem::unprocessable(
-            "INVALID_LIMIT",
-            format!("`limit` is 1 to 1000, found {limit}"),
-        ));
-    }
+    let limit = extract::page_limit(query.limit)?;
     let entries = state
         .store
         .audit_page(query.after.unwrap_or(0), limit)

@@ -48,3 +48,16 @@ pub fn id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
     text.parse()
         .map_err(|_| Problem::not_found("NOT_FOUND", format!("`{text}` is not an id")))
 }
+
+/// A page size from a `limit` query parameter: 100 by default, 1 to 1000.
+pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Problem::unprocessable(
+            "INVALID_LIMIT",
+            format!("`limit` is 1 to 1000, found {limit}"),
+        ))
+    }
+}

@@ -563,13 +563,7 @@ pub async fn list(
             format!("`region` is a prefix of a 10-digit desa_code, found `{r}`"),
         ));
     }
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(Problem::unprocessable(
-            "INVALID_LIMIT",
-            format!("`limit` is 1 to 1000, found {limit}"),
-        ));
-    }
+    let limit = extract::page_limit(query.limit)?;
     let scope = caller.scope_for(query.region.as_deref())?;
     let rows = state
         .store
