@@ -13,6 +13,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod r#gen;
+pub mod hex;
 pub mod load;
 pub mod report;
 pub mod ruletest;

@@ -17,7 +17,6 @@
 //! (two writers racing on one key can at worst leave a mismatched pair, which
 //! the next reader treats the same way).
 
-use std::fmt::Write as _;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Write as _};
@@ -50,10 +49,7 @@ impl Key {
 
     /// Lowercase hex, as used in file names.
     pub fn hex(&self) -> String {
-        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        crate::hex::encode(&self.0)
     }
 }
 

@@ -150,11 +150,7 @@ pub fn check_token_scope(
 pub fn new_secret() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    let mut s = String::from("layak_");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    Ok(s)
+    Ok(format!("layak_{}", crate::hex::encode(&bytes)))
 }
 
 /// Who is calling: the token behind the request.

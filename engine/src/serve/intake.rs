@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use crate::store::households::{Person, Proposed};
 
 use super::privacy::{mask_digits, mask_name};
-use super::rules::hex;
+use crate::hex::encode as hex;
 
 /// The longest `record_id` accepted: it appears in URLs and logs.
 pub const MAX_RECORD_ID: usize = 128;

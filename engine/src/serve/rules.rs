@@ -71,16 +71,7 @@ pub fn sources_hash(files: &[SourceFile]) -> String {
         hasher.update((f.text.len() as u64).to_le_bytes());
         hasher.update(f.text.as_bytes());
     }
-    hex(&hasher.finalize())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    crate::hex::encode(&hasher.finalize())
 }
 
 pub fn compile(files: &[SourceFile]) -> Compilation {

@@ -25,7 +25,8 @@ use super::AppState;
 use super::evaluate::context;
 use super::jobs::{job_scope, statuses};
 use super::privacy::mask_digits;
-use super::rules::{Compiled, hex};
+use super::rules::Compiled;
+use crate::hex::encode as hex;
 
 pub async fn run(state: AppState) {
     loop {

@@ -31,15 +31,7 @@ pub struct NewToken<'a> {
 
 /// The SHA-256 of a token's secret, hex: what the tokens table keeps.
 pub fn token_hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::hex::encode(&Sha256::digest(secret.as_bytes()))
 }
 
 const TOKEN_COLUMNS: &str = "id, name, role, region, programme, created_at, revoked_at";
@@ -102,7 +94,7 @@ pub fn entry_hash(
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(fields.as_bytes());
-    hex(&hasher.finalize())
+    crate::hex::encode(&hasher.finalize())
 }
 
 /// Appends an entry inside a write transaction (the store's one write lock
