@@ -77,9 +77,15 @@ pub enum Code {
     Text(String),
 }
 
-/// `record Member key nik label name { nik: text? ... }`.
+/// `record Member key nik label name { nik: text? ... }`, or `open record
+/// ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordDecl {
+    /// Written `open`: a field the record does not name is never a decode
+    /// error, only counted; otherwise one that looks like a misspelling of
+    /// a field is an error (`docs/language.md`, "Fields a record does not
+    /// name").
+    pub open: bool,
     pub name: Ident,
     /// The field that identifies an instance (a family's `kk_number`).
     pub key: Option<Ident>,
@@ -92,10 +98,19 @@ pub struct RecordDecl {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldDecl {
     pub name: Ident,
-    pub ty: TypeExpr,
-    /// Written `?`: the field may be missing or null in a record.
-    pub optional: bool,
+    pub kind: FieldKind,
     pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldKind {
+    /// `name: type`, or `name: type?` (`optional`: the field may be missing
+    /// or null in a record).
+    Typed { ty: TypeExpr, optional: bool },
+    /// `name: ignored`: the field belongs to the interchange format, but no
+    /// rule reads it. Any JSON value is accepted there, and it is not
+    /// counted as unknown.
+    Ignored,
 }
 
 #[derive(Debug, Clone, PartialEq)]

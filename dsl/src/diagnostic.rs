@@ -108,6 +108,7 @@ codes! {
     "E0107" Error "definitions call each other in a cycle";
     "E0108" Error "an unknown type name";
     "E0109" Error "a name refers to something that cannot be used as a value here";
+    "E0110" Error "a rule reads a field its record declares `ignored`";
     "E0201" Error "an expression has the wrong type";
     "E0202" Error "a function or definition got the wrong number of arguments";
     "E0203" Error "an operator cannot be applied to these types";

@@ -69,7 +69,13 @@ pub struct VariantDef {
     pub code: Code,
 }
 
-#[derive(Debug, Clone)]
+/// A record of the schema. Decoding a JSON object against it
+/// (`crate::record`) reads `fields`; a key that is neither a field nor in
+/// `ignored` is *unknown*. In a checked record (`open` false) an unknown key
+/// that looks like a misspelling of a field the object does not carry is a
+/// decode error with "did you mean"; every other unknown key is ignored and
+/// counted. In an open record every unknown key is ignored and counted.
+#[derive(Debug, Clone, Default)]
 pub struct RecordDef {
     pub name: String,
     pub fields: Vec<FieldDef>,
@@ -77,6 +83,11 @@ pub struct RecordDef {
     pub key: Option<u32>,
     /// Index of the field shown to people for an instance.
     pub label: Option<u32>,
+    /// Declared `open record`.
+    pub open: bool,
+    /// Fields declared `name: ignored`: part of the format, read by no
+    /// rule; any JSON value is accepted there.
+    pub ignored: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,10 +1,19 @@
 //! Household JSON to [`Value`] against the schema.
 //!
 //! One household is one JSON object, decoded into the record of the schema's
-//! root subject. The rules of the interchange format (DOMAIN.md section 3):
+//! root subject. The rules of the interchange format (`docs/domain.md`,
+//! "The household record"):
 //!
-//! - fields the schema does not declare are ignored here (callers keep the
-//!   original JSON);
+//! - a field a record does not name is *unknown*. In a checked record (the
+//!   default) an unknown field that looks like a misspelling of a field the
+//!   object does not carry (absent or `null`) is an error: `desl`, `Desil`
+//!   or `desil_kk` where `desil` is expected gives `$.families[0].desl:
+//!   unknown field; did you mean `desil`?` ([`unknown::near_miss`] says
+//!   what looks like one). Every other unknown field, and every unknown
+//!   field of an `open record`, is ignored (callers keep the original JSON)
+//!   and counted in [`UnknownFields`], which callers report once per run;
+//!   the values of unknown fields and of fields declared `ignored` are not
+//!   looked at;
 //! - a missing or `null` optional field is absent (`None`); a missing or
 //!   `null` required field is an error;
 //! - `bool` takes JSON booleans, `text` JSON strings, `date` strings of
@@ -25,8 +34,12 @@
 use std::fmt;
 
 use crate::ast::Code;
-use crate::ir::{EnumId, RecordId, Schema, Type};
+use crate::ir::{EnumId, RecordDef, RecordId, Schema, Type};
 use crate::value::{Record, Value};
+
+mod unknown;
+
+pub use unknown::{Unknown, UnknownFields};
 
 /// One problem with one value of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,10 +59,22 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Parses one line of NDJSON and decodes it. A JSON syntax error is one
-/// error at `$` with serde_json's line and column.
+/// error at `$` with serde_json's line and column. Unknown fields that are
+/// not errors are dropped uncounted; [`decode_line_with`] counts them.
 pub fn decode_line(schema: &Schema, line: &str) -> Result<Value, Vec<DecodeError>> {
+    decode_line_with(schema, line, &mut UnknownFields::default())
+}
+
+/// [`decode_line`], adding the unknown fields of a household that decodes
+/// to `unknown` (those of a malformed line are not counted: the whole line
+/// is reported).
+pub fn decode_line_with(
+    schema: &Schema,
+    line: &str,
+    unknown: &mut UnknownFields,
+) -> Result<Value, Vec<DecodeError>> {
     match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(json) => decode_json(schema, &json),
+        Ok(json) => decode_json_with(schema, &json, unknown),
         Err(e) => Err(vec![DecodeError {
             path: "$".to_string(),
             message: format!("invalid JSON: {e}"),
@@ -60,9 +85,21 @@ pub fn decode_line(schema: &Schema, line: &str) -> Result<Value, Vec<DecodeError
 /// Decodes one household against the record of the schema's root subject,
 /// reporting every error.
 pub fn decode_json(schema: &Schema, json: &serde_json::Value) -> Result<Value, Vec<DecodeError>> {
+    decode_json_with(schema, json, &mut UnknownFields::default())
+}
+
+/// [`decode_json`], adding the unknown fields of a household that decodes
+/// to `unknown`.
+pub fn decode_json_with(
+    schema: &Schema,
+    json: &serde_json::Value,
+    unknown: &mut UnknownFields,
+) -> Result<Value, Vec<DecodeError>> {
     let mut decoder = Decoder {
         schema,
         errors: Vec::new(),
+        unknown: UnknownFields::default(),
+        pattern: String::new(),
     };
     let root = schema
         .root()
@@ -79,7 +116,10 @@ pub fn decode_json(schema: &Schema, json: &serde_json::Value) -> Result<Value, V
         }
     };
     match value {
-        Some(value) if decoder.errors.is_empty() => Ok(value),
+        Some(value) if decoder.errors.is_empty() => {
+            unknown.merge(decoder.unknown);
+            Ok(value)
+        }
         _ => Err(decoder.errors),
     }
 }
@@ -92,6 +132,27 @@ enum Path<'a> {
     Root,
     Field(&'a Path<'a>, &'a str),
     Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    /// The path without list indices and without `$.`, as the tally of
+    /// unknown fields shows it: `families[].members[].hobby`.
+    fn pattern(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Field(parent, name) => {
+                parent.pattern(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Path::Index(parent, _) => {
+                parent.pattern(out);
+                out.push_str("[]");
+            }
+        }
+    }
 }
 
 impl fmt::Display for Path<'_> {
@@ -107,6 +168,9 @@ impl fmt::Display for Path<'_> {
 struct Decoder<'s> {
     schema: &'s Schema,
     errors: Vec<DecodeError>,
+    unknown: UnknownFields,
+    /// A buffer for the pattern of an unknown field's path.
+    pattern: String,
 }
 
 impl Decoder<'_> {
@@ -243,9 +307,18 @@ impl Decoder<'_> {
         };
         let mut ok = true;
         let mut fields = Vec::with_capacity(def.fields.len());
+        // How many of the object's keys the record names: when that is all
+        // of them (the usual case), there is no unknown field to look for.
+        let mut named = def
+            .ignored
+            .iter()
+            .filter(|name| object.contains_key(name.as_str()))
+            .count();
         for field in &def.fields {
             let field_path = Path::Field(path, &field.name);
-            let slot = match object.get(&field.name) {
+            let found = object.get(&field.name);
+            named += usize::from(found.is_some());
+            let slot = match found {
                 None | Some(serde_json::Value::Null) => {
                     if !field.optional {
                         self.error(
@@ -267,7 +340,51 @@ impl Decoder<'_> {
             };
             fields.push(slot);
         }
+        if named < object.len() {
+            ok &= self.unknown_fields(def, object, path);
+        }
         ok.then_some(Value::Record(Record { fields }))
+    }
+
+    /// The keys of `object` that `def` does not name: an error for each
+    /// that looks like a misspelling of a field the object does not carry,
+    /// when the record is checked; counted otherwise. False after an error.
+    fn unknown_fields(
+        &mut self,
+        def: &RecordDef,
+        object: &serde_json::Map<String, serde_json::Value>,
+        path: &Path<'_>,
+    ) -> bool {
+        let declared = |name: &str| {
+            def.fields.iter().any(|f| f.name == name) || def.ignored.iter().any(|n| n == name)
+        };
+        let absent = || {
+            let fields = def.fields.iter().map(|f| f.name.as_str());
+            fields
+                .chain(def.ignored.iter().map(String::as_str))
+                .filter(|name| object.get(*name).is_none_or(serde_json::Value::is_null))
+        };
+        let mut ok = true;
+        for key in object.keys().filter(|k| !declared(k)) {
+            let hint = unknown::near_miss(key, absent());
+            match hint {
+                Some(hint) if !def.open => {
+                    self.error(
+                        &Path::Field(path, key),
+                        format!("unknown field; did you mean `{hint}`?"),
+                    );
+                    ok = false;
+                }
+                _ => {
+                    let mut pattern = std::mem::take(&mut self.pattern);
+                    pattern.clear();
+                    Path::Field(path, key).pattern(&mut pattern);
+                    self.unknown.note(&pattern, hint);
+                    self.pattern = pattern;
+                }
+            }
+        }
+        ok
     }
 
     fn list(&mut self, elem: &Type, json: &serde_json::Value, path: &Path<'_>) -> Option<Value> {

@@ -140,6 +140,7 @@ fn program() -> Program {
                 ],
                 key: Some(0),
                 label: None,
+                ..RecordDef::default()
             },
             RecordDef {
                 name: "Family".into(),
@@ -150,6 +151,7 @@ fn program() -> Program {
                 ],
                 key: Some(0),
                 label: None,
+                ..RecordDef::default()
             },
             RecordDef {
                 name: "Member".into(),
@@ -162,6 +164,7 @@ fn program() -> Program {
                 ],
                 key: Some(0),
                 label: Some(1),
+                ..RecordDef::default()
             },
         ],
         subjects: vec![

@@ -259,6 +259,9 @@ impl Checker<'_> {
             }
         };
         let Some((index, info)) = self.field_of(record, &field.name) else {
+            if self.ignored_field(record, &field.name, field.span) {
+                return self.error_expr(span);
+            }
             let rname = self.show(&Ty::Record(record));
             let names: Vec<String> = self
                 .fields

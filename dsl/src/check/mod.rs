@@ -115,6 +115,9 @@ struct Checker<'a> {
     rulesets: Vec<(FileId, &'a ast::Ruleset)>,
     /// Checked record fields, by record.
     fields: Vec<Vec<FieldInfo>>,
+    /// The fields declared `ignored`, by record, with where each is
+    /// declared.
+    ignored: Vec<Vec<ast::Ident>>,
     /// Checked definition signatures, by definition.
     sigs: Vec<Sig>,
     /// Checked parameter types, by parameter.
@@ -153,6 +156,7 @@ impl<'a> Checker<'a> {
             tables: Vec::new(),
             rulesets: Vec::new(),
             fields: Vec::new(),
+            ignored: Vec::new(),
             sigs: Vec::new(),
             param_tys: Vec::new(),
             subject_records: Vec::new(),

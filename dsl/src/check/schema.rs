@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use crate::ast::{self, Code, TypeExpr, TypeExprKind};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, SubjectId};
+use crate::source::Span;
 
 use super::scope::{BUILTIN_TYPES, ItemKind, Lookup};
 use super::ty::Ty;
@@ -90,8 +91,14 @@ impl Checker<'_> {
         self.file = file;
         let mut seen: HashMap<&str, &ast::FieldDecl> = HashMap::new();
         let mut fields = Vec::new();
+        let mut ignored = Vec::new();
         for f in &decl.fields {
-            let (ty, range) = self.resolve_type(&f.ty, TypeSite::Field);
+            let typed = match &f.kind {
+                ast::FieldKind::Typed { ty, optional } => {
+                    Some((self.resolve_type(ty, TypeSite::Field), *optional))
+                }
+                ast::FieldKind::Ignored => None,
+            };
             if let Some(first) = seen.get(f.name.name.as_str()) {
                 self.report(
                     Diagnostic::new(
@@ -107,16 +114,22 @@ impl Checker<'_> {
                 continue;
             }
             seen.insert(&f.name.name, f);
-            fields.push(FieldInfo {
-                name: f.name.name.clone(),
-                ty,
-                optional: f.optional,
-                range,
-                span: f.name.span,
-            });
+            match typed {
+                Some(((ty, range), optional)) => fields.push(FieldInfo {
+                    name: f.name.name.clone(),
+                    ty,
+                    optional,
+                    range,
+                    span: f.name.span,
+                }),
+                None => ignored.push(f.name.clone()),
+            }
         }
-        let key = self.key_field(decl, decl.key.as_ref(), "key", &fields);
-        let label = self.key_field(decl, decl.label.as_ref(), "label", &fields);
+        if let Some(slot) = self.ignored.get_mut(index) {
+            *slot = ignored;
+        }
+        let key = self.key_field(index, decl, decl.key.as_ref(), "key", &fields);
+        let label = self.key_field(index, decl, decl.label.as_ref(), "label", &fields);
         if let Some(def) = self.program.schema.records.get_mut(index) {
             def.fields = fields
                 .iter()
@@ -129,6 +142,11 @@ impl Checker<'_> {
                 .collect();
             def.key = key;
             def.label = label;
+            def.ignored = self
+                .ignored
+                .get(index)
+                .map(|names| names.iter().map(|n| n.name.clone()).collect())
+                .unwrap_or_default();
         }
         if let Some(slot) = self.fields.get_mut(index) {
             *slot = fields;
@@ -138,12 +156,16 @@ impl Checker<'_> {
     /// Checks `key x` or `label x`: `x` must be a text field.
     fn key_field(
         &mut self,
+        index: usize,
         decl: &ast::RecordDecl,
         name: Option<&ast::Ident>,
         what: &str,
         fields: &[FieldInfo],
     ) -> Option<u32> {
         let name = name?;
+        if self.ignored_field(ir::RecordId(index as u32), &name.name, name.span) {
+            return None;
+        }
         let found = fields.iter().position(|f| f.name == name.name);
         match found.and_then(|i| fields.get(i).map(|f| (i, f))) {
             Some((i, f)) if f.ty.agrees(&Ty::Text) => Some(i as u32),
@@ -236,6 +258,9 @@ impl Checker<'_> {
             .cloned()
             .unwrap_or_default();
         let record_name = self.show(&Ty::Record(parent_record));
+        if self.ignored_field(parent_record, &field.name, field.span) {
+            return;
+        }
         let Some(fi) = fields.iter().position(|f| f.name == field.name) else {
             let mut d = Diagnostic::new(
                 "E0307",
@@ -414,6 +439,30 @@ impl Checker<'_> {
                 Ty::Error
             }
         }
+    }
+
+    /// Reports `E0110` when `name` is a field `record` declares `ignored`:
+    /// the rules name it (at `at`) but cannot read it.
+    pub(super) fn ignored_field(&mut self, record: ir::RecordId, name: &str, at: Span) -> bool {
+        let Some(declared) = self
+            .ignored
+            .get(record.index())
+            .and_then(|names| names.iter().find(|n| n.name == name))
+            .map(|n| n.span)
+        else {
+            return false;
+        };
+        let rname = self.show(&Ty::Record(record));
+        self.report(
+            Diagnostic::new(
+                "E0110",
+                at,
+                format!("field `{name}` of record `{rname}` is declared `ignored`, so no rule can read it"),
+            )
+            .with_label(declared, "declared `ignored` here")
+            .with_help(format!("give it a type to read it: `{name}: int?`, `{name}: text?`, ...")),
+        );
+        true
     }
 
     /// A record's field by name: its index and what was checked about it.

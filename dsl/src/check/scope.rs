@@ -247,11 +247,11 @@ impl<'a> Checker<'a> {
                 if self.declare(file, &d.name, ItemKind::Record(id)) {
                     self.records.push((file, d));
                     self.fields.push(Vec::new());
+                    self.ignored.push(Vec::new());
                     self.program.schema.records.push(ir::RecordDef {
                         name: d.name.name.clone(),
-                        fields: Vec::new(),
-                        key: None,
-                        label: None,
+                        open: d.open,
+                        ..ir::RecordDef::default()
                     });
                 }
             }

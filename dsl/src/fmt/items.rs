@@ -2,7 +2,7 @@
 //! blank lines and comments between entries.
 
 use crate::ast::{
-    Criterion, CriterionClause, DefDecl, EnumDecl, FieldDecl, File, Item, ParamEntry,
+    Criterion, CriterionClause, DefDecl, EnumDecl, FieldDecl, FieldKind, File, Item, ParamEntry,
     RulesetClause, Severity, Variant,
 };
 use crate::source::Span;
@@ -142,12 +142,15 @@ impl Printer<'_> {
             Node::Item(item) => self.item(item, indent),
             Node::Clause(clause) => self.ruleset_clause(clause, indent),
             Node::Check(clause) => self.criterion_clause(clause, indent),
-            Node::Field(f) => format!(
-                "{pad}{}: {}{}",
-                f.name.name,
-                type_expr(&f.ty),
-                if f.optional { "?" } else { "" }
-            ),
+            Node::Field(f) => match &f.kind {
+                FieldKind::Typed { ty, optional } => format!(
+                    "{pad}{}: {}{}",
+                    f.name.name,
+                    type_expr(ty),
+                    if *optional { "?" } else { "" }
+                ),
+                FieldKind::Ignored => format!("{pad}{}: ignored", f.name.name),
+            },
             Node::Variant(v) => format!("{pad}{},", variant(v)),
             Node::Entry(e) => self.param_entry(e, indent),
         }
@@ -159,7 +162,8 @@ impl Printer<'_> {
             Item::Import(i) => format!("{pad}import {}", quote(&i.path, false)),
             Item::Enum(e) => self.enum_decl(e, indent),
             Item::Record(r) => {
-                let mut header = format!("record {}", r.name.name);
+                let open = if r.open { "open " } else { "" };
+                let mut header = format!("{open}record {}", r.name.name);
                 let mut header_end = r.name.span.end;
                 if let Some(key) = &r.key {
                     header.push_str(&format!(" key {}", key.name));

@@ -50,6 +50,7 @@ fn schema() -> Schema {
                 ],
                 key: Some(0),
                 label: None,
+                ..RecordDef::default()
             },
             RecordDef {
                 name: "Family".to_string(),
@@ -63,6 +64,7 @@ fn schema() -> Schema {
                 ],
                 key: Some(0),
                 label: None,
+                ..RecordDef::default()
             },
             RecordDef {
                 name: "Member".to_string(),
@@ -77,6 +79,7 @@ fn schema() -> Schema {
                 ],
                 key: Some(0),
                 label: None,
+                ..RecordDef::default()
             },
         ],
         subjects: vec![
@@ -237,6 +240,139 @@ fn no_root_subject() {
         Err(vec![DecodeError {
             path: "$".into(),
             message: "the schema declares no root subject".into()
+        }])
+    );
+}
+
+// ---- fields a record does not name -------------------------------------------
+
+/// A schema written in Layak, so the checker's `open` and `ignored` are
+/// what the decoder sees.
+fn compiled(source: &str) -> Schema {
+    let mut sources = crate::Sources::new();
+    sources.add("schema.lyk", source);
+    let (program, diagnostics) = crate::compile(&sources);
+    assert!(
+        !crate::diagnostic::has_errors(&diagnostics),
+        "{diagnostics:?}"
+    );
+    program.unwrap().schema
+}
+
+const OPEN_MEMBERS: &str = "
+    record Household key record_id {
+      record_id: text
+      size: int(1..20)?
+      notes: ignored
+      families: list<Family>
+    }
+    record Family key kk_number { kk_number: text?, desil: int(1..10)?, members: list<Member> }
+    open record Member key nik { nik: text?, birth_date: date? }
+    subject household: Household
+    subject family: Family in household.families
+    subject member: Member in family.members
+";
+
+/// The decode errors of `line`, or `ok` and the unknown fields counted.
+fn unknown(line: &str) -> Vec<String> {
+    let mut tally = UnknownFields::default();
+    match decode_line_with(&compiled(OPEN_MEMBERS), line, &mut tally) {
+        Ok(_) if tally.is_empty() => vec!["ok".to_string()],
+        Ok(_) => vec![format!("ok; {tally}")],
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_misspelt_field_of_a_checked_record_is_an_error() {
+    assert_eq!(
+        unknown(r#"{"record_id":"H","families":[{"desl":2,"kkNumber":"1","members":[]}]}"#),
+        [
+            "$.families[0].desl: unknown field; did you mean `desil`?",
+            "$.families[0].kkNumber: unknown field; did you mean `kk_number`?",
+        ]
+    );
+    assert_eq!(
+        unknown(r#"{"record_id":"H","families":[{"desil_kk":2,"members":[]}]}"#),
+        ["$.families[0].desil_kk: unknown field; did you mean `desil`?"]
+    );
+    // A field present but null is not carried: its value would read as
+    // missing while the misspelt one holds it.
+    assert_eq!(
+        unknown(r#"{"record_id":"H","families":[{"desil":null,"Desil":3,"members":[]}]}"#),
+        ["$.families[0].Desil: unknown field; did you mean `desil`?"]
+    );
+    // A field declared `ignored` is a field: its misspelling is an error.
+    assert_eq!(
+        unknown(r#"{"record_id":"H","note":"x","families":[]}"#),
+        ["$.note: unknown field; did you mean `notes`?"]
+    );
+}
+
+#[test]
+fn other_unknown_fields_are_counted() {
+    // `desil_kk` beside a `desil` that is there is another attribute.
+    assert_eq!(
+        unknown(
+            r#"{"record_id":"H","colour":"red","families":[
+                {"desil":2,"desil_kk":3,"members":[]},{"desil_kk":4,"desil":1,"members":[]}]}"#
+        ),
+        ["ok; 3 unknown fields ignored: `colour` (1), `families[].desil_kk` (2)"]
+    );
+    // The value of an `ignored` field, or of an unknown one, is not looked at.
+    assert_eq!(
+        unknown(r#"{"record_id":"H","notes":{"any":[1,null]},"families":[]}"#),
+        ["ok"]
+    );
+    assert_eq!(
+        unknown(r#"{"record_id":"H","x":{"desl":[null]},"families":[]}"#),
+        ["ok; 1 unknown field ignored: `x` (1)"]
+    );
+}
+
+#[test]
+fn an_open_record_counts_misspellings_too() {
+    assert_eq!(
+        unknown(
+            r#"{"record_id":"H","families":[{"members":[{"Nik":"1","hobby":"kite"},{"nik":"2","Nik":"3"}]}]}"#
+        ),
+        [
+            "ok; 3 unknown fields ignored: `families[].members[].Nik` (2, did you mean `nik`?), `families[].members[].hobby` (1)"
+        ]
+    );
+    // What the rules see is what they would see without the extra fields.
+    let schema = compiled(OPEN_MEMBERS);
+    assert_eq!(
+        decode_line(
+            &schema,
+            r#"{"record_id":"H","families":[{"members":[{"Nik":"1","hobby":"kite"}]}]}"#
+        ),
+        decode_line(
+            &schema,
+            r#"{"record_id":"H","families":[{"members":[{}]}]}"#
+        ),
+    );
+}
+
+#[test]
+fn the_tally_adds_up_over_a_run_and_skips_malformed_lines() {
+    let schema = compiled(OPEN_MEMBERS);
+    let mut tally = UnknownFields::default();
+    for line in [
+        r#"{"record_id":"A","colour":1,"families":[]}"#,
+        r#"{"record_id":"B","colour":2,"families":[{"members":[{"hobby":1}]}]}"#,
+        // Malformed (a misspelling in a checked record): not counted.
+        r#"{"record_id":"C","colour":3,"sise":4,"families":[]}"#,
+    ] {
+        let _ = decode_line_with(&schema, line, &mut tally);
+    }
+    let counts: Vec<(&str, u64)> = tally.iter().map(|(p, u)| (p, u.count)).collect();
+    assert_eq!(counts, [("colour", 2), ("families[].members[].hobby", 1)]);
+    assert_eq!(
+        decode_line(&schema, r#"{"record_id":"C","sise":4,"families":[]}"#),
+        Err(vec![DecodeError {
+            path: "$.sise".into(),
+            message: "unknown field; did you mean `size`?".into()
         }])
     );
 }

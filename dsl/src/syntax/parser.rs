@@ -209,7 +209,12 @@ impl Builder {
                 })
             }
             Rule::record_decl => {
-                let name = self.ident(c.next()?);
+                let mut first = c.next()?;
+                let open = first.as_rule() == Rule::record_open;
+                if open {
+                    first = c.next()?;
+                }
+                let name = self.ident(first);
                 let mut key = None;
                 let mut label = None;
                 let mut fields = Vec::new();
@@ -224,6 +229,7 @@ impl Builder {
                     }
                 }
                 Item::Record(RecordDecl {
+                    open,
                     name,
                     key,
                     label,
@@ -322,14 +328,16 @@ impl Builder {
         let span = self.span(&p);
         let mut c = p.into_inner();
         let name = self.ident(c.next()?);
-        let ty = self.type_expr(c.next()?);
-        let optional = c.next().is_some();
-        Some(FieldDecl {
-            name,
-            ty,
-            optional,
-            span,
-        })
+        let ty = c.next()?;
+        let kind = if ty.as_rule() == Rule::field_ignored {
+            FieldKind::Ignored
+        } else {
+            FieldKind::Typed {
+                ty: self.type_expr(ty),
+                optional: c.next().is_some(),
+            }
+        };
+        Some(FieldDecl { name, kind, span })
     }
 
     fn type_expr(&self, p: Pair<'_, Rule>) -> TypeExpr {

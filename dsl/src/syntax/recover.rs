@@ -2,7 +2,7 @@
 
 /// The words that start a top-level declaration.
 const ITEM_KEYWORDS: &[&str] = &[
-    "import", "enum", "record", "subject", "def", "param", "table", "ruleset",
+    "import", "enum", "open", "record", "subject", "def", "param", "table", "ruleset",
 ];
 
 /// Skips whitespace and `//` comments from `pos`.

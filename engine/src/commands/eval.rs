@@ -1,6 +1,7 @@
 //! `layak eval`: NDJSON households on stdin, one decision line each on
 //! stdout. Malformed lines are reported on stderr with their line number and
-//! JSON path; the other lines still run.
+//! JSON path; the other lines still run. Fields the schema does not name
+//! that are not errors are reported once, at the end.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use layak_dsl::date::Date;
 use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::eval::{EvalContext, parse_override};
-use layak_dsl::record::decode_line;
+use layak_dsl::record::{UnknownFields, decode_line_with};
 
 use crate::batch;
 use crate::cli::{Engine, EvalFormat, Lang};
@@ -53,13 +54,14 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     let mut err = std::io::stderr().lock();
     let mut malformed = 0usize;
     let mut failed = 0usize;
+    let mut unknown = UnknownFields::default();
     for (index, line) in stdin.lines().enumerate() {
         let line_no = index + 1;
         let line = line.with_context(|| format!("reading line {line_no} of the input"))?;
         if line.trim().is_empty() {
             continue;
         }
-        let household = match decode_line(&program.schema, &line) {
+        let household = match decode_line_with(&program.schema, &line, &mut unknown) {
             Ok(h) => h,
             Err(errors) => {
                 malformed += 1;
@@ -88,6 +90,9 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     }
     if out.flush().is_err() {
         return Ok(ExitCode::SUCCESS);
+    }
+    if !unknown.is_empty() {
+        writeln!(err, "{unknown}")?;
     }
     if failed > 0 {
         writeln!(err, "{failed} households could not be evaluated")?;

@@ -1,7 +1,8 @@
 //! `layak run`: an NDJSON file of households through the rules, in
 //! parallel and in constant memory; summary lines (the bytes `layak eval
 //! --format summary` writes) in input order, malformed lines in an error
-//! file, and a report on stderr at the end.
+//! file, and a report on stderr at the end (with the fields the schema does
+//! not name, once).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use std::time::Instant;
 use anyhow::Result;
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
-use layak_dsl::record::{DecodeError, decode_line};
+use layak_dsl::record::{DecodeError, UnknownFields, decode_line_with};
 
 use crate::batch::pipeline::{self, Line};
 use crate::batch::stats::Stats;
@@ -24,6 +25,7 @@ pub struct Done {
     pub out: Vec<u8>,
     pub errors: Vec<u8>,
     pub stats: Stats,
+    pub unknown: UnknownFields,
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -43,6 +45,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let bar = batch::progress(len);
     let config = pipeline::Config::new(args.threads);
     let mut stats = Stats::default();
+    let mut unknown = UnknownFields::default();
     pipeline::stream(
         input,
         &config,
@@ -53,6 +56,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             out.write_all(&done.out)?;
             errors.write_all(&done.errors)?;
             stats.merge(done.stats);
+            unknown.merge(done.unknown);
             Ok(())
         },
     )?;
@@ -60,6 +64,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     out.commit()?;
     errors.commit()?;
     eprint!("{}", stats.render(started.elapsed()));
+    if !unknown.is_empty() {
+        eprintln!("{unknown}");
+    }
     if stats.error_count() > 0 {
         eprintln!(
             "{} households could not be evaluated; see `{}`",
@@ -91,12 +98,13 @@ pub fn evaluate_batch(
         out: Vec::with_capacity(lines.len() * 256),
         errors: Vec::new(),
         stats: Stats::default(),
+        unknown: UnknownFields::default(),
     };
     let mut households = Vec::with_capacity(lines.len());
     let mut decoded_lines = Vec::with_capacity(lines.len());
     for line in lines {
         let decoded = match &line.text {
-            Ok(text) => decode_line(&program.schema, text),
+            Ok(text) => decode_line_with(&program.schema, text, &mut done.unknown),
             Err(message) => Err(vec![DecodeError {
                 path: "$".to_string(),
                 message: message.clone(),
