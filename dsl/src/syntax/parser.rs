@@ -168,7 +168,12 @@ impl Builder {
             _ => format!("unexpected {found_text}"),
         };
         let mut d = Diagnostic::new("E0001", span, message);
-        if let Some(help) = syntax_help(found.as_deref()) {
+        let after_ignored = text
+            .get(..at)
+            .is_some_and(|before| before.trim_end().ends_with(": ignored"));
+        if found.as_deref() == Some("?") && after_ignored {
+            d = d.with_help("an `ignored` field takes no `?`: it may always be missing");
+        } else if let Some(help) = syntax_help(found.as_deref()) {
             d = d.with_help(help);
         }
         (d, at)
