@@ -14,6 +14,14 @@
 //! `PROPTEST_CASES` sets the number of programs (default 400, a few seconds
 //! in the debug build); each program runs on a batch of one to five
 //! households.
+//!
+//! The schema declares some records `open` and some fields `ignored`, and
+//! households carry fields their records do not name (`extras.rs`): plain
+//! unknown ones, misspellings of a field the object lacks, look-alikes of
+//! one it has. The decoder must report exactly the expected errors and
+//! count exactly the expected unknown fields, and a household that decodes
+//! must decode to what it would without its extra fields, so the module and
+//! the interpreter see the same values.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -25,22 +33,27 @@
 #[path = "wasm_programs/choices.rs"]
 mod choices;
 mod common;
+#[path = "wasm_programs/extras.rs"]
+mod extras;
 #[path = "wasm_programs/generator.rs"]
 mod generator;
 #[path = "wasm_programs/schema.rs"]
 mod schema;
 
+use std::collections::BTreeMap;
+
 use layak_dsl::date::Date;
 use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::diagnostic::{has_errors, render_terminal};
 use layak_dsl::eval::{EvalContext, evaluate, parse_override};
-use layak_dsl::record::decode_json;
+use layak_dsl::record::{UnknownFields, decode_json, decode_json_with};
 use layak_dsl::wasm::compile_module;
 use layak_dsl::{Sources, compile};
 use proptest::prelude::*;
 use serde_json::json;
 
 use choices::{Choices, choices};
+use extras::{Expected, add_extra_fields};
 use generator::program_source;
 use schema::{AS_OF, HOUSEHOLD, TABLE, json_record};
 
@@ -51,14 +64,18 @@ fn cases() -> u32 {
         .unwrap_or(400)
 }
 
+/// What one case gave: the decisions, and how many households were
+/// malformed by a misspelt field and how many unknown fields were counted.
+struct Outcome {
+    decisions: Vec<HouseholdDecision>,
+    misspelt: usize,
+    unknown: UnknownFields,
+}
+
 /// One case: the program, its households and the context, from their choice
-/// streams. Returns the decisions, or what went wrong with everything needed
+/// streams. Returns what it gave, or what went wrong with everything needed
 /// to reproduce it.
-fn run_case(
-    program: &[u32],
-    households: &[u32],
-    context: &[u32],
-) -> Result<Vec<HouseholdDecision>, String> {
+fn run_case(program: &[u32], households: &[u32], context: &[u32]) -> Result<Outcome, String> {
     let source = program_source(program);
     let mut sources = Sources::new();
     sources.add("main.lyk".to_string(), source.clone());
@@ -78,17 +95,61 @@ fn run_case(
     }
 
     let mut c = Choices::new(households);
-    let docs: Vec<serde_json::Value> = (0..1 + c.below(5))
-        .map(|_| {
-            let mut doc = json_record(&mut c, HOUSEHOLD);
-            doc["record_id"] = json!(*c.pick(&["H1", "H2", "", "é"]));
-            doc
-        })
-        .collect();
-    let values: Vec<_> = docs
+    let mut docs = Vec::new();
+    let mut values = Vec::new();
+    let mut misspelt = 0;
+    let mut unknown = UnknownFields::default();
+    let mut expected = Expected::default();
+    for _ in 0..1 + c.below(5) {
+        let mut doc = json_record(&mut c, HOUSEHOLD);
+        doc["record_id"] = json!(*c.pick(&["H1", "H2", "", "é"]));
+        let clean = decode_json(&program.schema, &doc).unwrap_or_else(|e| panic!("{doc}: {e:?}"));
+        let mut extras = Expected::default();
+        add_extra_fields(&mut c, &mut doc, HOUSEHOLD, "$", "", &mut extras);
+        match decode_json_with(&program.schema, &doc, &mut unknown) {
+            Ok(value) if extras.errors.is_empty() => {
+                if value != clean {
+                    return Err(format!(
+                        "extra fields changed what the rules see:\n{doc}\n{source}"
+                    ));
+                }
+                for (path, (count, hint)) in extras.counted {
+                    let entry = expected.counted.entry(path).or_insert((0, hint));
+                    entry.0 += count;
+                }
+                values.push(value);
+                docs.push(doc);
+            }
+            Ok(_) => {
+                return Err(format!(
+                    "decoded despite {:?}:\n{doc}\n{source}",
+                    extras.errors
+                ));
+            }
+            Err(errors) => {
+                let mut got: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                got.sort();
+                extras.errors.sort();
+                if got != extras.errors {
+                    return Err(format!(
+                        "decode errors {got:?}, expected {:?}:\n{doc}\n{source}",
+                        extras.errors
+                    ));
+                }
+                misspelt += 1;
+            }
+        }
+    }
+    let counted: BTreeMap<String, (u64, Option<String>)> = unknown
         .iter()
-        .map(|d| decode_json(&program.schema, d).unwrap_or_else(|e| panic!("{d}: {e:?}")))
+        .map(|(path, u)| (path.to_string(), (u.count, u.hint.clone())))
         .collect();
+    if counted != expected.counted {
+        return Err(format!(
+            "unknown fields counted {counted:?}, expected {:?}\n{source}",
+            expected.counted
+        ));
+    }
 
     let mut c = Choices::new(context);
     let as_of = *c.pick(AS_OF);
@@ -115,7 +176,11 @@ fn run_case(
 
     let mut runner = common::Runner::new(&program);
     match common::compare(&mut runner, &program, &values, &ctx) {
-        Ok(_) => Ok(values.iter().map(|v| evaluate(&program, v, &ctx)).collect()),
+        Ok(_) => Ok(Outcome {
+            decisions: values.iter().map(|v| evaluate(&program, v, &ctx)).collect(),
+            misspelt,
+            unknown,
+        }),
         Err(e) => {
             let lines: Vec<String> = docs.iter().map(ToString::to_string).collect();
             Err(format!(
@@ -160,7 +225,19 @@ fn deterministic_cases(n: usize) -> Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> {
 fn generated_programs_reach_every_outcome() {
     let mut seen = std::collections::BTreeSet::new();
     for (program, households, context) in deterministic_cases(150) {
-        for d in run_case(&program, &households, &context).unwrap() {
+        let outcome = run_case(&program, &households, &context).unwrap();
+        if outcome.misspelt > 0 {
+            seen.insert("misspelt field".to_string());
+        }
+        for (_, u) in outcome.unknown.iter() {
+            let kind = if u.hint.is_some() {
+                "near miss counted"
+            } else {
+                "unknown field counted"
+            };
+            seen.insert(kind.to_string());
+        }
+        for d in outcome.decisions {
             seen.insert(format!("{:?}", d.status));
             let criteria = d
                 .verification
@@ -206,6 +283,9 @@ fn generated_programs_reach_every_outcome() {
         "error: not a number",
         "error: not a date",
         "error: no elements",
+        "misspelt field",
+        "near miss counted",
+        "unknown field counted",
     ] {
         assert!(seen.contains(want), "no `{want}` in {seen:?}");
     }

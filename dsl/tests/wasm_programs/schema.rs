@@ -61,6 +61,20 @@ pub(crate) struct Record {
     pub(crate) key: Option<&'static str>,
     pub(crate) label: Option<&'static str>,
     pub(crate) fields: Vec<Field>,
+    /// Declared `open record`: no unknown field is an error.
+    pub(crate) open: bool,
+    /// Fields declared `name: ignored`: in the format, read by no rule.
+    pub(crate) ignored: &'static [&'static str],
+}
+
+impl Record {
+    /// Every name the record declares, typed or `ignored`.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields
+            .iter()
+            .map(|f| f.name)
+            .chain(self.ignored.iter().copied())
+    }
 }
 
 pub(crate) const HOUSEHOLD: usize = 0;
@@ -101,12 +115,16 @@ pub(crate) static RECORDS: LazyLock<Vec<Record>> = LazyLock::new(|| {
                 opt("kind", Ty::Enum(KIND)),
                 f("families", list(Ty::Rec(FAMILY))),
             ],
+            open: false,
+            ignored: &["notes"],
         },
         Record {
             name: "Region",
             key: None,
             label: None,
             fields: vec![f("code", Ty::Text), opt("rt", Ty::Int)],
+            open: true,
+            ignored: &[],
         },
         Record {
             name: "Family",
@@ -122,6 +140,8 @@ pub(crate) static RECORDS: LazyLock<Vec<Record>> = LazyLock::new(|| {
                 opt("cash", Ty::Money),
                 f("members", list(Ty::Rec(MEMBER))),
             ],
+            open: false,
+            ignored: &["score"],
         },
         Record {
             name: "Member",
@@ -144,12 +164,16 @@ pub(crate) static RECORDS: LazyLock<Vec<Record>> = LazyLock::new(|| {
                 opt("colors", list(Ty::Enum(COLOR))),
                 opt("jobs", list(Ty::Rec(JOB))),
             ],
+            open: true,
+            ignored: &["photo"],
         },
         Record {
             name: "Job",
             key: None,
             label: None,
             fields: vec![opt("employer", Ty::Text), opt("pay", Ty::Money)],
+            open: false,
+            ignored: &[],
         },
     ]
 });
@@ -161,7 +185,8 @@ pub(crate) fn schema_source() -> String {
         writeln!(s, "enum {name} {{ {} }}", vs.join(", ")).unwrap();
     }
     for r in RECORDS.iter() {
-        write!(s, "record {}", r.name).unwrap();
+        let open = if r.open { "open " } else { "" };
+        write!(s, "{open}record {}", r.name).unwrap();
         if let Some(k) = r.key {
             write!(s, " key {k}").unwrap();
         }
@@ -176,6 +201,9 @@ pub(crate) fn schema_source() -> String {
             };
             let q = if field.optional { "?" } else { "" };
             writeln!(s, "  {}: {ty}{q}", field.name).unwrap();
+        }
+        for name in r.ignored {
+            writeln!(s, "  {name}: ignored").unwrap();
         }
         s.push_str("}\n");
     }
@@ -314,6 +342,20 @@ pub(crate) fn money_lit(n: i64) -> String {
 
 // ---- households ------------------------------------------------------------------
 
+/// Values of fields the rules do not read (`ignored` or unknown): never
+/// looked at, whatever they hold, misspelt names and `null`s inside
+/// included.
+pub(crate) static ANY_JSON: LazyLock<Vec<serde_json::Value>> = LazyLock::new(|| {
+    vec![
+        json!(null),
+        json!(2.5),
+        json!("x"),
+        json!({"desl": [null], "": {}}),
+        json!([null, 1, "a"]),
+        json!(i64::MIN),
+    ]
+});
+
 pub(crate) fn json_value(c: &mut Choices, ty: &Ty, range: Option<(i64, i64)>) -> serde_json::Value {
     match ty {
         Ty::Bool => json!(c.below(2) == 1),
@@ -354,6 +396,11 @@ pub(crate) fn json_record(c: &mut Choices, r: usize) -> serde_json::Value {
             }
         }
         map.insert(field.name.into(), json_value(c, &field.ty, field.range));
+    }
+    for name in RECORDS[r].ignored {
+        if c.below(3) > 0 {
+            map.insert((*name).into(), c.pick(&ANY_JSON).clone());
+        }
     }
     serde_json::Value::Object(map)
 }
