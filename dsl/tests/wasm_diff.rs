@@ -1,8 +1,10 @@
 //! Differential tests: the compiled module, run in-process by a small
 //! wasm interpreter (wasmi), must give byte-identical decisions and
 //! explanations to the reference interpreter, for the shipped rules on the
-//! sample households, for every case of the evaluation corpus, and for
-//! randomly damaged households.
+//! sample households, for every case of the evaluation corpus, for
+//! randomly damaged households, and for the samples with misspelt and
+//! unknown fields, in the shipped schema (every record checked) and with
+//! every record declared `open`.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -258,4 +260,172 @@ proptest::proptest! {
         };
         RUNNER.with(|r| same(&mut r.borrow_mut(), program, &households, &ctx, "damaged"));
     }
+}
+
+// ---- fields the schema does not name -------------------------------------------
+
+/// The shipped rules with every record of the schema declared `open`.
+fn open_rules() -> Program {
+    let mut sources = Sources::new();
+    for name in [
+        "common",
+        "integrity",
+        "nik",
+        "pbi_jk",
+        "pip",
+        "pkh",
+        "schema",
+        "sembako",
+    ] {
+        let path = workspace().join(format!("rules/{name}.lyk"));
+        let mut text = std::fs::read_to_string(path).unwrap();
+        if name == "schema" {
+            assert!(!text.contains("open record"));
+            text = text.replace("\nrecord ", "\nopen record ");
+        }
+        sources.add(format!("rules/{name}.lyk"), text);
+    }
+    add_files(
+        &mut sources,
+        &workspace().join("rules/tables"),
+        "rules/tables",
+        ".txt",
+    );
+    let program = build(&sources);
+    assert!(program.schema.records.iter().all(|r| r.open));
+    program
+}
+
+/// Every key of every object of `value` that is a record of the schema
+/// (not inside a field declared `ignored`, such as `assets`), as the JSON
+/// pointer of its object, its JSON path and the key.
+fn record_keys(value: &serde_json::Value, pointer: &str, path: &str, out: &mut Vec<[String; 3]>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push([pointer.to_string(), path.to_string(), k.clone()]);
+                if k != "assets" {
+                    record_keys(v, &format!("{pointer}/{k}"), &format!("{path}.{k}"), out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                record_keys(v, &format!("{pointer}/{i}"), &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `doc` with the key at `pointer` renamed (`None`: removed).
+fn renamed(
+    doc: &serde_json::Value,
+    pointer: &str,
+    key: &str,
+    to: Option<&str>,
+) -> serde_json::Value {
+    let mut doc = doc.clone();
+    let object = doc.pointer_mut(pointer).unwrap().as_object_mut().unwrap();
+    let value = object.shift_remove(key).unwrap();
+    if let Some(to) = to {
+        object.insert(to.to_string(), value);
+    }
+    doc
+}
+
+/// Every field of every sample household, renamed to a slip of its name
+/// (in capitals, with a word after it, or with a letter left out): with the
+/// shipped schema, where every record is checked, the household is
+/// malformed at the slip's path with "did you mean"; with every record
+/// declared `open` it decodes exactly as without that field, the slip is
+/// counted with its hint, and the module and the interpreter agree on it.
+#[test]
+fn misspelt_fields_in_checked_and_open_records() {
+    use layak_dsl::record::{UnknownFields, decode_json, decode_json_with};
+    let checked = &*RULES;
+    let open = open_rules();
+    let mut runner = Runner::new(&open);
+    let ctx = context(&open, "2025-10-01", &[]);
+    let (mut errors, mut counted, mut compared) = (0, 0, 0);
+    for (i, line) in SAMPLES.iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        let mut keys = Vec::new();
+        record_keys(&doc, "", "$", &mut keys);
+        let mut decided = Vec::new();
+        for (j, [pointer, path, key]) in keys.iter().enumerate() {
+            let slip = match (i + j) % 3 {
+                0 => key.to_uppercase(),
+                1 => format!("{key}_kk"),
+                _ if key.len() >= 5 => key.chars().skip(1).collect(),
+                _ => key.to_uppercase(),
+            };
+            let with_slip = renamed(&doc, pointer, key, Some(&slip));
+            let want = format!("{path}.{slip}: unknown field; did you mean `{key}`?");
+            match decode_json(&checked.schema, &with_slip) {
+                Err(e) if e.iter().any(|e| e.to_string() == want) => errors += 1,
+                other => panic!("{want}: got {other:?}"),
+            }
+            let mut unknown = UnknownFields::default();
+            let got = decode_json_with(&open.schema, &with_slip, &mut unknown);
+            let without = decode_json(&open.schema, &renamed(&doc, pointer, key, None));
+            assert_eq!(got, without, "{path}.{slip}");
+            if let Ok(value) = got {
+                let tally: Vec<_> = unknown
+                    .iter()
+                    .map(|(p, u)| (p.to_string(), u.clone()))
+                    .collect();
+                assert_eq!(tally.len(), 1, "{path}.{slip}: {unknown}");
+                assert_eq!(tally[0].1.hint.as_deref(), Some(key.as_str()), "{unknown}");
+                counted += 1;
+                decided.push(value);
+            }
+        }
+        compared += same(&mut runner, &open, &decided, &ctx, "open records");
+    }
+    assert!(
+        errors > 700 && counted > 600 && compared == counted,
+        "{errors} {counted} {compared}"
+    );
+}
+
+/// A field no record names anything like, added to every record of every
+/// sample: the household decodes as before, and each is counted once.
+#[test]
+fn unknown_fields_are_counted_and_change_nothing() {
+    use layak_dsl::record::{UnknownFields, decode_json, decode_json_with};
+    let program = &*RULES;
+    let mut unknown = UnknownFields::default();
+    let mut added = 0;
+    for line in SAMPLES.iter() {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        let mut keys = Vec::new();
+        record_keys(&doc, "", "$", &mut keys);
+        let pointers: std::collections::BTreeSet<&String> = keys.iter().map(|[p, ..]| p).collect();
+        let mut extended = doc.clone();
+        for pointer in pointers {
+            let object = extended
+                .pointer_mut(pointer)
+                .unwrap()
+                .as_object_mut()
+                .unwrap();
+            object.insert("zz_extra".to_string(), serde_json::json!({"desl": null}));
+            added += 1;
+        }
+        let before = decode_json(&program.schema, &doc).unwrap();
+        let after = decode_json_with(&program.schema, &extended, &mut unknown).unwrap();
+        assert_eq!(before, after);
+    }
+    assert_eq!(unknown.total(), added);
+    assert!(
+        unknown
+            .iter()
+            .all(|(p, u)| p.ends_with("zz_extra") && u.hint.is_none())
+    );
+    assert!(
+        unknown
+            .to_string()
+            .contains("`families[].members[].zz_extra` ("),
+        "{unknown}"
+    );
 }
