@@ -14,8 +14,16 @@
 //!
 //! A test may also override parameters (`params = { PKH_ELDERLY_MIN_AGE = 60 }`),
 //! change the household before evaluating it (`set = { "families[0].desil" = 5 }`,
-//! `unset = ["families[0].desil"]`), and expect benefit components
+//! `unset = ["families[0].desil"]`, `rename = { "families[0].desil" = "desl" }`), and
+//! expect benefit components
 //! (`expect_items = [{ programme = "PKH", label = "Sukardi", value = 2400000 }]`).
+//!
+//! A household that does not decode fails its test, unless the test expects
+//! exactly its decode errors (`expect_errors = ["$.families[0].desl: unknown
+//! field; did you mean `desil`?"]`). Fields the schema does not name that
+//! are not errors must be listed (`expect_unknown = ["housing.colour"]`, as
+//! the run's report writes them), so a typo in a `set` path cannot pass
+//! unnoticed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +33,7 @@ use layak_dsl::date::Date;
 use layak_dsl::decision::{HouseholdDecision, Outcome};
 use layak_dsl::eval::{EvalContext, evaluate, parse_override};
 use layak_dsl::ir::Program;
-use layak_dsl::record::decode_json;
+use layak_dsl::record::{UnknownFields, decode_json_with};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +68,16 @@ pub struct TestCase {
     /// JSON paths to make null.
     #[serde(default)]
     pub unset: Vec<String>,
+    /// JSON paths of fields to give another name (the last step of the
+    /// path), keeping their value.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// The household must not decode, with exactly these errors.
+    pub expect_errors: Option<Vec<String>>,
+    /// The fields the schema does not name that the household carries, as
+    /// `layak eval` reports them (`families[].members[].hobby`).
+    #[serde(default)]
+    pub expect_unknown: Vec<String>,
     /// The part of the summary line this test pins.
     #[serde(default)]
     pub expect: toml::Table,
@@ -136,7 +154,7 @@ impl Suite {
             .iter()
             .map(|case| {
                 let (failure, decision) = match self.run_case(program, case) {
-                    Ok((failure, decision)) => (failure, Some(decision)),
+                    Ok((failure, decision)) => (failure, decision),
                     Err(e) => (Some(format!("{e:#}")), None),
                 };
                 TestResult {
@@ -153,7 +171,7 @@ impl Suite {
         &self,
         program: &Program,
         case: &TestCase,
-    ) -> Result<(Option<String>, HouseholdDecision)> {
+    ) -> Result<(Option<String>, Option<HouseholdDecision>)> {
         let mut household = self
             .households
             .get(&case.household)
@@ -169,6 +187,9 @@ impl Suite {
         }
         for path in &case.unset {
             set_path(&mut household, path, serde_json::Value::Null)?;
+        }
+        for (path, to) in &case.rename {
+            rename_path(&mut household, path, to)?;
         }
         let as_of = case
             .as_of
@@ -186,21 +207,39 @@ impl Suite {
                 parse_override(program, &spec).map_err(|e| anyhow!("param `{spec}`: {e}"))?;
             ctx.overrides.insert(name, lit);
         }
-        let value = decode_json(&program.schema, &household).map_err(|errors| {
-            anyhow!(
+        let mut unknown = UnknownFields::default();
+        let decoded = decode_json_with(&program.schema, &household, &mut unknown);
+        let errors: Vec<String> = match &decoded {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        };
+        let value = match (decoded, &case.expect_errors) {
+            (Ok(value), None) => value,
+            (Err(_), Some(want)) if *want == errors => return Ok((None, None)),
+            (_, Some(want)) => {
+                let want = serde_json::json!({ "errors": want });
+                let got = serde_json::json!({ "errors": errors });
+                return Ok((Some(diff(&want, &got)), None));
+            }
+            (Err(_), None) => bail!(
                 "household `{}` does not decode: {}",
                 case.household,
-                errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        })?;
+                errors.join("; ")
+            ),
+        };
         let decision = evaluate(program, &value, &ctx);
         let summary = serde_json::to_value(decision.summary())?;
         let expected = serde_json::to_value(&case.expect)?;
         let mut problems = Vec::new();
+        let mut unknown: Vec<&str> = unknown.iter().map(|(path, _)| path).collect();
+        let mut want_unknown: Vec<&str> = case.expect_unknown.iter().map(String::as_str).collect();
+        unknown.sort_unstable();
+        want_unknown.sort_unstable();
+        if unknown != want_unknown {
+            problems.push(format!(
+                "unknown fields {unknown:?}, expected {want_unknown:?} (`expect_unknown`)"
+            ));
+        }
         if !matches(&expected, &summary) {
             problems.push(diff(&expected, &project(&expected, &summary)));
         }
@@ -210,7 +249,7 @@ impl Suite {
             }
         }
         let failure = (!problems.is_empty()).then(|| problems.join("\n"));
-        Ok((failure, decision))
+        Ok((failure, Some(decision)))
     }
 }
 
@@ -333,6 +372,35 @@ pub fn set_path(root: &mut serde_json::Value, path: &str, value: serde_json::Val
         }
     }
     bail!("`{path}` is not a path")
+}
+
+/// Gives the field at a path such as `families[0].desil` another name,
+/// keeping its value and its place among the object's fields.
+pub fn rename_path(root: &mut serde_json::Value, path: &str, to: &str) -> Result<()> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((parent, key)) => (Some(parent), key),
+        None => (None, path),
+    };
+    let mut pointer = String::new();
+    for segment in parent.into_iter().flat_map(|p| p.split('.')) {
+        let key_end = segment.find('[').unwrap_or(segment.len());
+        pointer.push('/');
+        pointer.push_str(segment.get(..key_end).unwrap_or(""));
+        for index in segment_indices(segment.get(key_end..).unwrap_or("")) {
+            pointer.push('/');
+            pointer.push_str(index);
+        }
+    }
+    let object = root
+        .pointer_mut(&pointer)
+        .and_then(|v| v.as_object_mut())
+        .ok_or_else(|| anyhow!("`{path}`: no object there"))?;
+    let Some(at) = object.keys().position(|k| k == key) else {
+        bail!("`{path}`: no field `{key}`");
+    };
+    let value = object.shift_remove(key).unwrap_or_default();
+    object.shift_insert(at, to.to_string(), value);
+    Ok(())
 }
 
 fn segment_indices(s: &str) -> impl Iterator<Item = &str> {

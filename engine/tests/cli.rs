@@ -108,6 +108,81 @@ fn malformed_lines_are_reported_and_the_rest_still_runs() {
     );
 }
 
+/// The samples with a misspelt `desil` in H1 and fields the schema does not
+/// name in H2 and H3.
+fn samples_with_unknown_fields() -> String {
+    let mut input = String::new();
+    for (i, line) in samples().lines().enumerate() {
+        let line = match i {
+            0 => line.replacen("\"desil\": 2", "\"desl\": 2", 1),
+            1 => line.replacen("\"housing\": {", "\"housing\": {\"colour\": \"blue\", ", 1),
+            2 => line.replace(
+                "\"pregnant\": false",
+                "\"pregnant\": false, \"hobby\": \"kite\"",
+            ),
+            _ => line.to_string(),
+        };
+        input.push_str(&line);
+        input.push('\n');
+    }
+    input
+}
+
+#[test]
+fn a_misspelt_field_is_malformed_and_unknown_fields_are_reported_once() {
+    let out = eval(&[], &samples_with_unknown_fields());
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("line 1: $.families[0].desl: unknown field; did you mean `desil`?\n"),
+        "{stderr}"
+    );
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("unknown fields ignored"))
+        .collect();
+    assert_eq!(
+        reports,
+        ["4 unknown fields ignored: `families[].members[].hobby` (3), `housing.colour` (1)"],
+        "{stderr}"
+    );
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        6,
+        "the other lines still ran"
+    );
+
+    let output =
+        std::env::temp_dir().join(format!("layak-cli-unknown-{}.ndjson", std::process::id()));
+    let output_arg = output.to_string_lossy().into_owned();
+    let args = [
+        "run",
+        "--rules",
+        "rules",
+        "--as-of",
+        "2025-10-01",
+        "--input",
+        "-",
+        "--output",
+        &output_arg,
+    ];
+    let run = layak(&args, &samples_with_unknown_fields());
+    let run_stderr = text(&run.stderr);
+    let mut errors_path = output.clone().into_os_string();
+    errors_path.push(".errors.ndjson");
+    let errors = std::fs::read_to_string(&errors_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&output);
+    let _ = std::fs::remove_file(&errors_path);
+    assert_eq!(run.status.code(), Some(3), "{run_stderr}");
+    assert!(errors.contains("did you mean `desil`?"), "{errors}");
+    assert!(
+        run_stderr.contains(
+            "\n4 unknown fields ignored: `families[].members[].hobby` (3), `housing.colour` (1)\n"
+        ),
+        "{run_stderr}"
+    );
+}
+
 #[test]
 fn check_reports_a_misspelt_field_with_did_you_mean() {
     let out = layak(

@@ -26,7 +26,8 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     }
     let mut out = std::io::stdout().lock();
     let mut programs: BTreeMap<PathBuf, Program> = BTreeMap::new();
-    let mut results: Vec<TestResult> = Vec::new();
+    // Each result with the rules it ran on, for the coverage of each.
+    let mut results: Vec<(PathBuf, TestResult)> = Vec::new();
     for file in &files {
         let suite = Suite::load(file)?;
         let key = suite
@@ -55,15 +56,28 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
                     }
                 }
             }
-            results.push(result);
+            results.push((key.clone(), result));
         }
     }
 
-    for program in programs.values() {
-        let cov = coverage(program, results.iter().filter_map(|r| r.decision.as_ref()));
+    for (rules, program) in &programs {
+        let decisions = results
+            .iter()
+            .filter(|(r, _)| r == rules)
+            .filter_map(|(_, result)| result.decision.as_ref());
+        let cov = coverage(program, decisions);
+        let of = if programs.len() > 1 {
+            let here = std::env::current_dir().unwrap_or_default();
+            format!(
+                " of `{}`",
+                rules.strip_prefix(here).unwrap_or(rules).display()
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "\ncoverage per criterion (passed / failed / undetermined):"
+            "\ncoverage per criterion{of} (passed / failed / undetermined):"
         )?;
         let mut never_failed = 0;
         for ((ruleset, code), c) in &cov {
@@ -92,7 +106,7 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
         )?;
     }
 
-    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    let failed = results.iter().filter(|(_, r)| r.failure.is_some()).count();
     let passed = results.len() - failed;
     writeln!(out, "\n{passed} passed, {failed} failed")?;
     Ok(if failed > 0 {
