@@ -38,7 +38,7 @@ use std::rc::Rc;
 use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::{Lit, Program, Type};
-use layak_dsl::record::decode_line;
+use layak_dsl::record::{UnknownFields, decode_line_with};
 use layak_dsl::value::Value;
 use layak_dsl::{Diagnostic, Sources};
 use serde_json::{Value as Json, json};
@@ -168,12 +168,13 @@ impl Compiled {
         }
         let mut lines = Vec::new();
         let mut decoded = Vec::new();
+        let mut unknown = UnknownFields::default();
         for (index, line) in households.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             let line_no = index + 1;
-            match decode_line(&program.schema, line) {
+            match decode_line_with(&program.schema, line, &mut unknown) {
                 Ok(household) => {
                     lines.push(Line::Household(line_no));
                     decoded.push(household);
@@ -192,6 +193,7 @@ impl Compiled {
             households: decoded,
             lines,
             ctx,
+            unknown,
         })
     }
 }
@@ -209,6 +211,7 @@ pub struct Prepared {
     households: Vec<Value>,
     lines: Vec<Line>,
     ctx: EvalContext,
+    unknown: UnknownFields,
 }
 
 #[wasm_bindgen]
@@ -216,6 +219,17 @@ impl Prepared {
     /// The batch to write at `alloc(len)` before calling `evaluate`.
     pub fn batch(&self) -> Vec<u8> {
         layak_dsl::wasm::encode_batch(&self.program, &self.households, &self.ctx)
+    }
+
+    /// The fields the households carry that the schema does not name and
+    /// that are not errors, as `layak eval` reports them at the end of a run
+    /// (`1 unknown field ignored: `housing.colour` (1)`); empty when none.
+    pub fn unknown_fields(&self) -> String {
+        if self.unknown.is_empty() {
+            String::new()
+        } else {
+            self.unknown.to_string()
+        }
     }
 
     /// Reads the module's result block (`result_len` bytes from the address

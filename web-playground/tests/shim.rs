@@ -202,6 +202,27 @@ fn bad_inputs_are_json_errors_not_panics() {
     assert_eq!(lines[1]["errors"][0]["path"], "$.record_id");
     assert_eq!(lines[2]["line"], 4);
     assert!(lines[2]["errors"].as_array().is_some_and(|e| !e.is_empty()));
+    // A misspelt field is a malformed line with "did you mean"; a field the
+    // schema does not name otherwise is counted, as `layak eval` reports it.
+    let h1 = samples().lines().next().unwrap().to_string();
+    let input = format!(
+        "{}\n{}\n",
+        h1.replacen("\"desil\": 2", "\"desl\": 2", 1),
+        h1.replacen("\"housing\": {", "\"housing\": {\"colour\": 1, ", 1)
+    );
+    let unknown = compiled.prepare(&input, "2025-10-01", "{}").unwrap();
+    let out = run(&compiled, &unknown);
+    assert_eq!(out[0]["errors"][0]["path"], "$.families[0].desl");
+    assert_eq!(
+        out[0]["errors"][0]["message"],
+        "unknown field; did you mean `desil`?"
+    );
+    assert!(out[1]["summary"].as_str().unwrap().contains("\"H1\""));
+    assert_eq!(
+        unknown.unknown_fields(),
+        "1 unknown field ignored: `housing.colour` (1)"
+    );
+    assert_eq!(prepared.unknown_fields(), "");
     // A result block that is not one: an error, not a panic.
     for block in [&b""[..], &[0xff; 64][..], &[1, 0, 0, 0, 0, 0, 0, 0][..]] {
         let out: Json = serde_json::from_str(&prepared.decode(block)).unwrap();

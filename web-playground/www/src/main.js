@@ -134,6 +134,7 @@ async function evaluateOnWasm() {
     const len = result_len();
     const out = JSON.parse(prepared.decode(new Uint8Array(memory.buffer, at, len)));
     if (!Array.isArray(out)) throw new Error(out.error || "the result block could not be read");
+    app.unknownFields = prepared.unknown_fields();
     phase("evaluate", t0);
     return out;
   } finally {
@@ -190,7 +191,8 @@ async function runOnce() {
       app.results = await evaluateOnWasm();
       if (!app.baseline) app.baseline = app.results;
       $("results").classList.remove("stale");
-      setStatus(`ok · module ${(app.moduleSize / 1024).toFixed(0)} KiB`, "good");
+      const unknown = app.unknownFields ? ` · ${app.unknownFields}` : "";
+      setStatus(`ok · module ${(app.moduleSize / 1024).toFixed(0)} KiB${unknown}`, "good");
       renderParams();
     }
     const t0 = performance.now();
