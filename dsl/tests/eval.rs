@@ -1,5 +1,5 @@
 //! The interpreter on real programs: the shipped rules on the sample
-//! households of DOMAIN.md section 5, and the evaluation corpus
+//! households (`docs/domain.md`, "The sample households"), and the evaluation corpus
 //! (`corpus/eval/`): small rule programs with households whose decisions are
 //! snapshotted.
 #![allow(
@@ -94,7 +94,7 @@ struct Expected {
     amounts: &'static [&'static str],
 }
 
-/// DOMAIN.md section 5, as of 2025-10-01.
+/// The results of the sample households (`docs/domain.md`), as of 2025-10-01.
 const EXPECTED: &[Expected] = &[
     Expected {
         id: "H1",

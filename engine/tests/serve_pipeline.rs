@@ -1,5 +1,5 @@
 //! The register service end to end through real HTTP on a real database
-//! file: the sample households of DOMAIN.md through proposal, verification,
+//! file: the sample households (`docs/domain.md`) through proposal, verification,
 //! quality control, determination and use; H5 corrected and proposed again
 //! while H7 is registered; stateless evaluation against `layak eval`; the
 //! OpenAPI document against the route table.

@@ -45,7 +45,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 // ---- the household ------------------------------------------------------------
 
-/// One household of the interchange format (DOMAIN.md section 3), as the
+/// One household of the interchange format (`docs/domain.md`), as the
 /// shipped rules read it.
 #[derive(Debug, serde::Deserialize)]
 pub struct Household<'a> {

@@ -1,4 +1,4 @@
-//! The integrity defects of DOMAIN.md section 4, each put into a few
+//! The integrity defects of `docs/domain.md` ("Integrity"), each put into a few
 //! percent of households, independently, so that a generated population
 //! exercises every integrity criterion (and a household may have several).
 

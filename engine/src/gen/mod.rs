@@ -1,5 +1,5 @@
 //! `layak gen`: realistic synthetic households in the interchange format
-//! (DOMAIN.md section 3), reproducible from a seed.
+//! (`docs/domain.md`, "The household record"), reproducible from a seed.
 //!
 //! The same seed gives the same bytes on every machine: the generator is
 //! ChaCha8 (whose output rand_chacha keeps stable across platforms and
@@ -9,8 +9,8 @@
 //! depends on the clock, hashing or the thread count. Households are written
 //! one at a time, so memory stays constant whatever `--households` is.
 //!
-//! A few percent of households carry each integrity defect of DOMAIN.md
-//! section 4 (see `defects.rs`), so a run over a generated population
+//! A few percent of households carry each integrity defect of
+//! `docs/domain.md` (see `defects.rs`), so a run over a generated population
 //! exercises every criterion.
 
 use std::io::Write;

@@ -1,5 +1,5 @@
 //! The households `layak gen` writes, in the interchange format of
-//! DOMAIN.md section 3. Field order here is the order in the output.
+//! `docs/domain.md` ("The household record"). Field order here is the order in the output.
 //! `None` is written as `null`, which the format reads as missing.
 
 use std::collections::BTreeMap;

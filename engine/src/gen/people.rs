@@ -198,7 +198,7 @@ fn family(ctx: &mut Ctx<'_>, desil: Option<u8>, secondary: bool) -> Family {
     let head_female = rng.chance(if head_age >= 60 { 300 } else { 130 });
     let married = rng.chance(if head_female { 250 } else { 880 });
     let surname = rng.pick(SURNAMES).unwrap_or("");
-    // Richer deciles hold more civil servants (DOMAIN.md: ASN on lists).
+    // Richer deciles hold more civil servants (`docs/domain.md`: the audits found ASN on the lists).
     let asn_rate = match desil.unwrap_or(5) {
         1..=4 => 6,
         5..=7 => 40,

@@ -407,16 +407,9 @@ pub fn rule_files() -> Vec<Value> {
     out
 }
 
-/// The sample households of DOMAIN.md: `../shared/samples` when present
-/// (as in CI), else the copy beside the rule tests.
+/// The sample households (`docs/domain.md`), beside the rule tests.
 pub fn samples() -> String {
-    let shared = root().join("../shared/samples/households.ndjson");
-    let path = if shared.is_file() {
-        shared
-    } else {
-        root().join("rules/tests/samples.ndjson")
-    };
-    std::fs::read_to_string(path).expect("read samples")
+    std::fs::read_to_string(root().join("rules/tests/samples.ndjson")).expect("read samples")
 }
 
 /// Runs the `layak` CLI and returns its stdout.
