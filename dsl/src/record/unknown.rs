@@ -108,9 +108,7 @@ pub(super) fn near_miss<'c>(
     candidates: impl Iterator<Item = &'c str>,
 ) -> Option<&'c str> {
     let words = normalize(name);
-    // Ranked by kind of match, then distance, then the longer field (of
-    // `desil_kk`, `desil` explains more than a field `kk` would).
-    let mut best: Option<((u8, usize, Reverse<usize>), &str)> = None;
+    let mut best: Option<(Rank, &str)> = None;
     for candidate in candidates {
         let field = normalize(candidate);
         let rank = if words == field {
@@ -143,6 +141,11 @@ pub(super) fn near_miss<'c>(
     }
     best.map(|(_, c)| c)
 }
+
+/// How good a match is, smallest best: the kind of match (same words,
+/// words around, edits), the number of edits, then the longer field (of
+/// `desil_kk`, `desil` explains more than a field `kk` would).
+type Rank = (u8, usize, Reverse<usize>);
 
 /// Whether `words` is `field` with whole words before or after it.
 fn affixed(words: &str, field: &str) -> bool {
