@@ -8,7 +8,7 @@
 //!   default) an unknown field that looks like a misspelling of a field the
 //!   object does not carry (absent or `null`) is an error: `desl`, `Desil`
 //!   or `desil_kk` where `desil` is expected gives `$.families[0].desl:
-//!   unknown field; did you mean `desil`?` ([`unknown::near_miss`] says
+//!   unknown field; did you mean `desil`?` (`record/unknown.rs` says
 //!   what looks like one). Every other unknown field, and every unknown
 //!   field of an `open record`, is ignored (callers keep the original JSON)
 //!   and counted in [`UnknownFields`], which callers report once per run;
