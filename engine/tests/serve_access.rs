@@ -66,7 +66,7 @@ fn sql(db: &Path, statement: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = layak_engine::store::Store::open(db.to_str().unwrap())
+        let store = layak_service::store::Store::open(db.to_str().unwrap())
             .await
             .unwrap();
         sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
@@ -78,7 +78,7 @@ fn sql(db: &Path, statement: &str) {
 
 #[test]
 fn roles_scopes_audit_and_personal_data() {
-    let engine_roles: Vec<&str> = layak_engine::serve::auth::Role::ALL
+    let engine_roles: Vec<&str> = layak_service::http::auth::Role::ALL
         .iter()
         .map(|r| r.name())
         .collect();

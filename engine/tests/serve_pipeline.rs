@@ -462,7 +462,7 @@ fn openapi_lists_every_route_of_the_table() {
         &["--playground", missing.to_str().unwrap()],
     );
     let doc = server.get("/openapi.json").json();
-    for route in layak_engine::serve::routes::list() {
+    for route in layak_service::http::routes::list() {
         let method = route.method.as_str().to_ascii_lowercase();
         assert!(
             doc["paths"][route.path][&method].is_object(),
@@ -477,7 +477,7 @@ fn openapi_lists_every_route_of_the_table() {
         .values()
         .map(|p| p.as_object().unwrap().len())
         .sum();
-    assert_eq!(documented, layak_engine::serve::routes::list().len());
+    assert_eq!(documented, layak_service::http::routes::list().len());
     let playground = server.get("/playground/");
     assert_eq!(playground.status, 404);
     assert!(playground.text().contains("playground is not built"));

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use layak_dsl::ir::Program;
+use layak_host::engine::Engine;
 
-use crate::load::load_program;
-use crate::ruletest::{Suite, TestResult, coverage};
+use layak_host::load::load_program;
+use layak_host::ruletest::{Suite, TestResult, coverage};
 
 pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut files = Vec::new();
@@ -21,11 +22,13 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     if files.is_empty() {
         bail!(
             "no rule tests (`*.toml`) found in {}",
-            crate::load::display_paths(paths)
+            layak_host::load::display_paths(paths)
         );
     }
     let mut out = std::io::stdout().lock();
-    let mut programs: BTreeMap<PathBuf, Program> = BTreeMap::new();
+    // Rule tests run on the reference interpreter: the oracle the compiled
+    // engine is checked against.
+    let mut engines: BTreeMap<PathBuf, Engine> = BTreeMap::new();
     let mut results: Vec<TestResult> = Vec::new();
     for file in &files {
         let suite = Suite::load(file)?;
@@ -33,14 +36,14 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
             .rules_dir
             .canonicalize()
             .unwrap_or_else(|_| suite.rules_dir.clone());
-        if !programs.contains_key(&key) {
+        if !engines.contains_key(&key) {
             let program = load_program(&suite.rules_dir)?;
-            programs.insert(key.clone(), program);
+            engines.insert(key.clone(), Engine::interpreter(Arc::new(program)));
         }
-        let Some(program) = programs.get(&key) else {
+        let Some(engine) = engines.get(&key) else {
             continue;
         };
-        for result in suite.run(program) {
+        for result in suite.run(engine) {
             match &result.failure {
                 None => writeln!(out, "test {} ... ok", result.name)?,
                 Some(why) => {
@@ -59,8 +62,11 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
         }
     }
 
-    for program in programs.values() {
-        let cov = coverage(program, results.iter().filter_map(|r| r.decision.as_ref()));
+    for engine in engines.values() {
+        let cov = coverage(
+            engine.program(),
+            results.iter().filter_map(|r| r.decision.as_ref()),
+        );
         writeln!(
             out,
             "\ncoverage per criterion (passed / failed / undetermined):"
