@@ -140,7 +140,7 @@ fn roles_scopes_audit_and_personal_data() {
     let author = tokens.role("policy_author");
     let created = s.post_as(author, "/v1/rulesets", &json!({"files": rule_files()}));
     assert_eq!(created.status, 201, "{}", created.text());
-    for stage in ["verification", "determination"] {
+    for stage in ["verification", "qc", "determination"] {
         let r = s.post_as(
             author,
             "/v1/rulesets/1/activate",
@@ -200,7 +200,7 @@ fn roles_scopes_audit_and_personal_data() {
         1
     );
     let reviewer = tokens.role("ministry_reviewer");
-    let job = s.post_as(reviewer, "/v1/jobs/qc", &json!({})).json();
+    let job = s.post_as(reviewer, "/v1/jobs/qc", &json!({"as_of": "2025-10-01"})).json();
     s.wait_job_as(reviewer, job["id"].as_i64().unwrap());
     let job = s
         .post_as(

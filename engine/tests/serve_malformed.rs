@@ -255,7 +255,7 @@ fn bad_input_gets_problem_json_never_a_500() {
     server
         .post("/v1/jobs/424242/cancel", &json!({}))
         .assert_problem(404, "JOB_NOT_FOUND");
-    let done = server.run_job("qc", &json!({}));
+    let done = server.run_job("qc", &json!({"as_of": "2025-10-01"}));
     server
         .post(&format!("/v1/jobs/{}/cancel", done["id"]), &json!({}))
         .assert_problem(409, "JOB_ENDED");

@@ -16,6 +16,10 @@
 //! change the household before evaluating it (`set = { "families[0].desil" = 5 }`,
 //! `unset = ["families[0].desil"]`), and expect benefit components
 //! (`expect_items = [{ programme = "PKH", label = "Sukardi", value = 2400000 }]`).
+//!
+//! A file with `stage = "qc"` runs the quality-control rulesets instead; its
+//! cases give the registry facts with `set`
+//! (`set = { "families[0].members[2].registry" = { nik_records = ["H7"] } }`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,10 +40,22 @@ pub struct TestFile {
     pub rules: String,
     pub households: Option<String>,
     pub as_of: Option<String>,
+    /// `qc`: the cases run the quality-control stage (the rules' `stage qc`
+    /// rulesets, with the registry facts the cases `set`); by default they
+    /// run verification and determination.
+    #[serde(default)]
+    pub stage: Option<TestStage>,
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub test: Vec<TestCase>,
+}
+
+/// The stage a test file runs, when not the household evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStage {
+    Qc,
 }
 
 fn default_rules() -> String {

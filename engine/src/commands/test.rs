@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use layak_dsl::ir::Program;
 use layak_host::engine::Engine;
 
 use layak_host::load::load_program;
-use layak_host::ruletest::{Suite, TestResult, coverage};
+use layak_host::ruletest::{Suite, TestResult, TestStage, coverage};
 
 pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut files = Vec::new();
@@ -28,17 +29,32 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     // Rule tests run on the reference interpreter: the oracle the compiled
     // engine is checked against.
-    let mut engines: BTreeMap<PathBuf, Engine> = BTreeMap::new();
+    let mut programs: BTreeMap<PathBuf, Arc<Program>> = BTreeMap::new();
+    let mut engines: BTreeMap<(PathBuf, Option<TestStage>), Engine> = BTreeMap::new();
     let mut results: Vec<TestResult> = Vec::new();
     for file in &files {
         let suite = Suite::load(file)?;
-        let key = suite
+        let dir = suite
             .rules_dir
             .canonicalize()
             .unwrap_or_else(|_| suite.rules_dir.clone());
-        if !engines.contains_key(&key) {
-            let program = load_program(&suite.rules_dir)?;
-            engines.insert(key.clone(), Engine::interpreter(Arc::new(program)));
+        if !programs.contains_key(&dir) {
+            programs.insert(dir.clone(), Arc::new(load_program(&suite.rules_dir)?));
+        }
+        let key = (dir.clone(), suite.spec.stage);
+        if !engines.contains_key(&key)
+            && let Some(program) = programs.get(&dir)
+        {
+            let program = match suite.spec.stage {
+                None => Arc::clone(program),
+                Some(TestStage::Qc) => Arc::new(program.quality_control().with_context(|| {
+                    format!(
+                        "`{}` tests the qc stage, but the rules have no `stage qc` ruleset",
+                        file.display()
+                    )
+                })?),
+            };
+            engines.insert(key.clone(), Engine::interpreter(program));
         }
         let Some(engine) = engines.get(&key) else {
             continue;
@@ -62,11 +78,8 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
         }
     }
 
-    for engine in engines.values() {
-        let cov = coverage(
-            engine.program(),
-            results.iter().filter_map(|r| r.decision.as_ref()),
-        );
+    for program in programs.values() {
+        let cov = coverage(program, results.iter().filter_map(|r| r.decision.as_ref()));
         writeln!(
             out,
             "\ncoverage per criterion (passed / failed / undetermined):"

@@ -190,7 +190,7 @@ pub fn cases(ctx: &Ctx) -> Vec<Case> {
             method: "POST",
             route: "/v1/jobs/qc",
             path: "/v1/jobs/qc".into(),
-            body: json_body(&json!({})),
+            body: json_body(&json!({"as_of": "2025-10-01"})),
             allowed: &["admin", "ministry_reviewer"],
             ok: &[202],
             scoped: Scoped::Unscoped(

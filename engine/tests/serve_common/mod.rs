@@ -257,7 +257,7 @@ impl Server {
         self.call(Some(&self.token), method, path, None)
     }
 
-    /// Stores the shipped rules and activates them for both stages.
+    /// Stores the shipped rules and activates them for every stage.
     pub fn load_rules(&self) -> String {
         let reply = self.post(
             "/v1/rulesets",
@@ -269,7 +269,7 @@ impl Server {
             reply.text()
         );
         let id = reply.json()["id"].as_i64().expect("id");
-        for stage in ["verification", "determination"] {
+        for stage in ["verification", "qc", "determination"] {
             let r = self.post(
                 &format!("/v1/rulesets/{id}/activate"),
                 &json!({"stage": stage, "effective_from": "2000-01-01"}),
