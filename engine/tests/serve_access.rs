@@ -200,7 +200,9 @@ fn roles_scopes_audit_and_personal_data() {
         1
     );
     let reviewer = tokens.role("ministry_reviewer");
-    let job = s.post_as(reviewer, "/v1/jobs/qc", &json!({"as_of": "2025-10-01"})).json();
+    let job = s
+        .post_as(reviewer, "/v1/jobs/qc", &json!({"as_of": "2025-10-01"}))
+        .json();
     s.wait_job_as(reviewer, job["id"].as_i64().unwrap());
     let job = s
         .post_as(

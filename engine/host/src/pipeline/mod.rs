@@ -169,6 +169,28 @@ where
     )
 }
 
+/// [`run`] over lines in memory, collecting every outcome in order (a
+/// stage job's batch, a request's households).
+pub fn evaluate_all(
+    evaluator: &Evaluator<'_>,
+    lines: Vec<Line>,
+    options: &Options,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::with_capacity(lines.len());
+    run(
+        evaluator,
+        Source::Lines(lines),
+        options,
+        &|_| {},
+        |_, slice| slice,
+        |slice| {
+            outcomes.extend(slice);
+            Ok(())
+        },
+    )?;
+    Ok(outcomes)
+}
+
 /// [`run`] for work that is not one evaluator's: `work` gets each slice of
 /// lines on a worker thread (`layak impact` evaluates it with two).
 pub fn run_with<T, W, S>(
@@ -187,13 +209,9 @@ where
         // Lines that fit one batch are worked on the calling thread: a
         // request for one household spawns no thread.
         Source::Lines(lines) if lines.len() <= options.batch_lines || options.threads <= 1 => {
-            let bytes = lines
-                .iter()
-                .map(|l| l.text.as_ref().map_or(0, |t| t.len() as u64 + 1))
-                .sum();
             progress(Progress {
                 lines: lines.len() as u64,
-                bytes,
+                bytes: stream::bytes_of(&lines),
             });
             for slice in lines.chunks(SLICE) {
                 sink(work(slice))?;

@@ -65,10 +65,19 @@ struct Batch {
     lines: Vec<Line>,
 }
 
+/// The bytes lines in memory stand for (each with its newline), for
+/// progress.
+pub fn bytes_of(lines: &[Line]) -> u64 {
+    lines
+        .iter()
+        .map(|l| l.text.as_ref().map_or(0, |t| t.len() as u64 + 1))
+        .sum()
+}
+
 /// Streams NDJSON from `input`: one batch of lines at a time, read on a
 /// thread of its own.
 pub fn stream<T, W, S>(
-    input: Box<dyn BufRead + Send + '_>,
+    mut input: Box<dyn BufRead + Send + '_>,
     options: &Options,
     progress: &(dyn Fn(Progress) + Sync),
     work: &W,
@@ -80,9 +89,11 @@ where
     S: FnMut(T) -> Result<()>,
 {
     let batch_lines = options.batch_lines.max(1);
+    let mut reader = LineReader::default();
     drive(
         options,
-        move |jobs, tokens| read(input, batch_lines, jobs, tokens, progress),
+        progress,
+        move || reader.batch(&mut input, batch_lines),
         work,
         sink,
     )
@@ -102,38 +113,33 @@ where
     S: FnMut(T) -> Result<()>,
 {
     let batch_lines = options.batch_lines.max(1);
+    let mut lines = lines.into_iter().peekable();
     drive(
         options,
-        move |jobs, tokens| {
-            let mut lines = lines.into_iter().peekable();
-            let mut seq = 0u64;
-            while lines.peek().is_some() {
-                let batch: Vec<Line> = lines.by_ref().take(batch_lines).collect();
-                progress(Progress {
-                    lines: batch.len() as u64,
-                    bytes: batch
-                        .iter()
-                        .map(|l| l.text.as_ref().map_or(0, |t| t.len() as u64 + 1))
-                        .sum(),
-                });
-                if tokens.send(()).is_err() || jobs.send(Batch { seq, lines: batch }).is_err() {
-                    break;
-                }
-                seq += 1;
-            }
-            Ok(())
+        progress,
+        move || {
+            let batch: Vec<Line> = lines.by_ref().take(batch_lines).collect();
+            let bytes = bytes_of(&batch);
+            Ok((lines.peek().is_none(), batch, bytes))
         },
         work,
         sink,
     )
 }
 
-/// Runs `produce` on its own thread, the workers on theirs, and reorders
-/// on the calling thread.
-fn drive<T, P, W, S>(options: &Options, produce: P, work: &W, mut sink: S) -> Result<()>
+/// Runs `next_batch` on a producer thread of its own (it gives a batch's
+/// lines, their bytes and whether the input has ended), the workers on
+/// theirs, and reorders on the calling thread.
+fn drive<T, P, W, S>(
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+    mut next_batch: P,
+    work: &W,
+    mut sink: S,
+) -> Result<()>
 where
     T: Send,
-    P: FnOnce(&SyncSender<Batch>, &SyncSender<()>) -> Result<()> + Send,
+    P: FnMut() -> Result<(bool, Vec<Line>, u64)> + Send,
     W: Fn(&[Line]) -> T + Sync,
     S: FnMut(T) -> Result<()>,
 {
@@ -145,7 +151,26 @@ where
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(&job_tx, &token_tx));
+        let producer = scope.spawn(move || -> Result<()> {
+            let mut seq = 0u64;
+            loop {
+                let (end, lines, bytes) = next_batch()?;
+                progress(Progress {
+                    lines: lines.len() as u64,
+                    bytes,
+                });
+                if !lines.is_empty() {
+                    // No token means the consumer has stopped: stop reading.
+                    if token_tx.send(()).is_err() || job_tx.send(Batch { seq, lines }).is_err() {
+                        return Ok(());
+                    }
+                    seq += 1;
+                }
+                if end {
+                    return Ok(());
+                }
+            }
+        });
         for _ in 0..options.threads.max(1) {
             let result_tx = result_tx.clone();
             let job_rx = &job_rx;
@@ -166,53 +191,40 @@ where
     })
 }
 
-fn read(
-    mut input: Box<dyn BufRead + Send + '_>,
-    batch_lines: usize,
-    jobs: &SyncSender<Batch>,
-    tokens: &SyncSender<()>,
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Result<()> {
-    let mut no = 0u64;
-    let mut seq = 0u64;
-    let mut buf = Vec::new();
-    loop {
+/// Cuts NDJSON into batches of non-blank lines, numbering every line.
+#[derive(Default)]
+struct LineReader {
+    no: u64,
+    buf: Vec<u8>,
+}
+
+impl LineReader {
+    fn batch(
+        &mut self,
+        input: &mut Box<dyn BufRead + Send + '_>,
+        batch_lines: usize,
+    ) -> Result<(bool, Vec<Line>, u64)> {
         let mut lines = Vec::with_capacity(batch_lines);
         let mut bytes = 0u64;
-        let mut eof = false;
         while lines.len() < batch_lines {
-            buf.clear();
+            self.buf.clear();
             let n = input
-                .read_until(b'\n', &mut buf)
-                .with_context(|| format!("reading line {} of the input", no + 1))?;
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("reading line {} of the input", self.no + 1))?;
             if n == 0 {
-                eof = true;
-                break;
+                return Ok((true, lines, bytes));
             }
-            no += 1;
+            self.no += 1;
             bytes += n as u64;
-            let text = trim_newline(&buf);
+            let text = trim_newline(&self.buf);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let text =
                 String::from_utf8(text.to_vec()).map_err(|e| format!("the line is not UTF-8: {e}"));
-            lines.push(Line { no, text });
+            lines.push(Line { no: self.no, text });
         }
-        progress(Progress {
-            lines: lines.len() as u64,
-            bytes,
-        });
-        if !lines.is_empty() {
-            // No token means the consumer has stopped: stop reading.
-            if tokens.send(()).is_err() || jobs.send(Batch { seq, lines }).is_err() {
-                return Ok(());
-            }
-            seq += 1;
-        }
-        if eof {
-            return Ok(());
-        }
+        Ok((false, lines, bytes))
     }
 }
 

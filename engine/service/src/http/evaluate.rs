@@ -158,19 +158,8 @@ pub async fn evaluate(
             threads,
             batch_lines: pipeline::SLICE,
         };
-        let mut outcomes = Vec::with_capacity(lines.len());
-        pipeline::run(
-            &compiled.evaluator(&ctx),
-            Source::Lines(lines),
-            &options,
-            &|_| {},
-            |_, slice| slice,
-            |slice| {
-                outcomes.extend(slice);
-                Ok(())
-            },
-        )
-        .map_err(|e| Problem::internal(&e))?;
+        let outcomes = pipeline::evaluate_all(&compiled.evaluator(&ctx), lines, &options)
+            .map_err(|e| Problem::internal(&e))?;
         let mut errors = Vec::new();
         for (index, (raw, outcome)) in households.iter().zip(&outcomes).enumerate() {
             if let Err(LineError::Malformed(e)) = outcome {

@@ -2,6 +2,7 @@
 //! determination), follow it, list its errors, cancel it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -19,6 +20,7 @@ use crate::store::now_ms;
 use super::auth::Caller;
 use super::evaluate::context;
 use super::problem::{ApiResult, Problem};
+use super::rules::Compiled;
 use super::{AppState, extract, parse_date};
 
 /// The statuses each stage job works on.
@@ -108,16 +110,7 @@ pub async fn verification(
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let req: VerificationRequest = extract::json(body)?;
     let region = region_within(&caller, req.region.as_ref())?;
-    let date = parse_date("as_of", &req.as_of)?;
-    let compiled = state
-        .rules
-        .resolve(
-            &state.store,
-            req.ruleset.as_deref(),
-            "verification",
-            i64::from(date.yyyymmdd()),
-        )
-        .await?;
+    let compiled = version(&state, req.ruleset.as_deref(), "verification", &req.as_of).await?;
     let params = serde_json::json!({"as_of": req.as_of, "region": region});
     queue(
         &state,
@@ -151,16 +144,7 @@ pub async fn qc(
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     let req: QcRequest = extract::json(body)?;
     let region = region_within(&caller, req.region.as_ref())?;
-    let date = parse_date("as_of", &req.as_of)?;
-    let compiled = state
-        .rules
-        .resolve(
-            &state.store,
-            req.ruleset.as_deref(),
-            "qc",
-            i64::from(date.yyyymmdd()),
-        )
-        .await?;
+    let compiled = version(&state, req.ruleset.as_deref(), "qc", &req.as_of).await?;
     if compiled.program.quality_control().is_none() {
         return Err(Problem::unprocessable(
             "NO_QC_RULES",
@@ -207,16 +191,7 @@ pub async fn determination(
             ),
         ));
     }
-    let date = parse_date("as_of", &req.as_of)?;
-    let compiled = state
-        .rules
-        .resolve(
-            &state.store,
-            req.ruleset.as_deref(),
-            "determination",
-            i64::from(date.yyyymmdd()),
-        )
-        .await?;
+    let compiled = version(&state, req.ruleset.as_deref(), "determination", &req.as_of).await?;
     // Checked now, so a bad parameter is the request's error, not the job's.
     context(&compiled.program, &req.as_of, &req.params)?;
     let params = serde_json::json!({
@@ -230,6 +205,21 @@ pub async fn determination(
         Some(&compiled.hash),
     )
     .await
+}
+
+/// The ruleset version a job runs: the one the request names, or the one
+/// active for `stage` on `as_of`.
+async fn version(
+    state: &AppState,
+    reference: Option<&str>,
+    stage: &str,
+    as_of: &str,
+) -> ApiResult<Arc<Compiled>> {
+    let date = parse_date("as_of", as_of)?;
+    state
+        .rules
+        .resolve(&state.store, reference, stage, i64::from(date.yyyymmdd()))
+        .await
 }
 
 pub fn valid_period(p: &str) -> bool {

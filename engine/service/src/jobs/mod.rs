@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use layak_dsl::decision::{HouseholdDecision, Outcome as CriterionResult, Status};
 use layak_dsl::eval::EvalContext;
-use layak_host::pipeline::{self, Line, LineError, Options, Outcome, SLICE, Source};
+use layak_host::pipeline::{self, Line, LineError, Options, Outcome, SLICE};
 
 use crate::http::AppState;
 use crate::http::evaluate::context;
@@ -198,20 +198,8 @@ impl Run<'_> {
                     compiled.qc_evaluator(&ctx).ok_or(JobError::NoQcRules)?
                 }
             };
-            let mut outcomes = Vec::with_capacity(lines.len());
-            pipeline::run(
-                &evaluator,
-                Source::Lines(lines),
-                &options,
-                &|_| {},
-                |_, slice| slice,
-                |slice| {
-                    outcomes.extend(slice);
-                    Ok(())
-                },
-            )
-            .map_err(|e| JobError::Internal(e.to_string()))?;
-            Ok(outcomes)
+            pipeline::evaluate_all(&evaluator, lines, &options)
+                .map_err(|e| JobError::Internal(e.to_string()))
         })
         .await
         .map_err(|e| JobError::Internal(e.to_string()))?
@@ -336,10 +324,37 @@ fn verification_reasons(d: &HouseholdDecision) -> serde_json::Value {
     })
 }
 
-/// The status a verification-like outcome moves a record to.
-fn passed_or_returned(d: &HouseholdDecision, passed: &'static str) -> &'static str {
-    match d.status {
-        Status::Verified => passed,
-        Status::Returned => RETURNED,
-    }
+/// Commits a verification-like batch (verification, QC): each record moves
+/// to `passed` or `RETURNED` with its reasons, or gets its error recorded;
+/// then the job's cursor and the audit entry, all in one transaction.
+async fn commit_statuses(
+    run: &Run<'_>,
+    batch: &[StoredHousehold],
+    outcomes: &[Outcome],
+    passed: &'static str,
+    last: &str,
+) -> Result<(), JobError> {
+    crate::store::write_tx!(run.state.store, |tx| {
+        let (mut done, mut errors) = (0i64, 0i64);
+        for (h, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Ok(d) => {
+                    let to = match d.status {
+                        Status::Verified => passed,
+                        Status::Returned => RETURNED,
+                    };
+                    run.change(tx, h, to, verification_reasons(d).to_string(), None)
+                        .await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    errors += 1;
+                    run.record_error(tx, h, e).await?;
+                }
+            }
+        }
+        jobs::advance(tx, run.job.id, done, errors, Some(last)).await?;
+        run.audit(tx, done).await
+    })?;
+    Ok(())
 }

@@ -21,13 +21,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use layak_dsl::decision::Status;
-use layak_host::pipeline::{Line, Outcome};
+use layak_host::pipeline::Line;
 
 use crate::store::decisions::Fact;
 use crate::store::households::{QC_PASSED, StoredHousehold};
-use crate::store::jobs::advance;
 
-use super::{JobError, Program, Run, passed_or_returned, verification_reasons};
+use super::{JobError, Program, Run, commit_statuses};
 
 pub(super) async fn batch(
     run: &Run<'_>,
@@ -66,35 +65,7 @@ pub(super) async fn batch(
             returned.insert(h.record_id.as_str());
         }
     }
-    store(run, &batch, &outcomes, last).await
-}
-
-async fn store(
-    run: &Run<'_>,
-    batch: &[StoredHousehold],
-    outcomes: &[Outcome],
-    last: &str,
-) -> Result<(), JobError> {
-    crate::store::write_tx!(run.state.store, |tx| {
-        let (mut done, mut errors) = (0i64, 0i64);
-        for (h, outcome) in batch.iter().zip(outcomes) {
-            match outcome {
-                Ok(d) => {
-                    let to = passed_or_returned(d, QC_PASSED);
-                    run.change(tx, h, to, verification_reasons(d).to_string(), None)
-                        .await?;
-                    done += 1;
-                }
-                Err(e) => {
-                    errors += 1;
-                    run.record_error(tx, h, e).await?;
-                }
-            }
-        }
-        advance(tx, run.job.id, done, errors, Some(last)).await?;
-        run.audit(tx, done).await
-    })?;
-    Ok(())
+    commit_statuses(run, &batch, &outcomes, QC_PASSED, last).await
 }
 
 /// The record's body with its registry facts attached: every member and
