@@ -442,7 +442,8 @@ fn rulesets_are_versioned_diagnosed_and_activated_by_date() {
 
     let list = server.get("/v1/rulesets").json();
     assert_eq!(list["rulesets"].as_array().unwrap().len(), 2);
-    assert_eq!(list["activations"].as_array().unwrap().len(), 3);
+    // Version 1 for every stage (3), version 2 for determination (1).
+    assert_eq!(list["activations"].as_array().unwrap().len(), 4);
     let short = &hash[..12];
     let shown = server.get(&format!("/v1/rulesets/{short}")).json();
     assert_eq!(shown["id"], 1);

@@ -11,7 +11,7 @@
 //!
 //! let program = Arc::new(layak_host::load::load_program("rules".as_ref())?);
 //! let engine = Engine::new(EngineKind::Wasm, Arc::clone(&program))?;
-//! let ctx = layak_host::context::context(&program, "2025-10-01", &[])?;
+//! let ctx = layak_host::context::context(&program, "2025-10-01", &[] as &[&str])?;
 //! let evaluator = Evaluator { engine: &engine, ctx: &ctx };
 //! let input = std::io::BufReader::new(std::fs::File::open("households.ndjson")?);
 //! pipeline::run(
