@@ -145,7 +145,7 @@ pub async fn qc(
     let req: QcRequest = extract::json(body)?;
     let region = region_within(&caller, req.region.as_ref())?;
     let compiled = version(&state, req.ruleset.as_deref(), "qc", &req.as_of).await?;
-    if compiled.program.quality_control().is_none() {
+    if !compiled.has_qc() {
         return Err(Problem::unprocessable(
             "NO_QC_RULES",
             "the ruleset has no `stage qc` ruleset; add the quality-control rules (rules/qc.lyk)",

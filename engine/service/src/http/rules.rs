@@ -42,6 +42,11 @@ impl Compiled {
         }
     }
 
+    /// Whether the rules have `stage qc` rulesets.
+    pub fn has_qc(&self) -> bool {
+        self.qc.is_some()
+    }
+
     /// The evaluator of the quality-control stage, when the rules have one.
     pub fn qc_evaluator<'a>(&'a self, ctx: &'a EvalContext) -> Option<Evaluator<'a>> {
         self.qc.as_ref().map(|engine| Evaluator { engine, ctx })
