@@ -126,7 +126,7 @@ test("the page loads offline under a sub-path and H1 shows PKH 6,900,000", async
   assert.match(await page.locator("#status").innerText(), /^ok/);
   // Every shipped ruleset is a tab; the schema is read-only.
   const tabs = await page.locator("#tabs button[data-file]").allInnerTexts();
-  assert.deepEqual(tabs, ["common.lyk", "integrity.lyk", "nik.lyk", "pbi_jk.lyk", "pip.lyk", "pkh.lyk",
+  assert.deepEqual(tabs, ["common.lyk", "integrity.lyk", "nik.lyk", "pbi_jk.lyk", "pip.lyk", "pkh.lyk", "qc.lyk",
     "schema.lyk (read-only)", "sembako.lyk"]);
   await page.click('#tabs button[data-file="rules/schema.lyk"]');
   assert.equal(await page.locator("#editor .cm-content").getAttribute("contenteditable"), "false");
