@@ -30,6 +30,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
 pub mod ir;
+pub mod limits;
 pub mod record;
 pub mod source;
 pub mod syntax;
