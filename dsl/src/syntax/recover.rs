@@ -11,6 +11,8 @@ pub fn skip_trivia(text: &str, mut pos: usize) -> usize {
     loop {
         match bytes.get(pos) {
             Some(b' ' | b'\t' | b'\r' | b'\n') => pos += 1,
+            // A byte-order mark, U+FEFF.
+            Some(0xEF) if bytes.get(pos + 1..pos + 3) == Some(&[0xBB, 0xBF]) => pos += 3,
             Some(b'/') if bytes.get(pos + 1) == Some(&b'/') => {
                 while let Some(&b) = bytes.get(pos) {
                     if b == b'\n' {

@@ -14,7 +14,7 @@ use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, encode_batch};
+use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch};
 
 use super::Evaluate;
 use crate::runtime::{ErrorCode, LoadedModule, Runtime, RuntimeError, Session};
@@ -30,7 +30,12 @@ impl WasmEvaluator {
     /// Compiles `program` and loads it (from the runtime's caches when the
     /// same module was loaded before).
     pub fn new(runtime: &Runtime, program: Arc<Program>) -> Result<WasmEvaluator, RuntimeError> {
-        let wasm = compile_module(&program);
+        let wasm = compile_module_checked(&program).map_err(|d| {
+            RuntimeError::new(
+                crate::runtime::ErrorCode::Compile,
+                format!("{}: {}", d.code, d.message),
+            )
+        })?;
         let module = runtime.load(&wasm)?;
         Ok(WasmEvaluator {
             program,
