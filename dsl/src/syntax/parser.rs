@@ -122,9 +122,11 @@ impl Builder {
         let mut items = Vec::new();
         let mut pos = 0;
         // The first place at or after `pos` where the text nests too
-        // deeply; pest only ever sees the text before it. Scanning from a
-        // later start finds no shallower text, so it is found again only
-        // once `pos` has passed it.
+        // deeply. pest only ever sees the text before the declaration that
+        // holds it (from the last line starting a declaration), so that it
+        // can neither recurse too deep nor read a cut declaration as a
+        // shorter one. Scanning from a later start finds no shallower text,
+        // so it is scanned for again only once `pos` has passed it.
         let mut deep: Option<usize> = None;
         loop {
             pos = super::recover::skip_trivia(text, pos);
@@ -137,10 +139,13 @@ impl Builder {
                     .and_then(nesting::first_too_deep)
                     .map(|d| pos + d);
             }
-            let end = deep.unwrap_or(text.len());
-            if end <= pos {
-                self.error(too_deep(Span::new(self.file, pos, pos + 1)));
-                pos = super::recover::next_item_start(text, pos + 1);
+            let end = match deep {
+                Some(d) => super::recover::item_start_before(text, d).max(pos),
+                None => text.len(),
+            };
+            if let Some(d) = deep.filter(|_| end <= pos) {
+                self.error(too_deep(Span::new(self.file, d, d + 1)));
+                pos = super::recover::next_item_start(text, d + 1);
                 continue;
             }
             let Some(rest) = text.get(pos..end) else {
@@ -158,14 +163,9 @@ impl Builder {
                 }
                 Err(e) => {
                     let (diag, at) = self.pest_error(&e, rest);
-                    if let Some(d) = deep.filter(|_| pos + at >= end) {
-                        // pest stopped where the text was cut.
-                        self.error(too_deep(Span::new(self.file, d, d + 1)));
-                        pos = super::recover::next_item_start(text, d + 1);
-                    } else {
-                        self.error(diag);
-                        pos = super::recover::next_item_start(text, pos + at.max(1));
-                    }
+                    self.error(diag);
+                    pos = super::recover::next_item_start(text, pos + at.max(1))
+                        .min(end.max(pos + 1));
                 }
             }
         }
@@ -203,7 +203,7 @@ impl Builder {
             self.offset.get() + at + found.as_ref().map_or(0, |t| t.len()),
         );
         let found_text = match &found {
-            Some(t) => format!("`{t}`"),
+            Some(t) => format!("`{}`", visible(t)),
             None => "the end of the file".to_string(),
         };
         let message = match &e.variant {
@@ -942,6 +942,23 @@ fn misplaced_where(at: Span) -> Diagnostic {
     .with_help(
         "an aggregate names its variable first: `count(m in family.members where m.age >= 18)`",
     )
+}
+
+/// `text` with control and invisible formatting characters (NUL, bidi
+/// overrides, zero-width joiners) written as `\u{..}`, so that a message
+/// shows what is there.
+pub(super) fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let invisible = c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+            if invisible {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// E0901 at `at`.

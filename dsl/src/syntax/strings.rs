@@ -35,6 +35,12 @@ impl Builder {
                     let (expr, diags) = parse_expr(self.file, &source, offset);
                     match expr {
                         Some(expr) => parts.push(TemplatePart::Hole { expr, source }),
+                        // Too deep: that diagnostic says it better.
+                        None if diags.iter().any(|d| d.code == "E0901") => {
+                            for d in diags {
+                                self.error(d);
+                            }
+                        }
                         None => self.error(
                             Diagnostic::new(
                                 "E0004",
