@@ -74,8 +74,9 @@ pub(crate) fn check_counts(files: &[(FileId, ast::File)]) -> Vec<Diagnostic> {
     diags
 }
 
-/// E0006 for a rule file whose bytes are not UTF-8.
-pub(crate) fn not_utf8(id: FileId, file: &SourceFile) -> Option<Diagnostic> {
+/// E0006 for a rule file whose bytes are not UTF-8
+/// ([`Sources::add_bytes`](crate::Sources::add_bytes)).
+pub fn not_utf8(id: FileId, file: &SourceFile) -> Option<Diagnostic> {
     let at = file.not_utf8_at?;
     Some(
         Diagnostic::new(

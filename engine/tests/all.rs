@@ -18,6 +18,8 @@ mod batch;
 mod cli;
 #[path = "hostile.rs"]
 mod hostile;
+#[path = "hostile_rules.rs"]
+mod hostile_rules;
 #[path = "native_baseline.rs"]
 mod native_baseline;
 #[path = "serve_access.rs"]
