@@ -1,7 +1,7 @@
 //! Replays every input the fuzzers kept (`fuzz/corpus/<target>/`) through
 //! the same bodies the fuzz targets run, so that CI checks, without a
 //! fuzzer, that none of them fails today.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 use std::path::Path;
 

@@ -17,9 +17,12 @@ pub fn parse_check_format(text: &str) {
     let (_file, _diags) = layak_dsl::syntax::parse_file(id, text);
     let (program, diags) = layak_dsl::compile(&sources);
     if let Some(program) = program {
-        if let Err(d) = layak_dsl::wasm::compile_module_checked(&program) {
-            panic!("a program that checks does not compile: {d:?}");
-        }
+        let module = layak_dsl::wasm::compile_module_checked(&program);
+        assert!(
+            module.is_ok(),
+            "a program that checks does not compile: {:?}",
+            module.err()
+        );
     } else {
         assert!(
             layak_dsl::diagnostic::has_errors(&diags),
@@ -73,10 +76,12 @@ pub fn shipped_program() -> &'static Program {
                 }
             }
         }
-        match layak_dsl::compile(&sources) {
-            (Some(program), _) => program,
-            (None, diags) => panic!("the shipped rules do not compile: {diags:?}"),
-        }
+        let (program, diags) = layak_dsl::compile(&sources);
+        assert!(
+            program.is_some(),
+            "the shipped rules do not compile: {diags:?}"
+        );
+        program.unwrap_or_default()
     })
 }
 

@@ -9,6 +9,8 @@
 //! diagnostics (code, place, message, help) are snapshotted.
 #![expect(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
     clippy::indexing_slicing,
     reason = "test helpers fail loudly on a broken corpus"
 )]
@@ -21,6 +23,9 @@ use std::path::{Path, PathBuf};
 use layak_dsl::diagnostic::has_errors;
 use layak_dsl::record::decode_line;
 use layak_dsl::{Sources, compile, fmt};
+
+/// A case's files: (path, bytes).
+type Files = Vec<(String, Vec<u8>)>;
 
 /// A schema and a ruleset that calls `x(household)`, for generated cases.
 const PRELUDE: &str = "record Household key id { id: text }\nsubject household: Household\n\
@@ -189,7 +194,7 @@ fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The corpus files: each a case of one file, or a directory of files.
-fn from_files() -> Vec<(String, Vec<(String, Vec<u8>)>)> {
+fn from_files() -> Vec<(String, Files)> {
     read_dir_sorted(&corpus_dir())
         .into_iter()
         .map(|path| {

@@ -6,6 +6,8 @@
 //! agrees with `LIMITS`.
 #![expect(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
     clippy::indexing_slicing,
     reason = "tests fail loudly"
 )]
@@ -60,7 +62,13 @@ fn pipeline(text: String) -> (Vec<Diagnostic>, Option<String>) {
         let household = decode_line(&program.schema, r#"{"id": "1"}"#).unwrap();
         let ctx = common::context(&program, "2025-10-01", &[]);
         let mut runner = common::Runner::new(&program);
-        common::compare(&mut runner, &program, &[household.clone()], &ctx).unwrap();
+        common::compare(
+            &mut runner,
+            &program,
+            std::slice::from_ref(&household),
+            &ctx,
+        )
+        .unwrap();
         let decision = layak_dsl::eval::evaluate(&program, &household, &ctx);
         (diags, Some(format!("{:?}", decision.summary())))
     })
@@ -259,7 +267,7 @@ fn group(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -11,6 +11,9 @@ use std::process::Command;
 
 use crate::serve_common::{TempDir, root};
 
+/// A case's files: (path, bytes).
+type Files = Vec<(String, Vec<u8>)>;
+
 /// `layak ARGS`: the exit code (`None` for a signal) and stderr.
 fn layak(args: &[&Path], sub: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_layak"))
@@ -28,7 +31,7 @@ fn layak(args: &[&Path], sub: &[&str]) -> (Option<i32>, String) {
 }
 
 /// The cases: (name, files as (relative path, bytes)).
-fn cases() -> Vec<(String, Vec<(String, Vec<u8>)>)> {
+fn cases() -> Vec<(String, Files)> {
     let dir = root().join("dsl/tests/corpus/hostile");
     let mut cases = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&dir)

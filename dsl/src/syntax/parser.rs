@@ -741,18 +741,18 @@ impl Builder {
         let name = self.ident(name);
         let mut args: Vec<Arg> = c.map(|a| self.call_arg(a)).collect();
         let kind = agg_kind(&name.name);
-        let binds_last = matches!(args.last(), Some(Arg::Binder { .. }));
+        let binds_last = matches!(args.last(), Some(Arg::Binder(_)));
         if let (Some(kind), true, true) = (kind, binds_last, args.len() <= 2) {
-            let Some(Arg::Binder {
+            let Some(Arg::Binder(binder)) = args.pop() else {
+                return ExprKind::Invalid;
+            };
+            let Binder {
                 var,
                 list,
                 filter,
                 body,
                 ..
-            }) = args.pop()
-            else {
-                return ExprKind::Invalid;
-            };
+            } = *binder;
             let n = args.pop().map(|a| self.arg_as_expr(a));
             return ExprKind::Aggregate(Box::new(Aggregate {
                 kind,
@@ -807,14 +807,14 @@ impl Builder {
         }
         let list = exprs.pop();
         match (var, list) {
-            (Some(var), Some(list)) => Arg::Binder {
+            (Some(var), Some(list)) => Arg::Binder(Box::new(Binder {
                 var,
                 list,
                 filter,
                 body,
                 text,
                 extra,
-            },
+            })),
             (None, Some(e)) if extra.is_none() => Arg::Plain(e),
             (_, list) => {
                 if let Some(at) = extra {
@@ -836,16 +836,12 @@ impl Builder {
     fn arg_as_expr(&self, arg: Arg) -> Expr {
         let (text, at, extra) = match arg {
             Arg::Plain(e) => return e,
-            Arg::Binder {
-                text: (text, at),
-                extra,
-                list,
-                filter,
-                body,
-                ..
-            } => {
-                // Dropped here, while the tree is still shallow.
-                drop((list, filter, body));
+            Arg::Binder(binder) => {
+                let Binder {
+                    text: (text, at),
+                    extra,
+                    ..
+                } = *binder;
                 (text, at, extra)
             }
         };
@@ -906,16 +902,18 @@ impl Builder {
 /// aggregate.
 enum Arg {
     Plain(Expr),
-    /// `var in list where filter: body`, with its text and start (to read
-    /// it again as an expression) and the place of its `where` or `:`.
-    Binder {
-        var: Ident,
-        list: Expr,
-        filter: Option<Expr>,
-        body: Option<Expr>,
-        text: (String, usize),
-        extra: Option<Span>,
-    },
+    Binder(Box<Binder>),
+}
+
+/// `var in list where filter: body`, with its text and start (to read it
+/// again as an expression) and the place of its `where` or `:`.
+struct Binder {
+    var: Ident,
+    list: Expr,
+    filter: Option<Expr>,
+    body: Option<Expr>,
+    text: (String, usize),
+    extra: Option<Span>,
 }
 
 fn agg_kind(name: &str) -> Option<AggKind> {
