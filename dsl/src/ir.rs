@@ -150,6 +150,28 @@ impl Program {
     pub fn ty(&self, id: ExprId) -> Option<&Type> {
         self.types.get(id.index())
     }
+
+    /// The program the quality-control stage runs: its `stage qc` rulesets
+    /// as the verification stage (their codes and status are the QC
+    /// outcome), and nothing else. `None` when the rules have no QC
+    /// ruleset. Household evaluation ([`crate::eval::evaluate`], the wasm
+    /// module) runs verification and determination only, so QC rulesets
+    /// change nothing there.
+    pub fn quality_control(&self) -> Option<Program> {
+        let rulesets: Vec<Ruleset> = self
+            .rulesets
+            .iter()
+            .filter(|r| r.stage == Stage::Qc)
+            .map(|r| Ruleset {
+                stage: Stage::Verification,
+                ..r.clone()
+            })
+            .collect();
+        (!rulesets.is_empty()).then(|| Program {
+            rulesets,
+            ..self.clone()
+        })
+    }
 }
 
 /// A user definition: `def name(params): ret = body`. Its parameters are
@@ -203,6 +225,9 @@ impl Table {
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Verification,
+    /// Quality control: registry-wide checks over facts the register
+    /// attaches to a record (see [`Program::quality_control`]).
+    Qc,
     Determination,
 }
 
@@ -249,6 +274,14 @@ pub struct Ruleset {
     pub benefit: Option<Benefit>,
     pub frame_size: u32,
     pub span: Span,
+}
+
+impl Ruleset {
+    /// The programme a determination ruleset decides (its own name when
+    /// it names none).
+    pub fn programme_name(&self) -> String {
+        self.programme.clone().unwrap_or_else(|| self.name.clone())
+    }
 }
 
 #[derive(Debug, Clone)]

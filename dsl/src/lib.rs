@@ -24,10 +24,13 @@
 
 pub mod ast;
 pub mod check;
+pub mod context;
 pub mod date;
 pub mod decision;
 pub mod diagnostic;
+pub(crate) mod ev;
 pub mod eval;
+pub mod explain;
 pub mod fmt;
 pub mod ir;
 pub mod limits;

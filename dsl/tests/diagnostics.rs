@@ -237,7 +237,7 @@ fn rules_check_clean() {
         render_terminal(&sources, &diags, false)
     );
     let program = program.unwrap();
-    assert_eq!(program.rulesets.len(), 5);
+    assert_eq!(program.rulesets.len(), 6);
     let districts = program
         .tables
         .iter()

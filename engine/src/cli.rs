@@ -235,6 +235,15 @@ pub enum Engine {
     Wasm,
 }
 
+impl Engine {
+    pub fn kind(self) -> layak_host::engine::EngineKind {
+        match self {
+            Engine::Interp => layak_host::engine::EngineKind::Interp,
+            Engine::Wasm => layak_host::engine::EngineKind::Wasm,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The rules directory.
@@ -332,4 +341,13 @@ pub enum EvalFormat {
 pub enum Lang {
     Id,
     En,
+}
+
+impl From<Lang> for layak_dsl::eval::Lang {
+    fn from(lang: Lang) -> layak_dsl::eval::Lang {
+        match lang {
+            Lang::Id => layak_dsl::eval::Lang::Id,
+            Lang::En => layak_dsl::eval::Lang::En,
+        }
+    }
 }

@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+mod cli;
+mod commands;
+
 // Evaluation allocates many small, short-lived values per household (parsed
 // JSON, decoded records, explanation trees); mimalloc serves them markedly
 // faster than glibc's allocator across threads (`layak bench`, stage d).
@@ -11,8 +14,8 @@ use clap::Parser as _;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = layak_engine::cli::Cli::parse();
-    match layak_engine::commands::run(cli) {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

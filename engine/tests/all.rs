@@ -1,6 +1,7 @@
-//! Every integration test of the engine in one test binary: each of these
-//! files links the whole engine (wasmtime, sqlx, axum), and one link instead
-//! of nine is minutes of CI on two cores. `autotests = false` in
+//! Every end-to-end test of the `layak` binary (the CLI and the service
+//! over HTTP) in one test binary: each of these files links the whole
+//! engine (wasmtime, sqlx, axum), and one link instead of eight is minutes
+//! of CI on two cores. `autotests = false` in
 //! Cargo.toml; [`every_test_file_is_listed`] keeps a new file from being
 //! silently left out.
 
@@ -16,12 +17,8 @@
 mod batch;
 #[path = "cli.rs"]
 mod cli;
-#[path = "hostile.rs"]
-mod hostile;
 #[path = "hostile_rules.rs"]
 mod hostile_rules;
-#[path = "native_baseline.rs"]
-mod native_baseline;
 #[path = "serve_access.rs"]
 mod serve_access;
 mod serve_common;
@@ -33,8 +30,6 @@ mod serve_generated;
 mod serve_malformed;
 #[path = "serve_pipeline.rs"]
 mod serve_pipeline;
-#[path = "wasm_engine.rs"]
-mod wasm_engine;
 
 #[test]
 fn every_test_file_is_listed() {

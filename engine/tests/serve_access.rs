@@ -66,7 +66,7 @@ fn sql(db: &Path, statement: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = layak_engine::store::Store::open(db.to_str().unwrap())
+        let store = layak_service::store::Store::open(db.to_str().unwrap())
             .await
             .unwrap();
         sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
@@ -78,7 +78,7 @@ fn sql(db: &Path, statement: &str) {
 
 #[test]
 fn roles_scopes_audit_and_personal_data() {
-    let engine_roles: Vec<&str> = layak_engine::serve::auth::Role::ALL
+    let engine_roles: Vec<&str> = layak_service::http::auth::Role::ALL
         .iter()
         .map(|r| r.name())
         .collect();
@@ -140,7 +140,7 @@ fn roles_scopes_audit_and_personal_data() {
     let author = tokens.role("policy_author");
     let created = s.post_as(author, "/v1/rulesets", &json!({"files": rule_files()}));
     assert_eq!(created.status, 201, "{}", created.text());
-    for stage in ["verification", "determination"] {
+    for stage in ["verification", "qc", "determination"] {
         let r = s.post_as(
             author,
             "/v1/rulesets/1/activate",
@@ -200,7 +200,9 @@ fn roles_scopes_audit_and_personal_data() {
         1
     );
     let reviewer = tokens.role("ministry_reviewer");
-    let job = s.post_as(reviewer, "/v1/jobs/qc", &json!({})).json();
+    let job = s
+        .post_as(reviewer, "/v1/jobs/qc", &json!({"as_of": "2025-10-01"}))
+        .json();
     s.wait_job_as(reviewer, job["id"].as_i64().unwrap());
     let job = s
         .post_as(

@@ -22,7 +22,7 @@ fn prepared(db: &Path, ndjson: &[u8]) -> Server {
         .json();
     assert_eq!(upload["rejected"], 0, "{upload}");
     server.run_job("verification", &json!({"as_of": "2025-10-01"}));
-    server.run_job("qc", &json!({}));
+    server.run_job("qc", &json!({"as_of": "2025-10-01"}));
     server
 }
 

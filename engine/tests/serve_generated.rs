@@ -59,7 +59,7 @@ fn ten_thousand_households_match_layak_run() {
         .json();
     assert_eq!(upload["stored"], 10_000, "{upload}");
     server.run_job("verification", &json!({"as_of": "2025-10-01"}));
-    server.run_job("qc", &json!({}));
+    server.run_job("qc", &json!({"as_of": "2025-10-01"}));
     let job = server.run_job(
         "determination",
         &json!({"period": "2025-10", "as_of": "2025-10-01"}),

@@ -255,11 +255,97 @@ fn bad_input_gets_problem_json_never_a_500() {
     server
         .post("/v1/jobs/424242/cancel", &json!({}))
         .assert_problem(404, "JOB_NOT_FOUND");
-    let done = server.run_job("qc", &json!({}));
+    let done = server.run_job("qc", &json!({"as_of": "2025-10-01"}));
     server
         .post(&format!("/v1/jobs/{}/cancel", done["id"]), &json!({}))
         .assert_problem(409, "JOB_ENDED");
 
     // Still healthy after all of it.
     assert_eq!(server.get("/health").json()["status"], "ok");
+}
+
+/// A household a stage job cannot decide is recorded with its stable code,
+/// and the job goes on: a stored record that does not fit the job's ruleset
+/// (`INVALID_HOUSEHOLD` with the JSON path), and one the sandbox stops
+/// (`E_TIMEOUT` with its hint). `GET /v1/jobs/{id}/errors` shows both.
+#[test]
+fn stage_job_errors_keep_their_code_and_path() {
+    let dir = TempDir::new("job-errors");
+    let server = Server::start(&dir.path().join("register.db"), &[]);
+    server.load_rules();
+    let stored = server.post_bytes(
+        "/v1/households",
+        "application/x-ndjson",
+        samples().as_bytes(),
+    );
+    assert_eq!(stored.json()["stored"], 7, "{}", stored.text());
+
+    // Version 2: the shipped rules with a schema in which `region.rt`
+    // is a number, so every stored record fails to decode at that path.
+    let files: Vec<Value> = serve_common::rule_files()
+        .into_iter()
+        .map(|mut f| {
+            if f["name"] == "schema.lyk" {
+                let text = f["text"]
+                    .as_str()
+                    .unwrap()
+                    .replace("rt: text?", "rt: int?");
+                f["text"] = json!(text);
+            }
+            f
+        })
+        .collect();
+    let v2 = server.post("/v1/rulesets", &json!({"files": files}));
+    assert_eq!(v2.status, 201, "{}", v2.text());
+    let job = server.run_job(
+        "verification",
+        &json!({"as_of": "2025-10-01", "ruleset": v2.json()["id"].to_string()}),
+    );
+    assert_eq!(job["errors"], 7, "{job}");
+    let errors = server.get(&format!("/v1/jobs/{}/errors", job["id"])).json();
+    let first = &errors[0];
+    assert_eq!(first["record_id"], "H1", "{errors}");
+    assert_eq!(first["errors"][0]["code"], "INVALID_HOUSEHOLD", "{errors}");
+    assert_eq!(first["errors"][0]["path"], "$.region.rt", "{errors}");
+
+    // Version 3: a rule cubic in the members. A household of 600 members
+    // runs out of fuel; the other records of its batch are verified.
+    let mut files = serve_common::rule_files();
+    files.push(json!({"name": "cubic.lyk", "text": r#"import "schema.lyk"
+ruleset cubic {
+  stage verification
+  for each household
+  criterion CUBIC warning {
+    require count(a in household.families.members where count(b in household.families.members where count(c in household.families.members where a.name == c.name) > 0) > 0) >= 0
+    message id "kubik"
+    message en "cubic"
+  }
+}
+"#}));
+    let v3 = server.post("/v1/rulesets", &json!({"files": files}));
+    assert_eq!(v3.status, 201, "{}", v3.text());
+    let mut huge: Value = serde_json::from_str(samples().lines().next().unwrap()).unwrap();
+    let members = huge["families"][0]["members"].as_array().unwrap().clone();
+    huge["families"][0]["members"] = json!(
+        members
+            .iter()
+            .cycle()
+            .take(600)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    huge["record_id"] = json!("HUGE");
+    let sent = server.post("/v1/households", &huge);
+    assert_eq!(sent.json()["stored"], 1, "{}", sent.text());
+    let job = server.run_job(
+        "verification",
+        &json!({"as_of": "2025-10-01", "ruleset": v3.json()["id"].to_string()}),
+    );
+    assert_eq!(job["errors"], 1, "{job}");
+    assert_eq!(job["done"], 7, "{job}");
+    let errors = server.get(&format!("/v1/jobs/{}/errors", job["id"])).json();
+    assert_eq!(errors[0]["record_id"], "HUGE", "{errors}");
+    assert_eq!(errors[0]["errors"][0]["code"], "E_TIMEOUT", "{errors}");
+    assert!(errors[0]["errors"][0]["hint"].is_string(), "{errors}");
+    assert_eq!(server.get("/v1/households/H1").json()["status"], "VERIFIED");
 }

@@ -89,7 +89,7 @@ fn the_samples_go_through_the_whole_pipeline() {
     assert!(detail["message"]["id"].is_string() && detail["message"]["en"].is_string());
 
     // 3. quality control: nothing clashes yet (H5 was returned).
-    server.run_job("qc", &json!({}));
+    server.run_job("qc", &json!({"as_of": "2025-10-01"}));
     let s = statuses(&server);
     for id in ["H1", "H2", "H3", "H6", "H7"] {
         assert_eq!(s[id].0, "QC_PASSED", "{id}");
@@ -205,11 +205,22 @@ fn the_samples_go_through_the_whole_pipeline() {
     assert_eq!(sent["stored"], 1, "{sent}");
     server.run_job("verification", &json!({"as_of": "2025-10-01"}));
     assert_eq!(statuses(&server)["H5"].0, "VERIFIED");
-    server.run_job("qc", &json!({}));
+    server.run_job("qc", &json!({"as_of": "2025-10-01"}));
     let h5_view = server.get("/v1/households/H5").json();
     assert_eq!(h5_view["status"], "RETURNED");
     assert_eq!(codes(&h5_view["reasons"]), ["DUPLICATE_NIK_REGISTRY"]);
-    assert_eq!(h5_view["reasons"]["details"][0]["other_record"], "H7");
+    // The reason is the QC rule's (rules/qc.lyk), with the other record in
+    // both languages and the member it is about.
+    let detail = &h5_view["reasons"]["details"][0];
+    assert_eq!(detail["path"], "families[0].members[2]");
+    assert_eq!(
+        detail["message"]["en"],
+        "this member's NIK is already active in household H7"
+    );
+    assert_eq!(
+        detail["message"]["id"],
+        "NIK anggota ini sudah aktif di rumah tangga H7"
+    );
     let history: Vec<&str> = h5_view["history"]
         .as_array()
         .unwrap()
@@ -431,7 +442,8 @@ fn rulesets_are_versioned_diagnosed_and_activated_by_date() {
 
     let list = server.get("/v1/rulesets").json();
     assert_eq!(list["rulesets"].as_array().unwrap().len(), 2);
-    assert_eq!(list["activations"].as_array().unwrap().len(), 3);
+    // Version 1 for every stage (3), version 2 for determination (1).
+    assert_eq!(list["activations"].as_array().unwrap().len(), 4);
     let short = &hash[..12];
     let shown = server.get(&format!("/v1/rulesets/{short}")).json();
     assert_eq!(shown["id"], 1);
@@ -462,7 +474,7 @@ fn openapi_lists_every_route_of_the_table() {
         &["--playground", missing.to_str().unwrap()],
     );
     let doc = server.get("/openapi.json").json();
-    for route in layak_engine::serve::routes::list() {
+    for route in layak_service::http::routes::list() {
         let method = route.method.as_str().to_ascii_lowercase();
         assert!(
             doc["paths"][route.path][&method].is_object(),
@@ -477,7 +489,7 @@ fn openapi_lists_every_route_of_the_table() {
         .values()
         .map(|p| p.as_object().unwrap().len())
         .sum();
-    assert_eq!(documented, layak_engine::serve::routes::list().len());
+    assert_eq!(documented, layak_service::http::routes::list().len());
     let playground = server.get("/playground/");
     assert_eq!(playground.status, 404);
     assert!(playground.text().contains("playground is not built"));

@@ -67,9 +67,14 @@ impl<'a> Checker<'a> {
                     }
                     let stage = match id.name.as_str() {
                         "verification" => Some(Stage::Verification),
+                        "qc" => Some(Stage::Qc),
                         "determination" => Some(Stage::Determination),
                         _ => {
-                            self.unknown_word("stage", id, &["verification", "determination"]);
+                            self.unknown_word(
+                                "stage",
+                                id,
+                                &["verification", "qc", "determination"],
+                            );
                             None
                         }
                     };
@@ -140,7 +145,7 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            Some(Stage::Verification) => {
+            Some(Stage::Verification | Stage::Qc) => {
                 if let Some(p) = h.programme {
                     self.report(
                         Diagnostic::new(
@@ -322,7 +327,7 @@ impl<'a> Checker<'a> {
     fn criterion(&mut self, c: &ast::Criterion, stage: Option<Stage>) -> ir::Criterion {
         let code = &c.code;
         let severity = match (stage, c.severity) {
-            (Some(Stage::Verification), None) => {
+            (Some(Stage::Verification | Stage::Qc), None) => {
                 self.report(
                     Diagnostic::new("E0304", code.span, format!("criterion `{}` has no severity", code.name))
                         .with_help(format!(

@@ -1,11 +1,13 @@
 //! One criterion for one subject instance, and the benefit explanation.
 
-use super::explain::{key_label, message};
 use super::expr::{Frame, Interp, Tri};
-use super::value::{Ev, Missing, V, reason};
 use crate::ast::AggKind;
-use crate::decision::{BenefitExplanation, BenefitItem, CriterionOutcome, ElementOutcome, Outcome};
-use crate::ir::{Criterion, Expr, ExprId, OnMissing};
+use crate::decision::{
+    BenefitExplanation, BenefitItem, CriterionOutcome, ElementOutcome, HoleValue, Messages, Outcome,
+};
+use crate::ev::{Ev, Missing, V, reason};
+use crate::explain::{Lang, key_label, render, to_json};
+use crate::ir::{Criterion, Expr, ExprId, OnMissing, Template, TemplatePart};
 
 /// A requirement's truth as an outcome, with what was missing (kept even
 /// when `on missing` decides the outcome).
@@ -181,4 +183,39 @@ pub fn benefit<'h>(
         items,
         missing: missing.into_iter().collect(),
     }
+}
+
+/// Renders a message in both languages in the current frame. Each hole is
+/// evaluated once per language; the hole values are listed once per
+/// distinct hole text, in order of first appearance (Indonesian first).
+pub fn message<'h>(
+    interp: &Interp<'_, 'h>,
+    frame: &mut Frame<'h>,
+    id: &Template,
+    en: &Template,
+) -> (Messages, Vec<HoleValue>) {
+    let mut values: Vec<HoleValue> = Vec::new();
+    let mut fill = |template: &Template, lang: Lang, frame: &mut Frame<'h>| {
+        let mut out = String::new();
+        for part in &template.parts {
+            match part {
+                TemplatePart::Text(text) => out.push_str(text),
+                TemplatePart::Hole { expr, source } => {
+                    let ev = interp.eval(frame, *expr);
+                    let ty = interp.program.ty(*expr);
+                    out.push_str(&render(interp.program, &ev, ty, lang));
+                    if !values.iter().any(|v| &v.expr == source) {
+                        values.push(HoleValue {
+                            expr: source.clone(),
+                            value: to_json(interp.program, &ev, ty),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    };
+    let id = fill(id, Lang::Id, frame);
+    let en = fill(en, Lang::En, frame);
+    (Messages { id, en }, values)
 }

@@ -8,9 +8,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::value::{Ev, Missing, Rec, V, from_lit, from_value, join, number_of_type, reason};
 use crate::ast::AggKind;
 use crate::date::Date;
+use crate::ev::{Ev, Missing, Rec, V, from_lit, from_value, join, number_of_type, reason};
 use crate::ir::{ArithOp, Builtin, CmpOp, Expr, ExprId, LocalId, Program};
 
 /// Locals of one frame, by [`LocalId`]; `None` until bound.

@@ -109,48 +109,23 @@
 //! arrays, `null` when undetermined.
 
 mod criteria;
-pub(crate) mod explain;
 mod expr;
-pub(crate) mod params;
-pub(crate) mod value;
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::date::Date;
-use crate::decision::{
-    CriterionOutcome, Eligibility, HouseholdDecision, Outcome, RulesetOutcome, Status,
-    SubjectDecision, UndeterminedCode,
-};
-use crate::ir::{Lit, Per, Program, Ruleset, Severity, Stage, SubjectId};
+use crate::decision::assemble::{self, Codes, Parts};
+use crate::decision::{Eligibility, HouseholdDecision, Outcome, RulesetOutcome, SubjectDecision};
+use crate::ev::{Ev, Rec, V};
+use crate::explain;
+use crate::ir::{Program, Ruleset, Stage, SubjectId};
 use crate::value::{Record, Value};
 
-pub use explain::Lang;
-pub use explain::money as format_money;
-pub use params::parse_override;
-pub use value::reason;
+pub use crate::context::{EvalContext, parse_override};
+pub use crate::ev::reason;
+pub use crate::explain::Lang;
+pub use crate::explain::money as format_money;
 
 use expr::{Frame, Interp, Tri, bind};
-use value::{Ev, Rec, V};
-
-/// What an evaluation depends on besides the program and the household.
-#[derive(Debug, Clone)]
-pub struct EvalContext {
-    /// The evaluation date: ages, dated parameters and `as_of` in rules.
-    pub as_of: Date,
-    /// Parameter values replacing the dated entries, by parameter name
-    /// (what-if runs); build them with [`parse_override`].
-    pub overrides: BTreeMap<String, Lit>,
-}
-
-impl EvalContext {
-    pub fn new(as_of: Date) -> EvalContext {
-        EvalContext {
-            as_of,
-            overrides: BTreeMap::new(),
-        }
-    }
-}
 
 /// One instance of a subject: the records of its chain, root first.
 struct Instance<'h> {
@@ -165,7 +140,7 @@ pub fn evaluate(program: &Program, household: &Value, ctx: &EvalContext) -> Hous
         Value::Record(record) => record,
         _ => &empty,
     };
-    let (param_values, params) = params::resolve(program, ctx.as_of, &ctx.overrides);
+    let (param_values, params) = crate::context::resolve(program, ctx.as_of, &ctx.overrides);
     let interp = Interp::new(program, ctx.as_of, param_values);
     let root = program
         .schema
@@ -182,13 +157,10 @@ pub fn evaluate(program: &Program, household: &Value, ctx: &EvalContext) -> Hous
         .unwrap_or_default();
 
     let mut verification = Vec::new();
-    let mut codes = Codes::default();
-    for ruleset in program
-        .rulesets
-        .iter()
-        .filter(|r| r.stage == Stage::Verification)
-    {
-        let mut outcomes = Vec::new();
+    for (k, ruleset) in program.rulesets.iter().enumerate() {
+        if ruleset.stage != Stage::Verification {
+            continue;
+        }
         for instance in instances(&interp, root.as_ref(), ruleset.subject) {
             let mut frame = ruleset_frame(&interp, ruleset, &instance);
             let criteria = ruleset
@@ -196,106 +168,39 @@ pub fn evaluate(program: &Program, household: &Value, ctx: &EvalContext) -> Hous
                 .iter()
                 .map(|c| criteria::criterion(&interp, &mut frame, c))
                 .collect();
-            outcomes.push(RulesetOutcome {
+            let outcome = RulesetOutcome {
                 ruleset: ruleset.name.clone(),
                 path: instance.path,
                 criteria,
-            });
+            };
+            verification.push((k, outcome));
         }
-        // Codes are summarised in rule order, whatever instance they
-        // failed on.
-        for i in 0..ruleset.criteria.len() {
-            for outcome in &outcomes {
-                if let Some(c) = outcome.criteria.get(i) {
-                    codes.add(c);
-                }
-            }
-        }
-        verification.extend(outcomes);
     }
-    let Codes {
-        failures,
-        warnings,
-        undetermined,
-        blocking_undetermined,
-    } = codes;
-    let status = if failures.is_empty() && !blocking_undetermined {
-        Status::Verified
-    } else {
-        Status::Returned
-    };
 
-    let mut programmes: BTreeMap<String, Vec<SubjectDecision>> = BTreeMap::new();
-    if status == Status::Verified {
-        for ruleset in program
-            .rulesets
-            .iter()
-            .filter(|r| r.stage == Stage::Determination)
-        {
-            let programme = ruleset
-                .programme
-                .clone()
-                .unwrap_or_else(|| ruleset.name.clone());
-            let decisions = programmes.entry(programme).or_default();
+    let mut subjects = Vec::new();
+    if Codes::of(program, &verification).status() == crate::decision::Status::Verified {
+        for (k, ruleset) in program.rulesets.iter().enumerate() {
+            if ruleset.stage != Stage::Determination {
+                continue;
+            }
             for instance in instances(&interp, root.as_ref(), ruleset.subject) {
                 if let Some(decision) = determine(&interp, ruleset, &instance) {
-                    decisions.push(decision);
+                    subjects.push((k, decision));
                 }
             }
         }
     }
 
-    HouseholdDecision {
-        record_id,
-        as_of: ctx.as_of,
-        status,
-        failures,
-        warnings,
-        undetermined,
-        verification,
-        programmes,
-        params,
-    }
-}
-
-/// The summary of the verification criteria's outcomes.
-#[derive(Default)]
-struct Codes {
-    failures: Vec<String>,
-    warnings: Vec<String>,
-    undetermined: Vec<UndeterminedCode>,
-    blocking_undetermined: bool,
-}
-
-impl Codes {
-    fn add(&mut self, c: &CriterionOutcome) {
-        match c.outcome {
-            Outcome::Passed => {}
-            Outcome::Failed => {
-                let list = match c.severity {
-                    Severity::Blocking => &mut self.failures,
-                    Severity::Warning => &mut self.warnings,
-                };
-                if !list.contains(&c.code) {
-                    list.push(c.code.clone());
-                }
-            }
-            Outcome::Undetermined => {
-                self.blocking_undetermined |= c.severity == Severity::Blocking;
-                match self.undetermined.iter_mut().find(|u| u.code == c.code) {
-                    Some(u) => {
-                        u.missing.extend(c.missing.iter().cloned());
-                        u.missing.sort();
-                        u.missing.dedup();
-                    }
-                    None => self.undetermined.push(UndeterminedCode {
-                        code: c.code.clone(),
-                        missing: c.missing.clone(),
-                    }),
-                }
-            }
-        }
-    }
+    assemble::household(
+        program,
+        Parts {
+            record_id,
+            as_of: ctx.as_of,
+            verification,
+            subjects,
+            params,
+        },
+    )
 }
 
 /// Every instance of a subject, in record order.
@@ -377,18 +282,7 @@ fn determine<'h>(
         Some(V::Rec(rec)) => explain::key_label(interp.program, rec),
         _ => (None, None),
     };
-    let mut decision = SubjectDecision {
-        ruleset: ruleset.name.clone(),
-        subject: key.unwrap_or_else(|| instance.path.clone()),
-        path: instance.path.clone(),
-        label,
-        eligibility: Eligibility::Undetermined,
-        amount: None,
-        per: ruleset.benefit.as_ref().map_or(Per::Year, |b| b.per),
-        criteria: Vec::new(),
-        benefit: None,
-        missing: Vec::new(),
-    };
+    let mut decision = SubjectDecision::new(ruleset, instance.path.clone(), key, label);
     if let Some(filter) = ruleset.filter {
         match Tri::of(interp.eval(&mut frame, filter)) {
             Tri::T => {}

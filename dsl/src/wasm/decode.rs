@@ -3,23 +3,22 @@
 //! into the interpreter's reason strings, typed hole values into rendered
 //! messages (with the interpreter's own renderers), and sorts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
 use super::encode::{RecordRef, records_of};
 use super::layout::{self, ELIGIBLE, FAILED, NOT_ELIGIBLE, PASSED, event, node};
+use crate::context::{EvalContext, resolve};
 use crate::date::Date;
+use crate::decision::assemble::{self, Parts};
 use crate::decision::{
     BenefitExplanation, BenefitItem, CriterionOutcome, ElementOutcome, Eligibility, HoleValue,
     HouseholdDecision, Messages, Outcome, RulesetOutcome, Status, SubjectDecision,
-    UndeterminedCode,
 };
-use crate::eval::EvalContext;
-use crate::eval::explain::{Lang, key_label, render, to_json};
-use crate::eval::params::resolve;
-use crate::eval::value::{Ev, Rec, V, reason};
-use crate::ir::{Per, Program, Severity, Stage, Template, TemplatePart, Type};
+use crate::ev::{Ev, Rec, V, reason};
+use crate::explain::{Lang, key_label, render, to_json};
+use crate::ir::{Program, Stage, Template, TemplatePart, Type};
 use crate::value::Value;
 
 /// A result block that does not fit the program or the households.
@@ -376,7 +375,7 @@ pub fn decode_results(
             .unwrap_or_default();
         let mut verification: Vec<(usize, RulesetOutcome)> = Vec::new();
         let mut status = None;
-        let mut programmes: BTreeMap<String, Vec<SubjectDecision>> = BTreeMap::new();
+        let mut subjects: Vec<(usize, SubjectDecision)> = Vec::new();
         while next != 0 {
             let e = block.event(next)?;
             if e.kind == event::HOUSEHOLD {
@@ -384,24 +383,28 @@ pub fn decode_results(
             }
             next = e.next;
             house
-                .step(&e, &mut verification, &mut status, &mut programmes)
+                .step(&e, &mut verification, &mut status, &mut subjects)
                 .map_err(|err| AbiError::Unexpected(format!("{err} (event kind {})", e.kind)))?;
         }
         let Some(status) = status else {
             return unexpected("household without a status");
         };
-        let (failures, warnings, undetermined) = codes(program, &verification);
-        out.push(HouseholdDecision {
-            record_id,
-            as_of: ctx.as_of,
-            status,
-            failures,
-            warnings,
-            undetermined,
-            verification: verification.into_iter().map(|(_, r)| r).collect(),
-            programmes,
-            params: params.clone(),
-        });
+        let decision = assemble::household(
+            program,
+            Parts {
+                record_id,
+                as_of: ctx.as_of,
+                verification,
+                subjects,
+                params: params.clone(),
+            },
+        );
+        // The module decided the status to gate determination; the host
+        // derives it again from the codes. They must agree.
+        if decision.status != status {
+            return unexpected("a status the verification codes do not give");
+        }
+        out.push(decision);
     }
     Ok(out)
 }
@@ -412,7 +415,7 @@ impl<'a> House<'a, '_> {
         e: &Event,
         verification: &mut Vec<(usize, RulesetOutcome)>,
         status: &mut Option<Status>,
-        programmes: &mut BTreeMap<String, Vec<SubjectDecision>>,
+        subjects: &mut Vec<(usize, SubjectDecision)>,
     ) -> Result<(), AbiError> {
         let program = self.program;
         match e.kind {
@@ -521,19 +524,14 @@ impl<'a> House<'a, '_> {
                     decision.criteria = std::mem::take(&mut self.criteria);
                     decision.benefit = self.benefit.take();
                 }
-                let programme = self.programme()?;
-                programmes.entry(programme).or_default().push(decision);
+                let (k, _) = self.current.ok_or(AbiError::Unexpected(
+                    "a decision outside an instance".to_string(),
+                ))?;
+                subjects.push((k, decision));
                 self.current = None;
             }
             event::STATUS => {
                 *status = Some(if e.a != 0 {
-                    for r in &program.rulesets {
-                        if r.stage == Stage::Determination {
-                            programmes
-                                .entry(r.programme.clone().unwrap_or_else(|| r.name.clone()))
-                                .or_default();
-                        }
-                    }
                     Status::Verified
                 } else {
                     Status::Returned
@@ -551,11 +549,6 @@ impl<'a> House<'a, '_> {
         }
     }
 
-    fn programme(&self) -> Result<String, AbiError> {
-        let r = self.ruleset()?;
-        Ok(r.programme.clone().unwrap_or_else(|| r.name.clone()))
-    }
-
     /// The criterion an event belongs to: by index, or the next one of the
     /// current instance.
     fn criterion_def(&self, index: Option<usize>) -> Result<&'a crate::ir::Criterion, AbiError> {
@@ -571,62 +564,6 @@ impl<'a> House<'a, '_> {
         let r = self.ruleset()?;
         let recnum = self.current.map_or(-1, |(_, n)| n);
         let (path, key, label) = where_is(self.program, &self.recs, recnum, 0)?;
-        Ok(SubjectDecision {
-            ruleset: r.name.clone(),
-            subject: key.unwrap_or_else(|| path.clone()),
-            path,
-            label,
-            eligibility: Eligibility::Undetermined,
-            amount: None,
-            per: r.benefit.as_ref().map_or(Per::Year, |b| b.per),
-            criteria: Vec::new(),
-            benefit: None,
-            missing: Vec::new(),
-        })
+        Ok(SubjectDecision::new(r, path, key, label))
     }
-}
-
-/// The summary of verification outcomes, in rule order: rulesets in
-/// program order, criteria in ruleset order, whichever instance.
-fn codes(
-    program: &Program,
-    verification: &[(usize, RulesetOutcome)],
-) -> (Vec<String>, Vec<String>, Vec<UndeterminedCode>) {
-    let (mut failures, mut warnings) = (Vec::<String>::new(), Vec::<String>::new());
-    let mut undetermined: Vec<UndeterminedCode> = Vec::new();
-    for (k, ruleset) in program.rulesets.iter().enumerate() {
-        for i in 0..ruleset.criteria.len() {
-            for (_, outcome) in verification.iter().filter(|(vk, _)| *vk == k) {
-                let Some(c) = outcome.criteria.get(i) else {
-                    continue;
-                };
-                match c.outcome {
-                    Outcome::Passed => {}
-                    Outcome::Failed => {
-                        let list = match c.severity {
-                            Severity::Blocking => &mut failures,
-                            Severity::Warning => &mut warnings,
-                        };
-                        if !list.contains(&c.code) {
-                            list.push(c.code.clone());
-                        }
-                    }
-                    Outcome::Undetermined => {
-                        match undetermined.iter_mut().find(|u| u.code == c.code) {
-                            Some(u) => {
-                                u.missing.extend(c.missing.iter().cloned());
-                                u.missing.sort();
-                                u.missing.dedup();
-                            }
-                            None => undetermined.push(UndeterminedCode {
-                                code: c.code.clone(),
-                                missing: c.missing.clone(),
-                            }),
-                        }
-                    }
-                }
-            }
-        }
-    }
-    (failures, warnings, undetermined)
 }

@@ -7,9 +7,8 @@ use super::layout::{
     self, H_AS_OF, H_COUNT, H_INDEX, H_PARAMS, H_RELOC, H_RELOC_COUNT, HEADER_SIZE,
     PARAM_BAD_OVERRIDE, PARAM_NO_VALUE, PARAM_SLOT, PARAM_VALUE, PRESENCE, RecordLayout,
 };
-use crate::eval::EvalContext;
-use crate::eval::params::resolve;
-use crate::eval::value::{Ev, V, reason};
+use crate::context::{EvalContext, resolve};
+use crate::ev::{Ev, V, reason};
 use crate::ir::{Program, RecordId, Type};
 use crate::value::{Record, Value};
 

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 
 use crate::cli::AuditCommand;
-use crate::store::Store;
-use crate::store::access::Verified;
+use layak_service::store::Store;
+use layak_service::store::access::Verified;
 
 pub fn run(command: &AuditCommand) -> Result<ExitCode> {
     let AuditCommand::Verify { db, anchor } = command;

@@ -1,5 +1,6 @@
 //! `layak bench`: the benchmark table of the shipped rules (see
-//! `bench::harness`).
+//! `layak_bench::harness`). Built only with the `bench` feature, so the
+//! shipped binary does not carry the native baseline.
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -9,9 +10,10 @@ use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use layak_dsl::date::Date;
 
-use crate::bench::harness::{self, Options};
+use layak_bench::harness::{self, Options};
+use layak_host::load::load_program;
+
 use crate::cli::BenchArgs;
-use crate::load::load_program;
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let Some(as_of) = Date::parse(&args.as_of) else {

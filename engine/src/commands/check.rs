@@ -8,7 +8,7 @@ use anyhow::Result;
 use layak_dsl::diagnostic::{Level, render_terminal, to_json};
 
 use crate::cli::DiagFormat;
-use crate::load::load_rules;
+use layak_host::load::load_rules;
 
 pub fn run(paths: &[PathBuf], format: DiagFormat) -> Result<ExitCode> {
     let (sources, _program, diagnostics) = load_rules(paths)?;
@@ -33,7 +33,7 @@ pub fn run(paths: &[PathBuf], format: DiagFormat) -> Result<ExitCode> {
                 err,
                 "checked {} in {}: {}, {}",
                 plural(files, "rule file"),
-                crate::load::display_paths(paths),
+                layak_host::load::display_paths(paths),
                 plural(errors, "error"),
                 plural(warnings, "warning")
             )?;

@@ -2,21 +2,19 @@
 //! stdout. Malformed lines are reported on stderr with their line number and
 //! JSON path; the other lines still run.
 
-use std::io::{BufRead, Write};
+use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
-use layak_dsl::date::Date;
+use anyhow::Result;
 use layak_dsl::decision::HouseholdDecision;
-use layak_dsl::eval::{EvalContext, parse_override};
-use layak_dsl::record::decode_line;
+use layak_host::engine::Engine;
+use layak_host::load::load_program;
+use layak_host::pipeline::{self, Evaluator, LineError, Source};
+use layak_host::report;
 
-use crate::batch;
-use crate::cli::{Engine, EvalFormat, Lang};
-use crate::load::load_program;
-use crate::report;
+use crate::cli::{Engine as EngineArg, EvalFormat, Lang};
 
 pub struct Options {
     pub rules: PathBuf,
@@ -25,68 +23,65 @@ pub struct Options {
     pub explain: bool,
     pub format: EvalFormat,
     pub lang: Lang,
-    pub engine: Engine,
+    pub engine: EngineArg,
 }
 
 pub fn run(opts: &Options) -> Result<ExitCode> {
-    let Some(as_of) = Date::parse(&opts.as_of) else {
-        bail!(
-            "`--as-of {}` is not a date; write it as YYYY-MM-DD",
-            opts.as_of
-        );
-    };
     let program = Arc::new(load_program(&opts.rules)?);
-    let mut ctx = EvalContext {
-        as_of,
-        overrides: Default::default(),
+    let ctx = layak_host::context::context(&program, &opts.as_of, &opts.params)?;
+    let engine = Engine::new(opts.engine.kind(), Arc::clone(&program))
+        .map_err(|e| anyhow::anyhow!("loading the compiled rules: {e}"))?;
+    let evaluator = Evaluator {
+        engine: &engine,
+        ctx: &ctx,
     };
-    for spec in &opts.params {
-        let (name, value) =
-            parse_override(&program, spec).map_err(|e| anyhow::anyhow!("`--param {spec}`: {e}"))?;
-        ctx.overrides.insert(name, value);
-    }
-    let engine = batch::engine(opts.engine, &program)?;
 
-    let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::new(stdout);
     let mut err = std::io::stderr().lock();
-    let mut malformed = 0usize;
-    let mut failed = 0usize;
-    for (index, line) in stdin.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.with_context(|| format!("reading line {line_no} of the input"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let household = match decode_line(&program.schema, &line) {
-            Ok(h) => h,
-            Err(errors) => {
-                malformed += 1;
-                for e in errors {
-                    writeln!(err, "line {line_no}: {e}")?;
+    let (mut malformed, mut failed) = (0usize, 0usize);
+    // One line at a time: a household typed or piped in is answered at
+    // once, not when a batch fills.
+    let stream = pipeline::Options {
+        threads: 1,
+        batch_lines: 1,
+    };
+    let mut reader_gone = false;
+    pipeline::run(
+        &evaluator,
+        Source::Reader(Box::new(BufReader::new(std::io::stdin()))),
+        &stream,
+        &|_| {},
+        |lines, outcomes| lines.iter().map(|l| l.no).zip(outcomes).collect::<Vec<_>>(),
+        |slice| {
+            for (no, outcome) in slice {
+                match outcome {
+                    Ok(decision) => {
+                        if !reader_gone && write_decision(&mut out, &decision, opts).is_err() {
+                            // The reader went away (`| head`): stop quietly.
+                            reader_gone = true;
+                        }
+                    }
+                    Err(LineError::Malformed(errors)) => {
+                        malformed += 1;
+                        for e in errors {
+                            writeln!(err, "line {no}: {e}")?;
+                        }
+                    }
+                    Err(LineError::Sandbox(e)) => {
+                        failed += 1;
+                        writeln!(err, "line {no}: {e}")?;
+                    }
                 }
-                continue;
             }
-        };
-        let result = engine
-            .evaluate(std::slice::from_ref(&household), &ctx)
-            .pop();
-        let decision = match result {
-            Some(Ok(decision)) => decision,
-            Some(Err(e)) => {
-                failed += 1;
-                writeln!(err, "line {line_no}: {e}")?;
-                continue;
+            if reader_gone {
+                anyhow::bail!(ReaderGone);
             }
-            None => bail!("the engine gave no decision for line {line_no}"),
-        };
-        if write_decision(&mut out, &decision, opts).is_err() {
-            // The reader went away (`| head`): stop quietly.
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-    if out.flush().is_err() {
+            Ok(())
+        },
+    )
+    .or_else(|e| if e.is::<ReaderGone>() { Ok(()) } else { Err(e) })?;
+    if reader_gone || out.flush().is_err() {
         return Ok(ExitCode::SUCCESS);
     }
     if failed > 0 {
@@ -101,24 +96,30 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The sink's way to stop the stream when stdout is closed.
+#[derive(Debug)]
+struct ReaderGone;
+
+impl std::fmt::Display for ReaderGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the output was closed")
+    }
+}
+
+impl std::error::Error for ReaderGone {}
+
 fn write_decision(
     out: &mut impl Write,
     decision: &HouseholdDecision,
     opts: &Options,
 ) -> Result<()> {
     match opts.format {
-        EvalFormat::Summary => crate::batch::write_summary(out, decision, opts.explain)?,
+        EvalFormat::Summary => layak_host::output::write_summary(out, decision, opts.explain)?,
         EvalFormat::Full => {
             serde_json::to_writer(&mut *out, decision)?;
             writeln!(out)?;
         }
-        EvalFormat::Text => {
-            let lang = match opts.lang {
-                Lang::Id => layak_dsl::eval::Lang::Id,
-                Lang::En => layak_dsl::eval::Lang::En,
-            };
-            write!(out, "{}", report::render(decision, lang))?;
-        }
+        EvalFormat::Text => write!(out, "{}", report::render(decision, opts.lang.into()))?,
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use layak_dsl::diagnostic::render_terminal;
 
-use crate::load::{collect_files, source_name};
+use layak_host::load::{collect_files, source_name};
 
 pub fn run(paths: &[PathBuf], check: bool) -> Result<ExitCode> {
     let files: Vec<PathBuf> = collect_files(paths)?

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::batch::AtomicFile;
-use crate::r#gen::{Options, Ymd, generate};
+use layak_gen::{Options, Ymd, generate};
+use layak_host::output::AtomicFile;
 
 pub fn run(households: u64, seed: u64, as_of: &str, output: Option<&PathBuf>) -> Result<ExitCode> {
     let Some(reference) = Ymd::parse(as_of) else {

@@ -4,12 +4,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
+use layak_host::engine::Engine;
+use layak_host::impact::report::{self as impact_report, Header};
+use layak_host::impact::{Impact, compare_lines};
+use layak_host::load::load_program;
+use layak_host::pipeline::{self, Evaluator, Source};
 
-use crate::batch::impact::{Impact, Side, compare_batch};
-use crate::batch::impact_report::{self, Header};
-use crate::batch::{self, pipeline};
-use crate::cli::{ImpactArgs, ImpactFormat, Lang};
-use crate::load::load_program;
+use crate::cli::{ImpactArgs, ImpactFormat};
 
 pub fn run(args: &ImpactArgs) -> Result<ExitCode> {
     if args.against.is_none() && args.against_params.is_empty() {
@@ -23,29 +24,31 @@ pub fn run(args: &ImpactArgs) -> Result<ExitCode> {
     let after_program = against_program.as_ref().unwrap_or(&before_program);
     let base: Vec<&String> = args.params.iter().collect();
     let changed: Vec<&String> = args.params.iter().chain(&args.against_params).collect();
-    let before_ctx = batch::context(&before_program, &args.as_of, &base)?;
-    let after_ctx = batch::context(after_program, &args.as_of, &changed)?;
-    let before_engine = batch::engine(args.engine, &before_program)?;
-    let after_engine = batch::engine(args.engine, after_program)?;
-    let before = Side {
-        program: before_program.as_ref(),
-        engine: before_engine.as_ref(),
+    let before_ctx = layak_host::context::context(&before_program, &args.as_of, &base)?;
+    let after_ctx = layak_host::context::context(after_program, &args.as_of, &changed)?;
+    let load = |program: &Arc<layak_dsl::ir::Program>| {
+        Engine::new(args.engine.kind(), Arc::clone(program))
+            .map_err(|e| anyhow::anyhow!("loading the compiled rules: {e}"))
+    };
+    let before_engine = load(&before_program)?;
+    let after_engine = load(after_program)?;
+    let before = Evaluator {
+        engine: &before_engine,
         ctx: &before_ctx,
     };
-    let after = Side {
-        program: after_program.as_ref(),
-        engine: after_engine.as_ref(),
+    let after = Evaluator {
+        engine: &after_engine,
         ctx: &after_ctx,
     };
 
-    let (input, len) = batch::open_input(&args.input)?;
-    let bar = batch::progress(len);
+    let (input, len) = layak_host::output::open_input(&args.input)?;
+    let bar = super::progress(len);
     let mut impact = Impact::default();
-    pipeline::stream(
-        input,
-        &pipeline::Config::new(args.threads),
-        &|bytes| bar.inc(bytes),
-        |lines| compare_batch(&before, &after, lines, args.examples),
+    pipeline::run_with(
+        Source::Reader(input),
+        &pipeline::Options::new(args.threads),
+        &|read| bar.inc(read.bytes),
+        |lines| compare_lines(&before, &after, lines, args.examples),
         |part| {
             impact.merge(part, args.examples);
             Ok(())
@@ -68,13 +71,10 @@ pub fn run(args: &ImpactArgs) -> Result<ExitCode> {
     };
     match args.format {
         ImpactFormat::Json => println!("{}", impact_report::json(&header, &impact)?),
-        ImpactFormat::Table => {
-            let lang = match args.lang {
-                Lang::Id => layak_dsl::eval::Lang::Id,
-                Lang::En => layak_dsl::eval::Lang::En,
-            };
-            print!("{}", impact_report::table(&header, &impact, lang, args.top));
-        }
+        ImpactFormat::Table => print!(
+            "{}",
+            impact_report::table(&header, &impact, args.lang.into(), args.top)
+        ),
     }
     if impact.malformed > 0 {
         eprintln!(

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Cli, Command};
 
 mod audit;
+#[cfg(feature = "bench")]
 mod bench;
 mod check;
 mod eval;
@@ -54,8 +56,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&args),
         Command::Token(command) => token::run(&command),
         Command::Audit(command) => audit::run(&command),
-        Command::Bench(args) => bench::run(&args),
+        Command::Bench(args) => bench(&args),
     }
+}
+
+#[cfg(feature = "bench")]
+fn bench(args: &crate::cli::BenchArgs) -> Result<ExitCode> {
+    bench::run(args)
+}
+
+#[cfg(not(feature = "bench"))]
+fn bench(_args: &crate::cli::BenchArgs) -> Result<ExitCode> {
+    anyhow::bail!(
+        "this `layak` was built without the benchmarks; run \
+         `cargo run --release -p layak --features bench -- bench`"
+    )
 }
 
 fn default_paths(paths: Vec<PathBuf>, default: &str) -> Vec<PathBuf> {
@@ -63,6 +78,27 @@ fn default_paths(paths: Vec<PathBuf>, default: &str) -> Vec<PathBuf> {
         vec![PathBuf::from(default)]
     } else {
         paths
+    }
+}
+
+/// A progress bar over the input's bytes, drawn only on a terminal.
+fn progress(len: Option<u64>) -> ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match len {
+        Some(len) => ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read, {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
     }
 }
 

@@ -9,30 +9,21 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use layak_dsl::eval::EvalContext;
-use layak_dsl::ir::Program;
-use layak_dsl::record::{DecodeError, decode_line};
+use layak_host::engine::Engine;
+use layak_host::load::load_program;
+use layak_host::output::{self, AtomicFile};
+use layak_host::pipeline::{self, Evaluator, Source};
+use layak_host::stats::Stats;
 
-use crate::batch::pipeline::{self, Line};
-use crate::batch::stats::Stats;
-use crate::batch::{self, AtomicFile, Evaluate};
 use crate::cli::RunArgs;
-use crate::load::load_program;
-
-/// What one batch of lines gives: output bytes, error-file bytes, counts.
-pub struct Done {
-    pub out: Vec<u8>,
-    pub errors: Vec<u8>,
-    pub stats: Stats,
-}
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let program = Arc::new(load_program(&args.rules)?);
-    let params: Vec<&String> = args.params.iter().collect();
-    let ctx = batch::context(&program, &args.as_of, &params)?;
-    let engine = batch::engine(args.engine, &program)?;
-    let (input, len) = batch::open_input(&args.input)?;
+    let ctx = layak_host::context::context(&program, &args.as_of, &args.params)?;
+    let engine = Engine::new(args.engine.kind(), Arc::clone(&program))
+        .map_err(|e| anyhow::anyhow!("loading the compiled rules: {e}"))?;
+    let (input, len) = output::open_input(&args.input)?;
     let errors_path = args.errors.clone().unwrap_or_else(|| {
         let mut name = args.output.clone().into_os_string();
         name.push(".errors.ndjson");
@@ -40,15 +31,18 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     });
     let mut out = AtomicFile::create(&args.output)?;
     let mut errors = AtomicFile::create(&errors_path)?;
-    let bar = batch::progress(len);
-    let config = pipeline::Config::new(args.threads);
+    let bar = super::progress(len);
     let mut stats = Stats::default();
-    pipeline::stream(
-        input,
-        &config,
-        &|bytes| bar.inc(bytes),
-        |lines| evaluate_batch(&program, engine.as_ref(), &ctx, args.explain, lines),
-        |done: Result<Done>| {
+    pipeline::run(
+        &Evaluator {
+            engine: &engine,
+            ctx: &ctx,
+        },
+        Source::Reader(input),
+        &pipeline::Options::new(args.threads),
+        &|read| bar.inc(read.bytes),
+        |lines, outcomes| output::write_slice(lines, outcomes, args.explain),
+        |done: Result<output::Written>| {
             let done = done?;
             out.write_all(&done.out)?;
             errors.write_all(&done.errors)?;
@@ -76,67 +70,4 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One batch of input lines to summary lines, error lines and counts: the
-/// work of `layak run` (and of `layak bench`'s end-to-end stage).
-pub fn evaluate_batch(
-    program: &Program,
-    engine: &dyn Evaluate,
-    ctx: &EvalContext,
-    explain: bool,
-    lines: &[Line],
-) -> Result<Done> {
-    let mut done = Done {
-        out: Vec::with_capacity(lines.len() * 256),
-        errors: Vec::new(),
-        stats: Stats::default(),
-    };
-    let mut households = Vec::with_capacity(lines.len());
-    let mut decoded_lines = Vec::with_capacity(lines.len());
-    for line in lines {
-        let decoded = match &line.text {
-            Ok(text) => decode_line(&program.schema, text),
-            Err(message) => Err(vec![DecodeError {
-                path: "$".to_string(),
-                message: message.clone(),
-            }]),
-        };
-        match decoded {
-            Ok(h) => {
-                households.push(h);
-                decoded_lines.push(line);
-            }
-            Err(errs) => {
-                done.stats.malformed += 1;
-                let text = line.text.as_deref().ok();
-                serde_json::to_writer(&mut done.errors, &batch::error_line(line.no, text, &errs))?;
-                done.errors.push(b'\n');
-            }
-        }
-    }
-    // Decisions carry their whole explanation tree: evaluate a batch in
-    // slices so that only a slice's worth of them is alive at once.
-    let slices = households
-        .chunks(batch::EVAL_SLICE)
-        .zip(decoded_lines.chunks(batch::EVAL_SLICE));
-    for (slice, lines) in slices {
-        let results = engine.evaluate(slice, ctx);
-        for (result, line) in results.iter().zip(lines) {
-            match result {
-                Ok(decision) => {
-                    done.stats.add(decision);
-                    batch::write_summary(&mut done.out, decision, explain)?;
-                }
-                Err(e) => {
-                    done.stats.add_error(e.code());
-                    let text = line.text.as_deref().unwrap_or_default();
-                    let line = batch::engine_error_line(line.no, text, e);
-                    serde_json::to_writer(&mut done.errors, &line)?;
-                    done.errors.push(b'\n');
-                }
-            }
-        }
-    }
-    Ok(done)
 }

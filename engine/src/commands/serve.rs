@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::ServeArgs;
-use crate::serve::{self, AppState, Config};
+use layak_service::http::{self, AppState, Config};
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAYAK_LOG")
@@ -50,10 +50,10 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         tracing::info!(database = %state.config.database, "register opened");
         let mut demo_tokens = Vec::new();
         if args.demo {
-            serve::demo::load(&state, &args.rules, args.demo_households).await?;
-            demo_tokens = serve::demo::tokens(&state).await?;
+            http::demo::load(&state, &args.rules, args.demo_households).await?;
+            demo_tokens = http::demo::tokens(&state).await?;
         }
-        serve::serve(state, |addr| {
+        http::serve(state, |addr| {
             // The first line on stdout: scripts and tests read the port here.
             let mut out = std::io::stdout();
             let _ = writeln!(out, "layak serve: listening on http://{addr}");
@@ -70,7 +70,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                     "try:  curl -H 'authorization: Bearer {admin}' http://{addr}/v1/register\n      \
                      curl -H 'authorization: Bearer {admin}' \
                      'http://{addr}/v1/programmes/PKH/beneficiaries?period={}'",
-                    serve::demo::PERIOD
+                    http::demo::PERIOD
                 );
             }
             let _ = out.flush();

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use layak_dsl::ir::Program;
+use layak_host::engine::Engine;
 
-use crate::load::load_program;
-use crate::ruletest::{Suite, TestResult, coverage};
+use layak_host::load::load_program;
+use layak_host::ruletest::{Suite, TestResult, TestStage, coverage};
 
 pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut files = Vec::new();
@@ -21,26 +23,43 @@ pub fn run(paths: &[PathBuf]) -> Result<ExitCode> {
     if files.is_empty() {
         bail!(
             "no rule tests (`*.toml`) found in {}",
-            crate::load::display_paths(paths)
+            layak_host::load::display_paths(paths)
         );
     }
     let mut out = std::io::stdout().lock();
-    let mut programs: BTreeMap<PathBuf, Program> = BTreeMap::new();
+    // Rule tests run on the reference interpreter: the oracle the compiled
+    // engine is checked against.
+    let mut programs: BTreeMap<PathBuf, Arc<Program>> = BTreeMap::new();
+    let mut engines: BTreeMap<(PathBuf, Option<TestStage>), Engine> = BTreeMap::new();
     let mut results: Vec<TestResult> = Vec::new();
     for file in &files {
         let suite = Suite::load(file)?;
-        let key = suite
+        let dir = suite
             .rules_dir
             .canonicalize()
             .unwrap_or_else(|_| suite.rules_dir.clone());
-        if !programs.contains_key(&key) {
-            let program = load_program(&suite.rules_dir)?;
-            programs.insert(key.clone(), program);
+        if !programs.contains_key(&dir) {
+            programs.insert(dir.clone(), Arc::new(load_program(&suite.rules_dir)?));
         }
-        let Some(program) = programs.get(&key) else {
+        let key = (dir.clone(), suite.spec.stage);
+        if !engines.contains_key(&key)
+            && let Some(program) = programs.get(&dir)
+        {
+            let program = match suite.spec.stage {
+                None => Arc::clone(program),
+                Some(TestStage::Qc) => Arc::new(program.quality_control().with_context(|| {
+                    format!(
+                        "`{}` tests the qc stage, but the rules have no `stage qc` ruleset",
+                        file.display()
+                    )
+                })?),
+            };
+            engines.insert(key.clone(), Engine::interpreter(program));
+        }
+        let Some(engine) = engines.get(&key) else {
             continue;
         };
-        for result in suite.run(program) {
+        for result in suite.run(engine) {
             match &result.failure {
                 None => writeln!(out, "test {} ... ok", result.name)?,
                 Some(why) => {

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow, bail};
 
 use crate::cli::TokenCommand;
-use crate::serve::auth::{Role, check_token_scope, new_secret};
-use crate::store::Store;
-use crate::store::access::NewToken;
+use layak_service::http::auth::{Role, check_token_scope, new_secret};
+use layak_service::store::Store;
+use layak_service::store::access::NewToken;
 
 pub fn run(command: &TokenCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()

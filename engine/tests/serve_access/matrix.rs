@@ -190,7 +190,7 @@ pub fn cases(ctx: &Ctx) -> Vec<Case> {
             method: "POST",
             route: "/v1/jobs/qc",
             path: "/v1/jobs/qc".into(),
-            body: json_body(&json!({})),
+            body: json_body(&json!({"as_of": "2025-10-01"})),
             allowed: &["admin", "ministry_reviewer"],
             ok: &[202],
             scoped: Scoped::Unscoped(
@@ -521,7 +521,7 @@ pub fn cross_region_impact(ctx: &Ctx) {
 pub fn check_every_route(ctx: &Ctx) {
     let cases = cases(ctx);
     let mut checked = 0;
-    for route in layak_engine::serve::routes::list() {
+    for route in layak_service::http::routes::list() {
         let method = route.method.as_str();
         let case = cases
             .iter()
@@ -530,7 +530,7 @@ pub fn check_every_route(ctx: &Ctx) {
         for role in case.allowed {
             assert!(ROLES.contains(role), "unknown role {role}");
         }
-        let public = route.permission == layak_engine::serve::routes::Permission::Public;
+        let public = route.permission == layak_service::http::routes::Permission::Public;
         let anonymous = call(ctx, None, case, public);
         let forged = call(
             ctx,

@@ -161,20 +161,39 @@ impl Server {
         path: &str,
         body: Option<(&str, &[u8])>,
     ) -> Reply {
-        let mut builder = ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path));
-        if let Some(t) = token {
-            builder = builder.header("authorization", format!("Bearer {t}"));
-        }
-        let response = match body {
-            Some((content_type, bytes)) => self.agent.run(
-                builder
-                    .header("content-type", content_type)
-                    .body(bytes.to_vec())
-                    .expect("request"),
-            ),
-            None => self.agent.run(builder.body(()).expect("request")),
+        let send = || {
+            let mut builder = ureq::http::Request::builder()
+                .method(method)
+                .uri(self.url(path));
+            if let Some(t) = token {
+                builder = builder.header("authorization", format!("Bearer {t}"));
+            }
+            match body {
+                Some((content_type, bytes)) => self.agent.run(
+                    builder
+                        .header("content-type", content_type)
+                        .body(bytes.to_vec())
+                        .expect("request"),
+                ),
+                None => self.agent.run(builder.body(()).expect("request")),
+            }
+        };
+        // A pooled keep-alive connection the server has just closed (after
+        // answering a request whose body it did not read) fails before any
+        // answer; the request never reached a handler, so it is sent again
+        // once, on a fresh connection.
+        let response = match send() {
+            Err(ureq::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                send()
+            }
+            other => other,
         };
         Server::answer(response.expect("request"))
     }
@@ -257,7 +276,7 @@ impl Server {
         self.call(Some(&self.token), method, path, None)
     }
 
-    /// Stores the shipped rules and activates them for both stages.
+    /// Stores the shipped rules and activates them for every stage.
     pub fn load_rules(&self) -> String {
         let reply = self.post(
             "/v1/rulesets",
@@ -269,7 +288,7 @@ impl Server {
             reply.text()
         );
         let id = reply.json()["id"].as_i64().expect("id");
-        for stage in ["verification", "determination"] {
+        for stage in ["verification", "qc", "determination"] {
             let r = self.post(
                 &format!("/v1/rulesets/{id}/activate"),
                 &json!({"stage": stage, "effective_from": "2000-01-01"}),

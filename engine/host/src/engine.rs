@@ -1,0 +1,171 @@
+//! The engines that evaluate a program: the reference interpreter of
+//! `layak-dsl`, or the program compiled to one wasm module
+//! (`layak_dsl::wasm`) and run in the [`sandbox`](crate::sandbox).
+//!
+//! The compiled engine encodes a slice of households once, evaluates it in
+//! one call and decodes the results straight from the module's memory.
+//! Sessions (a store and an instance each) are pooled, so a stream of
+//! slices pays for instantiation once per worker thread. When a call fails
+//! (a trap, the fuel budget, the memory cap), its households are run again
+//! one by one, so only the household at fault gets the error and every
+//! other one its decision.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::eval::EvalContext;
+use layak_dsl::ir::Program;
+use layak_dsl::value::Value;
+use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch};
+
+use crate::sandbox::{ErrorCode, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session};
+
+/// Which engine evaluates: `--engine` of the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// The reference interpreter: the oracle, slow.
+    Interp,
+    /// The compiled module in the sandbox: the default.
+    #[default]
+    Wasm,
+}
+
+/// A program ready to evaluate households.
+pub struct Engine {
+    program: Arc<Program>,
+    backend: Backend,
+}
+
+enum Backend {
+    Interpreter,
+    Wasm {
+        module: LoadedModule,
+        sessions: Mutex<Vec<Session>>,
+    },
+}
+
+impl Engine {
+    /// The engine `kind` names; the compiled one is loaded into the
+    /// process's [`shared_runtime`] (or found in its caches).
+    pub fn new(kind: EngineKind, program: Arc<Program>) -> Result<Engine, RuntimeError> {
+        match kind {
+            EngineKind::Interp => Ok(Engine::interpreter(program)),
+            EngineKind::Wasm => Engine::wasm(shared_runtime()?, program),
+        }
+    }
+
+    pub fn interpreter(program: Arc<Program>) -> Engine {
+        Engine {
+            program,
+            backend: Backend::Interpreter,
+        }
+    }
+
+    /// Compiles `program` and loads it into `runtime` (from the runtime's
+    /// caches when the same module was loaded before).
+    pub fn wasm(runtime: &Runtime, program: Arc<Program>) -> Result<Engine, RuntimeError> {
+        let wasm = compile_module_checked(&program).map_err(|d| {
+            RuntimeError::new(ErrorCode::Compile, format!("{}: {}", d.code, d.message))
+        })?;
+        let module = runtime.load(&wasm)?;
+        Ok(Engine {
+            program,
+            backend: Backend::Wasm {
+                module,
+                sessions: Mutex::new(Vec::new()),
+            },
+        })
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    /// The loaded module (its content hash, load outcome and limits) of the
+    /// compiled engine.
+    pub fn module(&self) -> Option<&LoadedModule> {
+        match &self.backend {
+            Backend::Interpreter => None,
+            Backend::Wasm { module, .. } => Some(module),
+        }
+    }
+
+    /// One decision per household, in order; a household the sandbox
+    /// stopped (a trap, its fuel budget, the memory cap) gets that error
+    /// instead, and the others still get their decisions.
+    pub fn evaluate(
+        &self,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
+        match &self.backend {
+            Backend::Interpreter => households
+                .iter()
+                .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx)))
+                .collect(),
+            Backend::Wasm { module, sessions } => {
+                let mut session = sessions
+                    .lock()
+                    .ok()
+                    .and_then(|mut pool| pool.pop())
+                    .unwrap_or_else(|| module.session());
+                let out = self.evaluate_wasm(&mut session, households, ctx);
+                if let Ok(mut pool) = sessions.lock() {
+                    pool.push(session);
+                }
+                out
+            }
+        }
+    }
+
+    fn evaluate_wasm(
+        &self,
+        session: &mut Session,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
+        match self.call(session, households, ctx) {
+            Ok(decisions) => decisions.into_iter().map(Ok).collect(),
+            Err(e) if households.len() <= 1 => vec![Err(e)],
+            // Find the household at fault: each one alone.
+            Err(_) => households
+                .iter()
+                .map(|h| {
+                    self.call(session, std::slice::from_ref(h), ctx)
+                        .and_then(|mut one| {
+                            one.pop().ok_or_else(|| {
+                                RuntimeError::new(
+                                    ErrorCode::Abi,
+                                    "the result block holds no decision",
+                                )
+                            })
+                        })
+                })
+                .collect(),
+        }
+    }
+
+    fn call(
+        &self,
+        session: &mut Session,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
+        let batch = encode_batch(&self.program, households, ctx);
+        session
+            .call_with(&batch, |result| {
+                decode_results(&self.program, households, ctx, result)
+            })?
+            .map_err(|e| RuntimeError::new(ErrorCode::Abi, e.to_string()))
+    }
+}
+
+/// The process's one wasm runtime, with the default limits and disk cache,
+/// made on first use.
+pub fn shared_runtime() -> Result<&'static Runtime, RuntimeError> {
+    static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| Runtime::new(RuntimeConfig::default()))
+        .as_ref()
+        .map_err(Clone::clone)
+}

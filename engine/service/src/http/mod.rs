@@ -1,0 +1,244 @@
+//! The register service (`layak serve`): the pipeline of DOMAIN.md section
+//! 2 over HTTP on an embedded database, and stateless evaluation for other
+//! systems.
+//!
+//! Only this module knows about HTTP and JSON bodies. The route table
+//! ([`routes::table`]) is the one list of every endpoint with the
+//! permission it needs; the router (each route behind [`auth::guard`]), the
+//! OpenAPI check and the role matrix test are all built from it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use tokio::sync::Notify;
+
+use crate::store::Store;
+
+pub mod audit;
+pub mod auth;
+pub mod demo;
+pub mod evaluate;
+pub mod export;
+pub mod extract;
+pub mod households;
+pub mod intake;
+pub mod jobs;
+pub mod openapi;
+pub mod privacy;
+pub mod problem;
+pub mod routes;
+pub mod rules;
+pub mod rulesets;
+
+use problem::Problem;
+use rules::RuleCache;
+
+/// How the service is set up (flags and environment variables of
+/// `layak serve`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: String,
+    /// Static files served at `/playground`.
+    pub playground: Option<PathBuf>,
+    /// Largest JSON body in bytes; NDJSON uploads stream and have no total
+    /// limit, only a per-line one.
+    pub max_body: usize,
+    /// Largest NDJSON line in bytes.
+    pub max_line: usize,
+    /// Households per committed batch of a stage job.
+    pub job_batch: usize,
+    /// Evaluation threads of a stage job.
+    pub threads: usize,
+    /// Requests a second per token on average (0: no limit).
+    pub rate_limit: f64,
+    /// Requests a token may send at once before the rate applies.
+    pub rate_burst: u32,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub rules: Arc<RuleCache>,
+    pub config: Arc<Config>,
+    /// Wakes the job worker when a job is queued.
+    pub jobs_ready: Arc<Notify>,
+    /// The per-token rate limit.
+    pub limiter: Arc<auth::RateLimiter>,
+}
+
+impl AppState {
+    pub async fn new(config: Config) -> anyhow::Result<AppState> {
+        let store = Store::open(&config.database).await?;
+        Ok(AppState {
+            store: Arc::new(store),
+            rules: Arc::new(RuleCache::default()),
+            limiter: Arc::new(auth::RateLimiter::new(config.rate_limit, config.rate_burst)),
+            config: Arc::new(config),
+            jobs_ready: Arc::new(Notify::new()),
+        })
+    }
+}
+
+/// The actor of work the service does on its own (the demo's loading);
+/// requests act as their token ([`auth::Caller::actor`]), jobs as the
+/// caller who queued them.
+pub const SYSTEM: &str = crate::store::SYSTEM;
+
+/// The whole router: the route table, the playground, and problem+json for
+/// everything that matches nothing.
+pub fn router(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for (route, handler) in routes::table() {
+        let guard = auth::Guard {
+            state: state.clone(),
+            permission: route.permission,
+        };
+        router = router.route(
+            route.path,
+            handler.route_layer(axum::middleware::from_fn_with_state(guard, auth::guard)),
+        );
+    }
+    let playground = state.config.playground.clone();
+    let mut router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body))
+        .with_state(state);
+    router = match playground {
+        // The page's URLs are relative, so it must be loaded from
+        // `/playground/`: `/playground` redirects there.
+        Some(dir) if dir.join("index.html").is_file() => router
+            .nest_service(
+                "/playground",
+                tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+            )
+            .layer(axum::middleware::from_fn(playground_slash)),
+        _ => router
+            .route("/playground", axum::routing::get(playground_missing))
+            .route("/playground/", axum::routing::get(playground_missing))
+            .route(
+                "/playground/{*rest}",
+                axum::routing::get(playground_missing),
+            ),
+    };
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |_: Box<dyn std::any::Any + Send>| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "the service could not complete the request; it was logged",
+            )
+            .into_response()
+        },
+    ))
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found(
+        "NOT_FOUND",
+        "no such endpoint; the API is described at /openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this endpoint does not take that method; see /openapi.json",
+    )
+}
+
+async fn playground_slash(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path() == "/playground" {
+        return axum::response::Redirect::permanent("/playground/").into_response();
+    }
+    next.run(request).await
+}
+
+async fn playground_missing() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        [("content-type", "text/html; charset=utf-8")],
+        "<!doctype html><title>Layak playground not built</title>\
+         <h1>The playground is not built</h1>\
+         <p>Build it (see <code>web-playground/README.md</code>) into \
+         <code>web-playground/dist</code>, or start the service with \
+         <code>--playground DIR</code>.</p>",
+    )
+}
+
+/// Runs the service until SIGINT or SIGTERM.
+pub async fn serve(state: AppState, on_listen: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let interrupted = state.store.interrupt_uploads().await?;
+    if interrupted > 0 {
+        tracing::warn!(jobs = interrupted, "uploads cut off by the last stop");
+    }
+    tokio::spawn(crate::jobs::run(state.clone()));
+    on_listen(addr);
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A date in a request, `YYYY-MM-DD`, as yyyymmdd.
+pub fn parse_date(field: &str, text: &str) -> Result<layak_dsl::date::Date, Problem> {
+    layak_dsl::date::Date::parse(text).ok_or_else(|| {
+        Problem::unprocessable(
+            "INVALID_DATE",
+            format!("`{field}` must be a date written YYYY-MM-DD, found `{text}`"),
+        )
+    })
+}
+
+/// Today's date, for resolving the ruleset in force when a request names no
+/// date (proposal intake).
+pub fn today() -> i64 {
+    let days = crate::store::now_ms() / 86_400_000;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    y * 10_000 + m * 100 + d
+}

@@ -1,0 +1,219 @@
+//! Compiled ruleset versions, shared by requests and jobs.
+//!
+//! A version is compiled once and kept by its content hash. Activation is a
+//! row in the database, read on each request and at the start of each job:
+//! a new activation takes effect at once, with no restart, and a job keeps
+//! the version it started with (its hash is stored on the job).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use layak_dsl::eval::EvalContext;
+use layak_dsl::ir::Program;
+use layak_dsl::{Diagnostic, Sources};
+use layak_host::engine::{Engine, shared_runtime};
+use layak_host::pipeline::Evaluator;
+use sha2::{Digest as _, Sha256};
+
+use crate::store::Store;
+use crate::store::rulesets::SourceFile;
+
+use super::problem::{ApiResult, Problem};
+
+/// One compiled version: the program (schema, explanations) and its wasm
+/// modules loaded in the process's sandboxed runtime: the household
+/// evaluation (verification and determination) and, when the rules have
+/// `stage qc` rulesets, the quality-control stage's.
+pub struct Compiled {
+    pub hash: String,
+    pub program: Arc<Program>,
+    engine: Engine,
+    qc: Option<Engine>,
+}
+
+impl Compiled {
+    /// The evaluator of this version in `ctx`: the one place that chooses
+    /// the engine, for the stage jobs, `/v1/evaluate` and `/v1/impact`
+    /// alike.
+    pub fn evaluator<'a>(&'a self, ctx: &'a EvalContext) -> Evaluator<'a> {
+        Evaluator {
+            engine: &self.engine,
+            ctx,
+        }
+    }
+
+    /// Whether the rules have `stage qc` rulesets.
+    pub fn has_qc(&self) -> bool {
+        self.qc.is_some()
+    }
+
+    /// The evaluator of the quality-control stage, when the rules have one.
+    pub fn qc_evaluator<'a>(&'a self, ctx: &'a EvalContext) -> Option<Evaluator<'a>> {
+        self.qc.as_ref().map(|engine| Evaluator { engine, ctx })
+    }
+}
+
+/// What compiling sources gave.
+pub struct Compilation {
+    pub hash: String,
+    pub program: Option<Program>,
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The content hash of a version: sha256 over the files sorted by name,
+/// each as its length-prefixed name and text.
+pub fn sources_hash(files: &[SourceFile]) -> String {
+    let mut sorted: Vec<&SourceFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut hasher = Sha256::new();
+    for f in sorted {
+        hasher.update((f.name.len() as u64).to_le_bytes());
+        hasher.update(f.name.as_bytes());
+        hasher.update((f.text.len() as u64).to_le_bytes());
+        hasher.update(f.text.as_bytes());
+    }
+    layak_host::hex::encode(&hasher.finalize())
+}
+
+pub fn compile(files: &[SourceFile]) -> Compilation {
+    let mut sorted: Vec<&SourceFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut sources = Sources::new();
+    for f in sorted {
+        sources.add(f.name.clone(), f.text.clone());
+    }
+    let (program, diagnostics) = layak_dsl::compile(&sources);
+    Compilation {
+        hash: sources_hash(files),
+        program,
+        sources,
+        diagnostics,
+    }
+}
+
+/// Reads a rules directory (as `layak check` would) into source files named
+/// relative to the directory.
+pub fn read_dir(dir: &std::path::Path) -> anyhow::Result<Vec<SourceFile>> {
+    let files = layak_host::load::collect_files(&[dir.to_path_buf()])?;
+    let mut out = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let rel = path.strip_prefix(dir).unwrap_or(&path);
+        out.push(SourceFile {
+            name: layak_host::load::source_name(rel),
+            text,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+pub struct RuleCache {
+    compiled: Mutex<HashMap<String, Arc<Compiled>>>,
+}
+
+impl RuleCache {
+    /// Compiles the program to wasm (or finds it in the runtime's caches)
+    /// and keeps it by hash.
+    pub fn insert(&self, hash: &str, program: Program) -> Result<Arc<Compiled>, String> {
+        let qc = program.quality_control().map(Arc::new);
+        let program = Arc::new(program);
+        let runtime = shared_runtime().map_err(|e| e.to_string())?;
+        let engine = Engine::wasm(runtime, Arc::clone(&program)).map_err(|e| e.to_string())?;
+        let qc = match qc {
+            Some(qc) => Some(Engine::wasm(runtime, qc).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let compiled = Arc::new(Compiled {
+            hash: hash.to_string(),
+            program,
+            engine,
+            qc,
+        });
+        self.compiled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(hash.to_string(), Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
+    /// The compiled version with this hash, compiled from the store on
+    /// first use.
+    pub async fn get(self: &Arc<Self>, store: &Store, hash: &str) -> ApiResult<Arc<Compiled>> {
+        if let Some(c) = self
+            .compiled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(hash)
+        {
+            return Ok(Arc::clone(c));
+        }
+        let Some(files) = store.ruleset_sources(hash).await? else {
+            return Err(Problem::not_found(
+                "RULESET_NOT_FOUND",
+                format!("no ruleset version has the hash `{hash}`"),
+            ));
+        };
+        let compilation = tokio::task::spawn_blocking(move || compile(&files))
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        let Some(program) = compilation.program else {
+            return Err(Problem::internal(&format!(
+                "stored ruleset {hash} no longer compiles"
+            )));
+        };
+        let hash = hash.to_string();
+        let cache = Arc::clone(self);
+        tokio::task::spawn_blocking(move || cache.insert(&hash, program))
+            .await
+            .map_err(|e| Problem::internal(&e))?
+            .map_err(|e| Problem::internal(&e))
+    }
+
+    /// The version a request names (a number or a hash), or else the one
+    /// active for `stage` on `date` (yyyymmdd).
+    pub async fn resolve(
+        self: &Arc<Self>,
+        store: &Store,
+        reference: Option<&str>,
+        stage: &str,
+        date: i64,
+    ) -> ApiResult<Arc<Compiled>> {
+        let hash = match reference {
+            Some(r) => match store.find_ruleset(r).await? {
+                Some(row) => row.hash,
+                None => {
+                    return Err(Problem::not_found(
+                        "RULESET_NOT_FOUND",
+                        format!("no ruleset version `{r}`; list them with GET /v1/rulesets"),
+                    ));
+                }
+            },
+            None => match store.active_ruleset(stage, date).await? {
+                Some(hash) => hash,
+                None => {
+                    return Err(Problem::conflict(
+                        "NO_ACTIVE_RULESET",
+                        format!(
+                            "no ruleset is active for the {stage} stage on {}; \
+                             activate one with POST /v1/rulesets/{{id}}/activate",
+                            date_text(date)
+                        ),
+                    ));
+                }
+            },
+        };
+        self.get(store, &hash).await
+    }
+}
+
+/// `20251001` as `2025-10-01`.
+pub fn date_text(yyyymmdd: i64) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        yyyymmdd / 10000,
+        yyyymmdd / 100 % 100,
+        yyyymmdd % 100
+    )
+}

@@ -1,0 +1,360 @@
+//! The stage jobs: the job worker runs the queued jobs one at a time,
+//! oldest first, and on start resumes any job a crash left running.
+//!
+//! A job walks its records in `record_id` order in batches, evaluates each
+//! batch through the host's one pipeline ([`layak_host::pipeline`]) on the
+//! evaluation threads, and commits the batch's status changes, events,
+//! decisions, errors and the job's cursor in one transaction. A job stopped
+//! at any instant (even by `kill -9`) resumes after its last committed
+//! batch, and the final state is that of an uninterrupted run: no decision
+//! lost, none twice.
+//!
+//! The stages: [`verification`] (integrity rules), [`qc`] (registry-wide
+//! rules over facts the register attaches) and [`determination`]
+//! (eligibility and benefit per programme).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use layak_dsl::decision::{HouseholdDecision, Outcome as CriterionResult, Status};
+use layak_dsl::eval::EvalContext;
+use layak_host::pipeline::{self, Line, LineError, Options, Outcome, SLICE};
+
+use crate::http::AppState;
+use crate::http::evaluate::context;
+use crate::http::jobs::{job_scope, statuses};
+use crate::http::privacy::mask_digits;
+use crate::http::rules::Compiled;
+use crate::store::households::{Change, RETURNED, StoredHousehold, change_status};
+use crate::store::jobs::{self, Job, record_error};
+use crate::store::{DbResult, Tx};
+
+mod determination;
+mod qc;
+mod verification;
+
+/// Why a job stopped before its end. Households the pipeline could not
+/// decide are not job errors: they are recorded with their code and path
+/// (`GET /v1/jobs/{id}/errors`) and the job goes on.
+#[derive(Debug)]
+pub enum JobError {
+    /// The store failed.
+    Store(sqlx::Error),
+    /// The job's ruleset or its parameters cannot be used.
+    Rules(String),
+    /// A `stage qc` job whose ruleset has no `stage qc` ruleset.
+    NoQcRules,
+    /// The job's kind is not one the worker runs.
+    Kind(String),
+    /// An evaluation thread stopped.
+    Internal(String),
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobError::Store(e) => write!(f, "the store failed: {e}"),
+            JobError::Rules(message) => write!(f, "{message}"),
+            JobError::NoQcRules => write!(f, "the job's ruleset has no `stage qc` ruleset"),
+            JobError::Kind(kind) => write!(f, "job kind `{kind}` cannot run"),
+            JobError::Internal(message) => write!(f, "evaluation stopped: {message}"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> JobError {
+        JobError::Store(e)
+    }
+}
+
+pub async fn run(state: AppState) {
+    loop {
+        match state.store.next_job().await {
+            Ok(Some(job)) => {
+                let id = job.id;
+                if let Err(e) = run_job(&state, job).await {
+                    let message = mask_digits(&e.to_string());
+                    tracing::error!(job = id, error = %message, "job failed");
+                    let _ = state
+                        .store
+                        .finish_job(id, jobs::FAILED, Some(&message))
+                        .await;
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    () = state.jobs_ready.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading the job queue");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// What a job works with: its ruleset version and evaluation context.
+struct Run<'a> {
+    state: &'a AppState,
+    job: &'a Job,
+    compiled: Arc<Compiled>,
+    ctx: EvalContext,
+}
+
+async fn run_job(state: &AppState, job: Job) -> Result<(), JobError> {
+    let resumed = job.state == jobs::RUNNING;
+    state.store.start_job(job.id).await?;
+    tracing::info!(job = job.id, kind = %job.kind, resumed, cursor_set = !job.cursor.is_empty(), "job started");
+    let Some(hash) = &job.ruleset_hash else {
+        return Err(JobError::Rules(format!(
+            "the {} job has no ruleset version",
+            job.kind
+        )));
+    };
+    let compiled = state
+        .rules
+        .get(&state.store, hash)
+        .await
+        .map_err(|p| JobError::Rules(p.detail.unwrap_or_default()))?;
+    let as_of = job
+        .params
+        .get("as_of")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let params = job
+        .params
+        .get("params")
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+        .unwrap_or_default();
+    let ctx = context(&compiled.program, as_of, &params)
+        .map_err(|p| JobError::Rules(p.detail.unwrap_or_default()))?;
+    let run = Run {
+        state,
+        job: &job,
+        compiled,
+        ctx,
+    };
+    let scope = job_scope(&job.params);
+    let wanted = statuses(&job.kind);
+    if !resumed {
+        // Counted again now: a job queued behind another sees the records
+        // that job has moved into its stage.
+        let total = state.store.count_stage(wanted, &scope).await?;
+        state.store.set_job_total(job.id, total).await?;
+    }
+    let batch_size = i64::try_from(state.config.job_batch.max(1)).unwrap_or(512);
+    let mut cursor = job.cursor.clone();
+    loop {
+        if state.store.job_state(job.id).await?.as_deref() != Some(jobs::RUNNING) {
+            tracing::info!(job = job.id, "job stopped: cancelled");
+            return Ok(());
+        }
+        let batch = state
+            .store
+            .stage_batch(wanted, &cursor, &scope, batch_size)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        let last = last.record_id.clone();
+        match job.kind.as_str() {
+            "verification" => verification::batch(&run, batch, &last).await?,
+            "qc" => qc::batch(&run, batch, &last).await?,
+            "determination" => determination::batch(&run, batch, &last).await?,
+            kind => return Err(JobError::Kind(kind.to_string())),
+        }
+        cursor = last;
+    }
+    state.store.finish_job(job.id, jobs::DONE, None).await?;
+    tracing::info!(job = job.id, kind = %job.kind, "job done");
+    Ok(())
+}
+
+/// Which of a version's programs a batch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Program {
+    /// Verification and determination.
+    Households,
+    /// The `stage qc` rulesets.
+    QualityControl,
+}
+
+impl Run<'_> {
+    /// Evaluates lines (a batch's record bodies, facts attached or not)
+    /// through the pipeline on the evaluation threads: one outcome per
+    /// line, in order.
+    async fn evaluate(&self, which: Program, lines: Vec<Line>) -> Result<Vec<Outcome>, JobError> {
+        let options = Options {
+            threads: self.state.config.threads.max(1),
+            batch_lines: SLICE,
+        };
+        let compiled = Arc::clone(&self.compiled);
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            let evaluator = match which {
+                Program::Households => compiled.evaluator(&ctx),
+                Program::QualityControl => {
+                    compiled.qc_evaluator(&ctx).ok_or(JobError::NoQcRules)?
+                }
+            };
+            pipeline::evaluate_all(&evaluator, lines, &options)
+                .map_err(|e| JobError::Internal(e.to_string()))
+        })
+        .await
+        .map_err(|e| JobError::Internal(e.to_string()))?
+    }
+
+    /// Records a household without a decision in the job's error list.
+    async fn record_error(
+        &self,
+        tx: &mut Tx,
+        h: &StoredHousehold,
+        error: &LineError,
+    ) -> DbResult<()> {
+        record_error(
+            tx,
+            self.job.id,
+            None,
+            Some(&h.record_id),
+            &error_json(error),
+        )
+        .await
+    }
+
+    /// Moves a record on from the status the job read, with the reasons.
+    async fn change(
+        &self,
+        tx: &mut Tx,
+        h: &StoredHousehold,
+        to: &str,
+        reasons: String,
+        period: Option<&str>,
+    ) -> DbResult<bool> {
+        change_status(
+            tx,
+            &Change {
+                record_id: &h.record_id,
+                from: &h.status,
+                content_hash: &h.content_hash,
+                to,
+                reasons,
+                period,
+                actor: &self.job.actor,
+                ruleset_hash: Some(&self.compiled.hash),
+                job_id: Some(self.job.id),
+            },
+        )
+        .await
+    }
+
+    /// A batch's audit entry, committed with the batch: who (the job's
+    /// actor), what (the job) and how many records changed.
+    async fn audit(&self, tx: &mut Tx, records: i64) -> DbResult<()> {
+        crate::store::access::append(
+            tx,
+            &crate::store::access::Audit {
+                actor: &self.job.actor,
+                action: "change",
+                target: format!("{} job {}", self.job.kind, self.job.id),
+                records,
+            },
+        )
+        .await
+    }
+}
+
+/// The lines of a batch: each record's stored body.
+fn lines_of(batch: &[StoredHousehold]) -> Vec<Line> {
+    batch
+        .iter()
+        .zip(1..)
+        .map(|(h, no)| Line {
+            no,
+            text: Ok(h.body.clone()),
+        })
+        .collect()
+}
+
+/// A household without a decision, as the job's error list keeps it: the
+/// stable code, and the JSON path of each problem of a malformed record
+/// (identity numbers in messages masked).
+fn error_json(error: &LineError) -> serde_json::Value {
+    match error {
+        LineError::Malformed(errors) => errors
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "code": error.code(), "path": e.path, "message": mask_digits(&e.message),
+                })
+            })
+            .collect(),
+        LineError::Sandbox(e) => serde_json::json!([{
+            "code": e.code(), "message": mask_digits(e.message()), "hint": e.hint(),
+        }]),
+    }
+}
+
+/// The reasons of a verification or QC outcome: codes, and each failing
+/// criterion's message in both languages with where it applies.
+fn verification_reasons(d: &HouseholdDecision) -> serde_json::Value {
+    let mut details = Vec::new();
+    for ruleset in &d.verification {
+        for c in &ruleset.criteria {
+            if c.outcome == CriterionResult::Passed {
+                continue;
+            }
+            if c.elements.is_empty() {
+                details.push(serde_json::json!({
+                    "code": c.code, "severity": c.severity, "outcome": c.outcome,
+                    "path": ruleset.path, "message": c.message,
+                }));
+            }
+            for e in &c.elements {
+                details.push(serde_json::json!({
+                    "code": c.code, "severity": c.severity, "outcome": e.outcome,
+                    "path": e.path, "message": e.message,
+                }));
+            }
+        }
+    }
+    serde_json::json!({
+        "failures": d.failures, "warnings": d.warnings, "undetermined": d.undetermined,
+        "details": details,
+    })
+}
+
+/// Commits a verification-like batch (verification, QC): each record moves
+/// to `passed` or `RETURNED` with its reasons, or gets its error recorded;
+/// then the job's cursor and the audit entry, all in one transaction.
+async fn commit_statuses(
+    run: &Run<'_>,
+    batch: &[StoredHousehold],
+    outcomes: &[Outcome],
+    passed: &'static str,
+    last: &str,
+) -> Result<(), JobError> {
+    crate::store::write_tx!(run.state.store, |tx| {
+        let (mut done, mut errors) = (0i64, 0i64);
+        for (h, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Ok(d) => {
+                    let to = match d.status {
+                        Status::Verified => passed,
+                        Status::Returned => RETURNED,
+                    };
+                    run.change(tx, h, to, verification_reasons(d).to_string(), None)
+                        .await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    errors += 1;
+                    run.record_error(tx, h, e).await?;
+                }
+            }
+        }
+        jobs::advance(tx, run.job.id, done, errors, Some(last)).await?;
+        run.audit(tx, done).await
+    })?;
+    Ok(())
+}
