@@ -3,7 +3,7 @@
 //! and spliced at random places. `PROPTEST_CASES` raises the case count
 //! (CI runs the default of 10,000 per property across the three).
 
-use layak_tests::{parse_check_format, shipped_rules};
+use layak_tests::{decode_household, parse_check_format, parse_check_format_bytes, shipped_rules};
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
@@ -163,7 +163,56 @@ proptest! {
     fn spliced_rules_never_panic(text in spliced_rules()) {
         parse_check_format(&text);
     }
+
+    #[test]
+    fn arbitrary_bytes_as_a_rule_file(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        parse_check_format_bytes(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_as_a_household(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        decode_household(&bytes);
+    }
+
+    #[test]
+    fn json_soup_as_a_household(parts in prop::collection::vec(prop::sample::select(JSON_SOUP), 0..60)) {
+        decode_household(parts.concat().as_bytes());
+    }
 }
+
+/// Pieces of household JSON, for a soup that often gets past the parser.
+const JSON_SOUP: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "null",
+    "true",
+    "1",
+    "-1",
+    "99999999999999999999",
+    "\"\"",
+    "\"record_id\"",
+    "\"families\"",
+    "\"members\"",
+    "\"nik\"",
+    "\"name\"",
+    "\"birth_date\"",
+    "\"2025-02-30\"",
+    "\"1990-01-01\"",
+    "\"region\"",
+    "\"desa_code\"",
+    "\"kk_number\"",
+    "\"sex\"",
+    "\"M\"",
+    "\"shdk\"",
+    "\"desil\"",
+    "0",
+    "10",
+    "11",
+];
 
 #[test]
 fn shipped_rules_are_found() {

@@ -290,7 +290,9 @@ pub enum ExprKind {
     Call(Ident, Vec<Expr>),
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `if c1 then x1 else if c2 then x2 else y`: one arm per condition,
+    /// however long the `else if` ladder, then the final `else`.
+    If(Vec<IfArm>, Box<Expr>),
     Match(Box<Expr>, Vec<MatchArm>),
     Aggregate(Box<Aggregate>),
     List(Vec<Expr>),
@@ -298,6 +300,116 @@ pub enum ExprKind {
     Range(Box<Expr>, Box<Expr>),
     /// `(expr)`, kept so that the formatter can keep the author's grouping.
     Paren(Box<Expr>),
+    /// What stands in for an expression the parser refused (one nested too
+    /// deeply); it comes with an error, and the checker says no more.
+    Invalid,
+}
+
+/// `if cond then then` (or `else if cond then then`): `span` starts at its
+/// `if`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IfArm {
+    pub cond: Expr,
+    pub then: Expr,
+    pub span: Span,
+}
+
+impl Expr {
+    /// The expressions directly inside this one, in source order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Money(_)
+            | ExprKind::Text(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Date(_)
+            | ExprKind::Name(_)
+            | ExprKind::Invalid => Vec::new(),
+            ExprKind::Field(base, _) => vec![base],
+            ExprKind::Call(_, args) | ExprKind::List(args) => args.iter().collect(),
+            ExprKind::Unary(_, e) | ExprKind::Paren(e) => vec![e],
+            ExprKind::Binary(_, a, b) | ExprKind::Range(a, b) => vec![a, b],
+            ExprKind::If(arms, otherwise) => arms
+                .iter()
+                .flat_map(|a| [&a.cond, &a.then])
+                .chain([&**otherwise])
+                .collect(),
+            ExprKind::Match(scrutinee, arms) => std::iter::once(&**scrutinee)
+                .chain(arms.iter().map(|a| &a.body))
+                .collect(),
+            ExprKind::Aggregate(agg) => agg
+                .n
+                .iter()
+                .chain([&agg.list])
+                .chain(agg.filter.iter())
+                .chain(agg.body.iter())
+                .collect(),
+        }
+    }
+
+    /// Where this tree is more than `limit` levels deep: the place of the
+    /// first node found below that depth. Recurses at most `limit` levels.
+    pub fn deeper_than(&self, limit: usize) -> Option<Span> {
+        if limit == 0 {
+            // A left-nested chain's nodes all start where it starts: its
+            // right operand says where it passes the limit.
+            let at = match &self.kind {
+                ExprKind::Binary(_, _, rhs) => rhs.span,
+                _ => self.span,
+            };
+            return Some(Span {
+                end: at.start.saturating_add(1).min(at.end.max(at.start)),
+                ..at
+            });
+        }
+        self.children()
+            .into_iter()
+            .find_map(|c| c.deeper_than(limit - 1))
+    }
+
+    /// Drops a tree of any depth without recursing (the derived drop
+    /// recurses once per level).
+    pub fn drop_iteratively(self) {
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e.kind {
+                ExprKind::Int(_)
+                | ExprKind::Money(_)
+                | ExprKind::Text(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Date(_)
+                | ExprKind::Name(_)
+                | ExprKind::Invalid => {}
+                ExprKind::Field(base, _) => stack.push(*base),
+                ExprKind::Call(_, args) | ExprKind::List(args) => stack.extend(args),
+                ExprKind::Unary(_, e) | ExprKind::Paren(e) => stack.push(*e),
+                ExprKind::Binary(_, a, b) | ExprKind::Range(a, b) => stack.extend([*a, *b]),
+                ExprKind::If(arms, otherwise) => {
+                    for arm in arms {
+                        stack.extend([arm.cond, arm.then]);
+                    }
+                    stack.push(*otherwise);
+                }
+                ExprKind::Match(scrutinee, arms) => {
+                    stack.push(*scrutinee);
+                    stack.extend(arms.into_iter().map(|a| a.body));
+                }
+                ExprKind::Aggregate(agg) => {
+                    let Aggregate {
+                        n,
+                        list,
+                        filter,
+                        body,
+                        ..
+                    } = *agg;
+                    stack.extend(n);
+                    stack.push(list);
+                    stack.extend(filter);
+                    stack.extend(body);
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

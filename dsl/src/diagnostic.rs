@@ -85,7 +85,7 @@ macro_rules! codes {
     ($($code:literal $level:ident $summary:literal;)*) => {
         /// Every diagnostic code, grouped by pass: E00xx syntax, E01xx names
         /// and imports, E02xx types, E03xx rulesets and declarations, E04xx
-        /// reference data; W-codes are warnings. `docs/diagnostics.md`
+        /// reference data, E09xx limits (`limits.rs`); W-codes are warnings. `docs/diagnostics.md`
         /// documents each one (a test checks this).
         pub const CODES: &[CodeInfo] = &[
             $(CodeInfo { code: $code, level: Level::$level, summary: $summary },)*
@@ -99,6 +99,7 @@ codes! {
     "E0003" Error "a date literal is not a real calendar date";
     "E0004" Error "a message hole `{...}` is not a valid expression or is not closed";
     "E0005" Error "an unknown escape sequence in a string";
+    "E0006" Error "a rule file is not UTF-8 text";
     "E0101" Error "a name is not defined in this file or its imports";
     "E0102" Error "a name is defined twice";
     "E0103" Error "an imported file does not exist";
@@ -131,6 +132,12 @@ codes! {
     "E0310" Error "a message is missing in one of the languages";
     "E0311" Error "an enum has two variants with the same code";
     "E0401" Error "a reference table file is missing";
+    "E0901" Error "an expression is nested deeper than the limit";
+    "E0902" Error "a rule file is larger than the limit";
+    "E0903" Error "a compilation has more rule files than the limit";
+    "E0904" Error "a compilation has more criteria than the limit";
+    "E0905" Error "a string literal is longer than the limit";
+    "E0906" Error "the compiled module is larger than the limit, or passes a limit of WebAssembly";
     "W0001" Warning "a definition, parameter or table is never used";
     "W0002" Warning "a criterion can never pass or can never fail";
     "W0003" Warning "a `??` default on a field that is never missing";

@@ -518,9 +518,11 @@ pub enum Expr {
     },
     /// `present(e)`: true when `e` is not undetermined.
     Present(ExprId),
+    /// `if c1 then x1 else if c2 then x2 else y`: the first arm whose
+    /// condition is true, else `else_`; an undetermined condition makes
+    /// the whole `if` undetermined. A ladder is one node however long.
     If {
-        cond: ExprId,
-        then: ExprId,
+        arms: Vec<(ExprId, ExprId)>,
         else_: ExprId,
     },
     /// `arms[by_variant[v]]` is taken for variant index `v`.

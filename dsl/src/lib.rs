@@ -33,6 +33,7 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod ir;
+pub mod limits;
 pub mod record;
 pub mod source;
 pub mod syntax;
@@ -49,10 +50,21 @@ pub fn compile(sources: &Sources) -> (Option<ir::Program>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     for (id, file) in sources.iter() {
         if file.name.ends_with(".lyk") {
+            if let Some(d) = limits::not_utf8(id, file) {
+                diagnostics.push(d);
+                continue;
+            }
             let (ast, diags) = syntax::parse_file(id, &file.text);
             diagnostics.extend(diags);
             files.push((id, ast));
         }
+    }
+    // Past a count limit, checking would be the unbounded work the limit
+    // is there to prevent.
+    let past_limits = limits::check_counts(&files);
+    if !past_limits.is_empty() {
+        diagnostics.extend(past_limits);
+        return (None, diagnostics);
     }
     let (program, diags) = check::check(sources, &files);
     diagnostics.extend(diags);

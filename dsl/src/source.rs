@@ -62,6 +62,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Where the bytes it was made from stop being UTF-8, when they do
+    /// ([`Sources::add_bytes`]); `text` then has U+FFFD from there on.
+    pub not_utf8_at: Option<usize>,
 }
 
 impl SourceFile {
@@ -74,6 +77,7 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            not_utf8_at: None,
         }
     }
 
@@ -118,6 +122,18 @@ impl Sources {
         }
         self.files.push(file);
         FileId((self.files.len() - 1) as u32)
+    }
+
+    /// Adds a file read as bytes. Bytes that are not UTF-8 are not an
+    /// I/O error but a diagnostic (E0006, given by [`crate::compile`]):
+    /// the text keeps what can be read, with U+FFFD for the rest.
+    pub fn add_bytes(&mut self, name: impl Into<String>, bytes: &[u8]) -> FileId {
+        let not_utf8_at = std::str::from_utf8(bytes).err().map(|e| e.valid_up_to());
+        let id = self.add(name, String::from_utf8_lossy(bytes).into_owned());
+        if let Some(file) = self.files.get_mut(id.0 as usize) {
+            file.not_utf8_at = not_utf8_at;
+        }
+        id
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {

@@ -17,6 +17,8 @@
 mod batch;
 #[path = "cli.rs"]
 mod cli;
+#[path = "hostile_rules.rs"]
+mod hostile_rules;
 #[path = "serve_access.rs"]
 mod serve_access;
 mod serve_common;

@@ -1,7 +1,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        layak_tests::parse_check_format(text);
-    }
+    layak_tests::parse_check_format_bytes(data);
 });

@@ -114,9 +114,12 @@ impl Compiled {
     }
 
     /// The WebAssembly module of the whole program (`docs/abi.md`), the
-    /// same bytes the server runs; `undefined` when the rules have errors.
+    /// same bytes the server runs; `undefined` when the rules have errors
+    /// (or the module would pass the size limit, E0906).
     pub fn module(&self) -> Option<Vec<u8>> {
-        self.program.as_deref().map(layak_dsl::wasm::compile_module)
+        self.program
+            .as_deref()
+            .and_then(|p| layak_dsl::wasm::compile_module_checked(p).ok())
     }
 
     /// The parameters with their dated entries, for the page's controls.

@@ -27,7 +27,7 @@ impl Checker<'_> {
             ExprKind::Call(name, args) => self.call(name, args, e.span),
             ExprKind::Unary(op, operand) => self.unary(*op, operand, e.span),
             ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, e.span),
-            ExprKind::If(cond, then, else_) => self.if_expr(cond, then, else_, e.span, expected),
+            ExprKind::If(arms, else_) => self.if_expr(arms, else_, e.span, expected),
             ExprKind::Match(scrutinee, arms) => self.match_expr(scrutinee, arms, e.span, expected),
             ExprKind::Aggregate(agg) => self.aggregate(agg, e.span),
             ExprKind::List(items) => self.list(items, e.span, expected),
@@ -48,6 +48,8 @@ impl Checker<'_> {
                 self.error_expr(e.span)
             }
             ExprKind::Paren(inner) => self.expr(inner, expected),
+            // The parser has reported it.
+            ExprKind::Invalid => self.error_expr(e.span),
         }
     }
 
@@ -383,48 +385,65 @@ impl Checker<'_> {
         self.push(Expr::List(ids), Ty::list(elem), span)
     }
 
+    /// Every condition must be `bool` and every branch of the type of the
+    /// first branch without an error.
     fn if_expr(
         &mut self,
-        cond: &ast::Expr,
-        then: &ast::Expr,
+        arms: &[ast::IfArm],
         else_: &ast::Expr,
         span: Span,
         expected: Option<&Ty>,
     ) -> Typed {
-        let c = self.expr(cond, Some(&Ty::Bool));
-        self.expect(&c, &Ty::Bool, cond.span, "the condition of `if`");
-        let t = self.expr(then, expected);
-        let hint = if t.ty.has_error() {
-            expected.cloned()
-        } else {
-            Some(t.ty.clone())
-        };
-        let e = self.expr(else_, hint.as_ref());
-        if !t.ty.agrees(&e.ty) {
-            let (a, b) = (self.show(&t.ty), self.show(&e.ty));
-            let mut d = Diagnostic::new(
-                "E0201",
-                else_.span,
-                format!("the branches of `if` must have the same type, found `{a}` and `{b}`"),
-            )
-            .with_label(then.span, format!("this is `{a}`"));
-            if let Some(help) = self
-                .money_help(&t.ty, &e)
-                .or_else(|| self.money_help(&e.ty, &t))
-            {
-                d = d.with_help(help);
-            }
-            self.report(d);
+        let mut ids = Vec::with_capacity(arms.len());
+        let mut first = None;
+        for arm in arms {
+            let c = self.expr(&arm.cond, Some(&Ty::Bool));
+            self.expect(&c, &Ty::Bool, arm.cond.span, "the condition of `if`");
+            let t = self.if_branch(&arm.then, &mut first, expected);
+            ids.push((c.id, t.id));
         }
-        let ty = t.ty.clone().or(e.ty.clone());
+        let e = self.if_branch(else_, &mut first, expected);
+        let ty = first.map_or(e.ty, |(f, _)| f.ty);
         self.push(
             Expr::If {
-                cond: c.id,
-                then: t.id,
+                arms: ids,
                 else_: e.id,
             },
             ty,
             span,
         )
+    }
+
+    /// One branch of an `if`, checked against `first`, the first branch
+    /// with a type (and where it is), which it becomes if there is none.
+    fn if_branch(
+        &mut self,
+        branch: &ast::Expr,
+        first: &mut Option<(Typed, Span)>,
+        expected: Option<&Ty>,
+    ) -> Typed {
+        let hint = first.as_ref().map(|(f, _)| f.ty.clone());
+        let t = self.expr(branch, hint.as_ref().or(expected));
+        match first {
+            None if !t.ty.has_error() => *first = Some((t.clone(), branch.span)),
+            Some((f, f_span)) if !t.ty.agrees(&f.ty) => {
+                let (a, b) = (self.show(&f.ty), self.show(&t.ty));
+                let mut d = Diagnostic::new(
+                    "E0201",
+                    branch.span,
+                    format!("the branches of `if` must have the same type, found `{a}` and `{b}`"),
+                )
+                .with_label(*f_span, format!("this is `{a}`"));
+                if let Some(help) = self
+                    .money_help(&f.ty, &t)
+                    .or_else(|| self.money_help(&t.ty, f))
+                {
+                    d = d.with_help(help);
+                }
+                self.report(d);
+            }
+            _ => {}
+        }
+        t
     }
 }

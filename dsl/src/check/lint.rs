@@ -335,11 +335,16 @@ impl Checker<'_> {
                 }
                 negate(found, *negated)
             }
-            Expr::If { cond, then, else_ } => match self.fold(*cond, ranged) {
-                Known::Bool(true) => self.fold(*then, ranged),
-                Known::Bool(false) => self.fold(*else_, ranged),
-                _ => Known::Unknown,
-            },
+            Expr::If { arms, else_ } => {
+                for (cond, then) in arms {
+                    match self.fold(*cond, ranged) {
+                        Known::Bool(true) => return self.fold(*then, ranged),
+                        Known::Bool(false) => {}
+                        _ => return Known::Unknown,
+                    }
+                }
+                self.fold(*else_, ranged)
+            }
             _ => Known::Unknown,
         }
     }

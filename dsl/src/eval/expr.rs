@@ -235,11 +235,16 @@ impl<'p, 'h> Interp<'p, 'h> {
                 value => value,
             },
             Expr::Present(e) => Ev::bool(matches!(self.eval(frame, *e), Ev::Val(_))),
-            Expr::If { cond, then, else_ } => match Tri::of(self.eval(frame, *cond)) {
-                Tri::T => self.eval(frame, *then),
-                Tri::F => self.eval(frame, *else_),
-                Tri::U(m) => Ev::Und(m),
-            },
+            Expr::If { arms, else_ } => {
+                for (cond, then) in arms {
+                    match Tri::of(self.eval(frame, *cond)) {
+                        Tri::T => return self.eval(frame, *then),
+                        Tri::F => {}
+                        Tri::U(m) => return Ev::Und(m),
+                    }
+                }
+                self.eval(frame, *else_)
+            }
             Expr::Match {
                 scrutinee,
                 by_variant,

@@ -4,7 +4,7 @@
 //! [`ExprKind::Paren`]: the parser keeps them, so the tree already says
 //! where the author's grouping is, and printing it back needs none added.
 
-use crate::ast::{BinaryOp, Expr, ExprKind, MatchArm, Pattern, UnaryOp};
+use crate::ast::{BinaryOp, Expr, ExprKind, IfArm, MatchArm, Pattern, UnaryOp};
 
 use super::doc::Doc;
 use super::{INDENT, Printer, group_digits, int, quote};
@@ -60,7 +60,14 @@ impl Printer<'_> {
                 Doc::text(format!(" {} ", op.as_str())),
                 self.expr(rhs),
             ]),
-            ExprKind::If(..) => self.if_chain(e, hang),
+            ExprKind::If(arms, otherwise) => self.if_chain(arms, otherwise, hang),
+            // Never in a file that parsed without errors; kept as written.
+            ExprKind::Invalid => Doc::text(
+                self.source
+                    .get(e.span.range())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
             ExprKind::Match(scrutinee, arms) => self.match_expr(e, scrutinee, arms, close),
             ExprKind::Aggregate(agg) => {
                 let mut inner = vec![Doc::SoftLine];
@@ -142,42 +149,34 @@ impl Printer<'_> {
 
     /// `if a then b else c` on one line when it fits; an `else if` chain
     /// always has one branch per line.
-    fn if_chain(&mut self, e: &Expr, hang: usize) -> Doc {
-        let ExprKind::If(cond, then, otherwise) = &e.kind else {
-            return self.expr(e);
+    fn if_chain(&mut self, arms: &[IfArm], otherwise: &Expr, hang: usize) -> Doc {
+        let Some((head, rest)) = arms.split_first() else {
+            return self.expr(otherwise);
         };
-        let has_else_if = matches!(otherwise.kind, ExprKind::If(..));
         let first = Doc::concat(vec![
             Doc::text("if "),
-            self.expr_hanging(cond, INDENT),
+            self.expr_hanging(&head.cond, INDENT),
             Doc::text(" then "),
-            self.expr(then),
+            self.expr(&head.then),
         ]);
         let mut parts = Vec::new();
-        let mut otherwise: &Expr = otherwise;
-        loop {
-            parts.push(if has_else_if {
-                Doc::HardLine
-            } else {
-                Doc::Line
-            });
-            parts.extend(self.leading(otherwise.span.start as usize));
-            match &otherwise.kind {
-                ExprKind::If(cond, then, rest) => {
-                    parts.extend([
-                        Doc::text("else if "),
-                        self.expr_hanging(cond, INDENT),
-                        Doc::text(" then "),
-                        self.expr(then),
-                    ]);
-                    otherwise = rest;
-                }
-                _ => {
-                    parts.extend([Doc::text("else "), self.expr(otherwise)]);
-                    break;
-                }
-            }
+        for arm in rest {
+            parts.push(Doc::HardLine);
+            parts.extend(self.leading(arm.span.start as usize));
+            parts.extend([
+                Doc::text("else if "),
+                self.expr_hanging(&arm.cond, INDENT),
+                Doc::text(" then "),
+                self.expr(&arm.then),
+            ]);
         }
+        parts.push(if rest.is_empty() {
+            Doc::Line
+        } else {
+            Doc::HardLine
+        });
+        parts.extend(self.leading(otherwise.span.start as usize));
+        parts.extend([Doc::text("else "), self.expr(otherwise)]);
         Doc::group(Doc::concat(vec![
             first,
             Doc::nest(hang, Doc::concat(parts)),

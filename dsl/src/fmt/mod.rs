@@ -38,6 +38,7 @@ mod items;
 
 use crate::ast;
 use crate::diagnostic::{self, Diagnostic};
+use crate::limits::MAX_FILE_BYTES;
 use crate::source::{FileId, Span};
 
 use self::comments::Comments;
@@ -56,13 +57,28 @@ pub fn format(file: &ast::File, source: &str) -> String {
 }
 
 /// Parses and formats one file; a file with syntax errors is left alone and
-/// its diagnostics are returned instead.
+/// its diagnostics are returned instead. So is one whose formatted text
+/// would pass the file size limit (E0902), which could not be read back.
 pub fn format_source(file: FileId, source: &str) -> Result<String, Vec<Diagnostic>> {
     let (ast, diagnostics) = crate::syntax::parse_file(file, source);
     if diagnostic::has_errors(&diagnostics) {
         return Err(diagnostics);
     }
-    Ok(format(&ast, source))
+    let formatted = format(&ast, source);
+    if formatted.len() > MAX_FILE_BYTES {
+        return Err(vec![
+            Diagnostic::new(
+                "E0902",
+                Span::new(file, 0, 0),
+                format!(
+                    "the formatted file would be larger than {MAX_FILE_BYTES} bytes ({})",
+                    formatted.len()
+                ),
+            )
+            .with_help("split the rules into several files that import each other"),
+        ]);
+    }
+    Ok(formatted)
 }
 
 /// Formats one expression on its own, starting at column 0 (no comments:

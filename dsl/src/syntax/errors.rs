@@ -67,8 +67,9 @@ pub(super) fn describe(rule: Rule) -> &'static str {
         Rule::match_expr => "`match`",
         Rule::match_arm => "a match arm (`variant => expr`)",
         Rule::pattern | Rule::wildcard => "a variant or `_`",
-        Rule::aggregate | Rule::agg_name => "an aggregate",
         Rule::call => "a call",
+        Rule::call_arg => "an expression",
+        Rule::agg_colon => "`:`",
         Rule::list_lit => "a list",
         Rule::ident => "a name",
         Rule::kw_open => "`open`",
@@ -112,7 +113,6 @@ pub(super) const EXPRESSION_STARTS: &[&str] = &[
     "a number",
     "a range (`1..4`)",
     "a text in double quotes",
-    "an aggregate",
     "an amount (`Rp 1_000`)",
     "a call",
 ];

@@ -4,6 +4,7 @@
 //! for each stretch it could not. pest stays inside this module.
 
 mod errors;
+pub mod nesting;
 mod parser;
 mod recover;
 mod strings;

@@ -7,9 +7,11 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::errors::{EXPRESSION_STARTS, describe, found_token, join_or, syntax_help};
+use super::nesting;
 use crate::ast::*;
 use crate::date::Date;
 use crate::diagnostic::Diagnostic;
+use crate::limits::{MAX_FILE_BYTES, MAX_NESTING};
 use crate::source::{FileId, Span};
 
 #[derive(pest_derive::Parser)]
@@ -20,8 +22,25 @@ struct LayakParser;
 /// parsing resumes at the next top-level declaration.
 pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let b = Builder::new(file, 0);
-    let items = match LayakParser::parse(Rule::file, text) {
-        Ok(mut pairs) => match pairs.next() {
+    if text.len() > MAX_FILE_BYTES {
+        b.error(
+            Diagnostic::new(
+                "E0902",
+                Span::new(file, 0, 0),
+                format!("the file is larger than {MAX_FILE_BYTES} bytes"),
+            )
+            .with_help("split the rules into several files that import each other"),
+        );
+        return (File::default(), b.diags.into_inner());
+    }
+    // pest is only handed text that nests no deeper than the limit: its
+    // parser recurses once per level, with no stack guard on wasm32.
+    let parsed = match nesting::first_too_deep(text) {
+        None => LayakParser::parse(Rule::file, text).ok(),
+        Some(_) => None,
+    };
+    let items = match parsed {
+        Some(mut pairs) => match pairs.next() {
             Some(file_pair) => file_pair
                 .into_inner()
                 .filter(|p| p.as_rule() != Rule::EOI)
@@ -29,7 +48,7 @@ pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                 .collect(),
             None => Vec::new(),
         },
-        Err(_) => b.items_with_recovery(text),
+        None => b.items_with_recovery(text),
     };
     (File { items }, b.diags.into_inner())
 }
@@ -38,6 +57,10 @@ pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 /// `file` (a message hole, a parameter override).
 pub fn parse_expr(file: FileId, text: &str, offset: usize) -> (Option<Expr>, Vec<Diagnostic>) {
     let b = Builder::new(file, offset);
+    if let Some(at) = nesting::first_too_deep(text) {
+        b.error(too_deep(Span::new(file, offset + at, offset + at + 1)));
+        return (None, b.diags.into_inner());
+    }
     let expr = match LayakParser::parse(Rule::single_expr, text) {
         Ok(mut pairs) => pairs
             .next()
@@ -57,6 +80,9 @@ pub(super) struct Builder {
     pub(super) offset: Cell<usize>,
     diags: RefCell<Vec<Diagnostic>>,
     pratt: PrattParser<Rule>,
+    /// How many expressions are being built around the current one: the
+    /// outermost checks the depth of the tree it built.
+    open_exprs: Cell<usize>,
 }
 
 impl Builder {
@@ -85,6 +111,7 @@ impl Builder {
             offset: Cell::new(offset),
             diags: RefCell::new(Vec::new()),
             pratt,
+            open_exprs: Cell::new(0),
         }
     }
 
@@ -94,9 +121,34 @@ impl Builder {
     fn items_with_recovery(&self, text: &str) -> Vec<Item> {
         let mut items = Vec::new();
         let mut pos = 0;
+        // The first place at or after `pos` where the text nests too
+        // deeply. pest only ever sees the text before the declaration that
+        // holds it (from the last line starting a declaration), so that it
+        // can neither recurse too deep nor read a cut declaration as a
+        // shorter one. Scanning from a later start finds no shallower text,
+        // so it is scanned for again only once `pos` has passed it.
+        let mut deep: Option<usize> = None;
         loop {
             pos = super::recover::skip_trivia(text, pos);
-            let Some(rest) = text.get(pos..).filter(|r| !r.is_empty()) else {
+            if pos >= text.len() {
+                break;
+            }
+            if deep.is_none_or(|d| d < pos) {
+                deep = text
+                    .get(pos..)
+                    .and_then(nesting::first_too_deep)
+                    .map(|d| pos + d);
+            }
+            let end = match deep {
+                Some(d) => super::recover::item_start_before(text, d).max(pos),
+                None => text.len(),
+            };
+            if let Some(d) = deep.filter(|_| end <= pos) {
+                self.error(too_deep(Span::new(self.file, d, d + 1)));
+                pos = super::recover::next_item_start(text, d + 1);
+                continue;
+            }
+            let Some(rest) = text.get(pos..end) else {
                 break;
             };
             self.offset.set(pos);
@@ -112,7 +164,8 @@ impl Builder {
                 Err(e) => {
                     let (diag, at) = self.pest_error(&e, rest);
                     self.error(diag);
-                    pos = super::recover::next_item_start(text, pos + at.max(1));
+                    pos = super::recover::next_item_start(text, pos + at.max(1))
+                        .min(end.max(pos + 1));
                 }
             }
         }
@@ -150,7 +203,7 @@ impl Builder {
             self.offset.get() + at + found.as_ref().map_or(0, |t| t.len()),
         );
         let found_text = match &found {
-            Some(t) => format!("`{t}`"),
+            Some(t) => format!("`{}`", visible(t)),
             None => "the end of the file".to_string(),
         };
         let message = match &e.variant {
@@ -469,7 +522,53 @@ impl Builder {
     // ---- expressions -------------------------------------------------------
 
     fn expr(&self, p: Pair<'_, Rule>) -> Expr {
-        self.pratt_expr(p.into_inner())
+        let span = self.span(&p);
+        // The Pratt parser recurses once per prefix operator in a row.
+        if let Some(op) = self.prefix_run_too_long(&p) {
+            self.error(too_deep(op));
+            return Expr {
+                kind: ExprKind::Invalid,
+                span,
+            };
+        }
+        self.open_exprs.set(self.open_exprs.get() + 1);
+        let e = self.pratt_expr(p.into_inner());
+        self.open_exprs.set(self.open_exprs.get().saturating_sub(1));
+        if self.open_exprs.get() > 0 {
+            return e;
+        }
+        // A chain of binary operators or field accesses is built without
+        // recursion but is as deep as it is long: the outermost expression
+        // is measured once, and one too deep is taken apart without
+        // recursion and replaced.
+        match e.deeper_than(MAX_NESTING) {
+            None => e,
+            Some(at) => {
+                self.error(too_deep(at));
+                e.drop_iteratively();
+                Expr {
+                    kind: ExprKind::Invalid,
+                    span,
+                }
+            }
+        }
+    }
+
+    /// Where a run of prefix operators (`not not ...`, `- - ...`) passes
+    /// the nesting limit, if one does.
+    fn prefix_run_too_long(&self, p: &Pair<'_, Rule>) -> Option<Span> {
+        let mut run = 0;
+        for c in p.clone().into_inner() {
+            if matches!(c.as_rule(), Rule::op_not | Rule::op_neg) {
+                run += 1;
+                if run > MAX_NESTING {
+                    return Some(self.span(&c));
+                }
+            } else {
+                run = 0;
+            }
+        }
+        None
     }
 
     fn pratt_expr(&self, pairs: Pairs<'_, Rule>) -> Expr {
@@ -552,25 +651,8 @@ impl Builder {
                 }
             }
             Rule::list_lit => ExprKind::List(p.into_inner().map(|e| self.expr(e)).collect()),
-            Rule::call => {
-                let mut c = p.into_inner();
-                match c.next() {
-                    Some(name) => {
-                        let name = self.ident(name);
-                        ExprKind::Call(name, c.map(|e| self.expr(e)).collect())
-                    }
-                    None => ExprKind::Bool(false),
-                }
-            }
-            Rule::if_expr => {
-                let mut c = self.children(p).map(|e| self.expr(e));
-                match (c.next(), c.next(), c.next()) {
-                    (Some(a), Some(b), Some(e)) => {
-                        ExprKind::If(Box::new(a), Box::new(b), Box::new(e))
-                    }
-                    _ => ExprKind::Bool(false),
-                }
-            }
+            Rule::call => self.call(p),
+            Rule::if_expr => self.if_expr(p),
             Rule::match_expr => {
                 let mut c = self.children(p);
                 match c.next() {
@@ -582,11 +664,45 @@ impl Builder {
                     None => ExprKind::Bool(false),
                 }
             }
-            Rule::aggregate => self.aggregate(p),
             Rule::expr => return self.expr(p),
             _ => ExprKind::Bool(false),
         };
         Expr { kind, span }
+    }
+
+    /// `if a then x else if b then y else z`: the grammar reads an `else
+    /// if` ladder in a loop, and the tree keeps it flat, one arm per
+    /// condition, so a ladder of any length is one level deep.
+    fn if_expr(&self, p: Pair<'_, Rule>) -> ExprKind {
+        let mut arms = Vec::new();
+        let mut arm_start = None;
+        let mut cond = None;
+        let mut otherwise = None;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::kw_if => arm_start = Some(self.span(&x)),
+                Rule::expr => {
+                    let e = self.expr(x);
+                    match (cond.take(), arm_start.take()) {
+                        (None, Some(start)) => {
+                            arm_start = Some(start);
+                            cond = Some(e);
+                        }
+                        (Some(c), Some(start)) => arms.push(IfArm {
+                            span: start.to(e.span),
+                            cond: c,
+                            then: e,
+                        }),
+                        _ => otherwise = Some(e),
+                    }
+                }
+                _ => {}
+            }
+        }
+        match otherwise {
+            Some(e) if !arms.is_empty() => ExprKind::If(arms, Box::new(e)),
+            _ => ExprKind::Invalid,
+        }
     }
 
     fn match_arm(&self, p: Pair<'_, Rule>) -> Option<MatchArm> {
@@ -626,41 +742,74 @@ impl Builder {
         })
     }
 
-    fn aggregate(&self, p: Pair<'_, Rule>) -> ExprKind {
-        let mut kind = AggKind::Count;
-        let mut kind_span = self.span(&p);
-        let mut exprs_before_var = Vec::new();
+    /// A call or an aggregate: `count`, `any`, `all`, `sum`, `sum_top`,
+    /// `min`, `max` and `filter` whose last argument binds a variable
+    /// (`m in members where ...: ...`), after at most one other (the N of
+    /// `sum_top`), are aggregates; everything else is a call.
+    fn call(&self, p: Pair<'_, Rule>) -> ExprKind {
+        let mut c = p.into_inner();
+        let Some(name) = c.next() else {
+            return ExprKind::Invalid;
+        };
+        let name = self.ident(name);
+        let mut args: Vec<Arg> = c.map(|a| self.call_arg(a)).collect();
+        let kind = agg_kind(&name.name);
+        let binds_last = matches!(args.last(), Some(Arg::Binder(_)));
+        if let (Some(kind), true, true) = (kind, binds_last, args.len() <= 2) {
+            let Some(Arg::Binder(binder)) = args.pop() else {
+                return ExprKind::Invalid;
+            };
+            let Binder {
+                var,
+                list,
+                filter,
+                body,
+                ..
+            } = *binder;
+            let n = args.pop().map(|a| self.arg_as_expr(a));
+            return ExprKind::Aggregate(Box::new(Aggregate {
+                kind,
+                kind_span: name.span,
+                n,
+                var,
+                list,
+                filter,
+                body,
+            }));
+        }
+        let args = args.into_iter().map(|a| self.arg_as_expr(a)).collect();
+        ExprKind::Call(name, args)
+    }
+
+    fn call_arg(&self, p: Pair<'_, Rule>) -> Arg {
+        let span = self.span(&p);
+        let text = (
+            p.as_str().to_string(),
+            self.offset.get() + p.as_span().start(),
+        );
         let mut var = None;
-        let mut list = None;
+        let mut exprs = Vec::new();
+        let mut after_where = false;
         let mut filter = None;
         let mut body = None;
-        // Children in order: agg_name, [n expr], ident, kw_in, list expr,
-        // [kw_where, filter expr], [body expr].
-        let mut after_where = false;
+        // The first `where` or `:`, which only an aggregate may have.
+        let mut extra = None;
         for x in p.into_inner() {
             match x.as_rule() {
-                Rule::agg_name => {
-                    kind_span = self.span(&x);
-                    kind = match x.as_str() {
-                        "any" => AggKind::Any,
-                        "all" => AggKind::All,
-                        "sum" => AggKind::Sum,
-                        "min" => AggKind::Min,
-                        "max" => AggKind::Max,
-                        "sum_top" => AggKind::SumTop,
-                        "filter" => AggKind::Filter,
-                        _ => AggKind::Count,
-                    };
-                }
                 Rule::ident => var = Some(self.ident(x)),
-                Rule::kw_where => after_where = true,
+                Rule::kw_where => {
+                    after_where = true;
+                    extra.get_or_insert(self.span(&x));
+                }
+                Rule::agg_colon => {
+                    after_where = false;
+                    extra.get_or_insert(self.span(&x));
+                }
                 Rule::expr => {
                     let e = self.expr(x);
-                    if var.is_none() {
-                        exprs_before_var.push(e);
-                    } else if list.is_none() {
-                        list = Some(e);
-                    } else if after_where && filter.is_none() {
+                    if exprs.is_empty() && filter.is_none() && body.is_none() {
+                        exprs.push(e);
+                    } else if after_where {
                         filter = Some(e);
                     } else {
                         body = Some(e);
@@ -669,18 +818,57 @@ impl Builder {
                 _ => {}
             }
         }
-        let (Some(var), Some(list)) = (var, list) else {
-            return ExprKind::Bool(false);
+        let list = exprs.pop();
+        match (var, list) {
+            (Some(var), Some(list)) => Arg::Binder(Box::new(Binder {
+                var,
+                list,
+                filter,
+                body,
+                text,
+                extra,
+            })),
+            (None, Some(e)) if extra.is_none() => Arg::Plain(e),
+            (_, list) => {
+                if let Some(at) = extra {
+                    self.error(misplaced_where(at));
+                }
+                Arg::Plain(list.unwrap_or(Expr {
+                    kind: ExprKind::Invalid,
+                    span,
+                }))
+            }
+        }
+    }
+
+    /// An argument as an expression. One read as `x in list` that turned
+    /// out not to bind a variable (in a call, or before an aggregate's
+    /// variable) is the expression `x in list ...` after all, read again
+    /// from its text so that the operators after `in` bind as they do
+    /// anywhere else.
+    fn arg_as_expr(&self, arg: Arg) -> Expr {
+        let (text, at, extra) = match arg {
+            Arg::Plain(e) => return e,
+            Arg::Binder(binder) => {
+                let Binder {
+                    text: (text, at),
+                    extra,
+                    ..
+                } = *binder;
+                (text, at, extra)
+            }
         };
-        ExprKind::Aggregate(Box::new(Aggregate {
-            kind,
-            kind_span,
-            n: exprs_before_var.into_iter().next(),
-            var,
-            list,
-            filter,
-            body,
-        }))
+        if let Some(extra) = extra {
+            self.error(misplaced_where(extra));
+        }
+        let (e, diags) = parse_expr(self.file, &text, at);
+        for d in diags {
+            self.error(d);
+        }
+        e.unwrap_or(Expr {
+            kind: ExprKind::Invalid,
+            span: Span::new(self.file, at, at + text.len()),
+        })
     }
 
     // ---- literals ------------------------------------------------------------
@@ -721,6 +909,79 @@ impl Builder {
             }
         }
     }
+}
+
+/// One argument of a call, before it is known whether the call is an
+/// aggregate.
+enum Arg {
+    Plain(Expr),
+    Binder(Box<Binder>),
+}
+
+/// `var in list where filter: body`, with its text and start (to read it
+/// again as an expression) and the place of its `where` or `:`.
+struct Binder {
+    var: Ident,
+    list: Expr,
+    filter: Option<Expr>,
+    body: Option<Expr>,
+    text: (String, usize),
+    extra: Option<Span>,
+}
+
+fn agg_kind(name: &str) -> Option<AggKind> {
+    Some(match name {
+        "count" => AggKind::Count,
+        "any" => AggKind::Any,
+        "all" => AggKind::All,
+        "sum" => AggKind::Sum,
+        "min" => AggKind::Min,
+        "max" => AggKind::Max,
+        "sum_top" => AggKind::SumTop,
+        "filter" => AggKind::Filter,
+        _ => return None,
+    })
+}
+
+/// E0001 for a `where` or `:` in an argument that binds no variable.
+fn misplaced_where(at: Span) -> Diagnostic {
+    Diagnostic::new(
+        "E0001",
+        at,
+        "`where` and `:` are only allowed in an aggregate",
+    )
+    .with_help(
+        "an aggregate names its variable first: `count(m in family.members where m.age >= 18)`",
+    )
+}
+
+/// `text` with control and invisible formatting characters (NUL, bidi
+/// overrides, zero-width joiners) written as `\u{..}`, so that a message
+/// shows what is there.
+pub(super) fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let invisible = c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+            if invisible {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// E0901 at `at`.
+fn too_deep(at: Span) -> Diagnostic {
+    Diagnostic::new(
+        "E0901",
+        at,
+        format!("expression nested deeper than {MAX_NESTING} levels"),
+    )
+    .with_help(
+        "split it into definitions (`def`) or `let` clauses; a long `else if` ladder is fine",
+    )
 }
 
 fn is_keyword(rule: Rule) -> bool {

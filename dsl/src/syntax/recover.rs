@@ -11,6 +11,8 @@ pub fn skip_trivia(text: &str, mut pos: usize) -> usize {
     loop {
         match bytes.get(pos) {
             Some(b' ' | b'\t' | b'\r' | b'\n') => pos += 1,
+            // A byte-order mark, U+FEFF.
+            Some(0xEF) if bytes.get(pos + 1..pos + 3) == Some(&[0xBB, 0xBF]) => pos += 3,
             Some(b'/') if bytes.get(pos + 1) == Some(&b'/') => {
                 while let Some(&b) = bytes.get(pos) {
                     if b == b'\n' {
@@ -41,14 +43,7 @@ pub fn next_item_start(text: &str, from: usize) -> usize {
     let mut pos = line_start;
     while pos < text.len() {
         let line = text.get(pos..).unwrap_or("");
-        let starts_item = ITEM_KEYWORDS.iter().any(|k| {
-            line.starts_with(k)
-                && line
-                    .as_bytes()
-                    .get(k.len())
-                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
-        });
-        if starts_item {
+        if starts_item(line) {
             return pos;
         }
         pos = match line.find('\n') {
@@ -57,6 +52,36 @@ pub fn next_item_start(text: &str, from: usize) -> usize {
         };
     }
     text.len()
+}
+
+/// The start of the last line at or before `at` that begins, in its first
+/// column, with a declaration keyword; 0 if none does.
+pub fn item_start_before(text: &str, at: usize) -> usize {
+    let mut line_end = at.min(text.len());
+    loop {
+        let line_start = text
+            .get(..line_end)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        if starts_item(text.get(line_start..).unwrap_or("")) {
+            return line_start;
+        }
+        if line_start == 0 {
+            return 0;
+        }
+        line_end = line_start - 1;
+    }
+}
+
+/// Whether `line` begins with a declaration keyword.
+fn starts_item(line: &str) -> bool {
+    ITEM_KEYWORDS.iter().any(|k| {
+        line.starts_with(k)
+            && line
+                .as_bytes()
+                .get(k.len())
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+    })
 }
 
 /// `text` without trailing whitespace and `//` comments.

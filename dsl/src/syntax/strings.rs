@@ -5,6 +5,7 @@ use pest::iterators::Pair;
 use super::parser::{Builder, Rule, parse_expr};
 use crate::ast::{Template, TemplatePart};
 use crate::diagnostic::Diagnostic;
+use crate::limits::MAX_STRING_BYTES;
 use crate::source::Span;
 
 impl Builder {
@@ -34,6 +35,12 @@ impl Builder {
                     let (expr, diags) = parse_expr(self.file, &source, offset);
                     match expr {
                         Some(expr) => parts.push(TemplatePart::Hole { expr, source }),
+                        // Too deep: that diagnostic says it better.
+                        None if diags.iter().any(|d| d.code == "E0901") => {
+                            for d in diags {
+                                self.error(d);
+                            }
+                        }
                         None => self.error(
                             Diagnostic::new(
                                 "E0004",
@@ -59,6 +66,17 @@ impl Builder {
         let raw = p.into_inner().next().map_or("", |i| i.as_str());
         let base = span.start as usize + 1;
         let mut parts = Vec::new();
+        if raw.len() > MAX_STRING_BYTES {
+            self.error(
+                Diagnostic::new(
+                    "E0905",
+                    Span::new(self.file, span.start as usize, span.start as usize + 1),
+                    format!("string literal longer than {MAX_STRING_BYTES} bytes"),
+                )
+                .with_help("long texts belong in a reference table (`table NAME = \"file.txt\"`)"),
+            );
+            return parts;
+        }
         let mut text = String::new();
         let mut chars = raw.char_indices().peekable();
         while let Some((i, ch)) = chars.next() {

@@ -18,7 +18,9 @@ use super::runtime::{
     self, ARENA, EVENT, G_AS_OF, G_FIRST, G_LAST, G_PARAMS, G_RESULT_LEN, G_RETURNED, G_TOP,
     HELPERS,
 };
+use crate::diagnostic::Diagnostic;
 use crate::ir::{Program, Stage, SubjectId, Type};
+use crate::source::Span;
 
 /// The state of one module's generation.
 pub(super) struct Gen<'p> {
@@ -87,8 +89,49 @@ impl Gen<'_> {
     }
 }
 
+/// [`compile_module`] within the module size limit
+/// ([`MAX_MODULE_BYTES`](crate::limits::MAX_MODULE_BYTES)): a larger module
+/// is E0906. What a caller that runs the module should use.
+pub fn compile_module_checked(program: &Program) -> Result<Vec<u8>, Diagnostic> {
+    compile_module_within(program, crate::limits::MAX_MODULE_BYTES)
+}
+
+/// [`compile_module`], refusing (E0906) a module larger than `max_bytes` or
+/// one that passes WebAssembly's own limits (50,000 locals in a function,
+/// for one: a ruleset is one function). Code generation is linear in the
+/// size of the program, which the other limits bound, so the module is
+/// checked once, at the end, by validating it.
+pub fn compile_module_within(program: &Program, max_bytes: usize) -> Result<Vec<u8>, Diagnostic> {
+    let wasm = compile_module(program);
+    let problem = if wasm.len() > max_bytes {
+        format!(
+            "the compiled module would be {} bytes, more than {max_bytes}",
+            wasm.len()
+        )
+    } else {
+        match wasmparser::validate(&wasm) {
+            Ok(_) => return Ok(wasm),
+            Err(e) => format!(
+                "the compiled module passes a limit of WebAssembly: {}",
+                e.message()
+            ),
+        }
+    };
+    let at = program.rulesets.first().map(|r| r.span).unwrap_or_default();
+    Err(Diagnostic::new(
+        "E0906",
+        Span {
+            end: at.start,
+            ..at
+        },
+        problem,
+    )
+    .with_help("split the rules into separate rulesets compiled on their own"))
+}
+
 /// Compiles the whole program (every ruleset) to one module that imports
-/// nothing and exports the ABI of docs/abi.md.
+/// nothing and exports the ABI of docs/abi.md. No size limit: see
+/// [`compile_module_checked`].
 pub fn compile_module(program: &Program) -> Vec<u8> {
     let mut g = Gen {
         p: program,

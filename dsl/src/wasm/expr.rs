@@ -319,18 +319,29 @@ impl Gen<'_> {
                     I::LocalSet(dst.m),
                 ]);
             }
-            Expr::If { cond, then, else_ } => {
-                let (then, else_) = (*then, *else_);
-                let c = self.expr(x, *cond);
-                Self::when_present(x, dst, c.m);
-                x.f.all([I::LocalGet(c.v), I::I32WrapI64]);
-                x.f.if_();
-                let t = self.expr(x, then);
-                x.f.copy(dst, t);
-                x.f.else_();
+            Expr::If { arms, else_ } => {
+                // One block for the whole ladder, each arm leaving it when
+                // its condition is undetermined or true: the nesting of the
+                // module does not grow with the number of arms.
+                let (arms, else_) = (arms.clone(), *else_);
+                x.f.block();
+                for (cond, then) in arms {
+                    let c = self.expr(x, cond);
+                    x.f.get(c.m);
+                    x.f.if_();
+                    x.f.get(c.m);
+                    x.f.set_missing_from_stack(dst);
+                    x.f.e(I::Br(1));
+                    x.f.end();
+                    x.f.all([I::LocalGet(c.v), I::I32WrapI64]);
+                    x.f.if_();
+                    let t = self.expr(x, then);
+                    x.f.copy(dst, t);
+                    x.f.e(I::Br(1));
+                    x.f.end();
+                }
                 let e = self.expr(x, else_);
                 x.f.copy(dst, e);
-                x.f.end();
                 x.f.end();
             }
             Expr::Match {

@@ -71,6 +71,11 @@ impl Func {
         self.e(I::LocalSet(l));
     }
 
+    /// A block with no result, to leave with `br`.
+    pub fn block(&mut self) {
+        self.e(I::Block(BlockType::Empty));
+    }
+
     pub fn if_(&mut self) {
         self.e(I::If(BlockType::Empty));
     }

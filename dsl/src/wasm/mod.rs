@@ -17,7 +17,7 @@ pub mod layout;
 mod runtime;
 mod trace;
 
-pub use codegen::compile_module;
+pub use codegen::{compile_module, compile_module_checked, compile_module_within};
 pub use decode::{AbiError, decode_results};
 pub use encode::encode_batch;
 pub use layout::ABI_VERSION;

@@ -16,7 +16,7 @@ use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, encode_batch};
+use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch};
 
 use crate::sandbox::{ErrorCode, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session};
 
@@ -64,7 +64,9 @@ impl Engine {
     /// Compiles `program` and loads it into `runtime` (from the runtime's
     /// caches when the same module was loaded before).
     pub fn wasm(runtime: &Runtime, program: Arc<Program>) -> Result<Engine, RuntimeError> {
-        let wasm = compile_module(&program);
+        let wasm = compile_module_checked(&program).map_err(|d| {
+            RuntimeError::new(ErrorCode::Compile, format!("{}: {}", d.code, d.message))
+        })?;
         let module = runtime.load(&wasm)?;
         Ok(Engine {
             program,

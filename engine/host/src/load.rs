@@ -58,13 +58,13 @@ pub fn source_name(path: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-/// Reads the files into a source map.
+/// Reads the files into a source map. A file that is not UTF-8 is read
+/// anyway: compiling it gives E0006 with where, not an I/O error.
 pub fn read_sources(files: &[PathBuf]) -> Result<Sources> {
     let mut sources = Sources::new();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading `{}`", file.display()))?;
-        sources.add(source_name(file), text);
+        let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
+        sources.add_bytes(source_name(file), &bytes);
     }
     Ok(sources)
 }

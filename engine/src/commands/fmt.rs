@@ -18,11 +18,18 @@ pub fn run(paths: &[PathBuf], check: bool) -> Result<ExitCode> {
     let mut unformatted = 0;
     let mut broken = 0;
     for file in &files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading `{}`", file.display()))?;
+        let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
         let mut sources = layak_dsl::Sources::new();
-        let id = sources.add(source_name(file), text.clone());
-        match layak_dsl::fmt::format_source(id, &text) {
+        let id = sources.add_bytes(source_name(file), &bytes);
+        let text = sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
+        let not_utf8 = sources
+            .get(id)
+            .and_then(|f| layak_dsl::limits::not_utf8(id, f));
+        let formatted = match not_utf8 {
+            Some(d) => Err(vec![d]),
+            None => layak_dsl::fmt::format_source(id, &text),
+        };
+        match formatted {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 unformatted += 1;
