@@ -81,7 +81,10 @@ impl Workspace {
             sources.add(name.as_str(), text.as_str());
         }
         let (mut program, mut diagnostics) = layak_dsl::compile(&sources);
-        let module = match program.as_ref().map(layak_dsl::wasm::compile_module_checked) {
+        let module = match program
+            .as_ref()
+            .map(layak_dsl::wasm::compile_module_checked)
+        {
             Some(Ok(module)) => Some(module),
             Some(Err(d)) => {
                 diagnostics.push(d);
