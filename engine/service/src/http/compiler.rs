@@ -106,12 +106,13 @@ impl Compiler {
     /// queue is full or the upload never left it in time.
     pub async fn upload(&self, files: Vec<SourceFile>) -> ApiResult<(Built, Vec<SourceFile>)> {
         let first = first_name(&files);
-        let deadline = Instant::now() + self.budget;
+        // A budget too large for the clock is no budget.
+        let deadline = Instant::now().checked_add(self.budget);
         let started = Arc::new(AtomicBool::new(false));
         let (reply, answer) = oneshot::channel();
         let task = Task {
             files,
-            deadline: Some(deadline),
+            deadline,
             started: Arc::clone(&started),
             reply,
         };
@@ -119,8 +120,13 @@ impl Compiler {
             tracing::warn!("compile queue full: upload refused");
             return Err(busy());
         }
-        let until = tokio::time::Instant::from_std(deadline + GRACE);
-        match tokio::time::timeout_at(until, answer).await {
+        let answer = match deadline.and_then(|d| d.checked_add(GRACE)) {
+            Some(until) => {
+                tokio::time::timeout_at(tokio::time::Instant::from_std(until), answer).await
+            }
+            None => Ok(answer.await),
+        };
+        match answer {
             Ok(Ok(Ok(outcome))) => Ok(outcome),
             Ok(Ok(Err(panic))) => Err(Problem::internal(&panic)),
             Ok(Err(_)) => Err(Problem::internal(&"a compile worker dropped its task")),
