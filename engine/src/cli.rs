@@ -107,7 +107,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LAYAK_DATABASE")]
     pub database: Option<String>,
     /// Serve these static files at `/playground` (default
-    /// `web-playground/dist` when it exists).
+    /// `web-playground/dist`; looked up per request, so it may be built
+    /// after the service started).
     #[arg(long, env = "LAYAK_PLAYGROUND")]
     pub playground: Option<PathBuf>,
     /// Largest JSON request body, in bytes (NDJSON uploads stream).
