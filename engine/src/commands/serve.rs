@@ -1,6 +1,6 @@
 //! `layak serve`: the register service.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
