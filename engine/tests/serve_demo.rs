@@ -126,7 +126,9 @@ fn each_demo_has_its_own_database_and_working_tokens() {
     let names: Vec<&str> = first.vars.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["ADMIN", "AUDITOR", "AUTHOR", "B", "OPERATOR", "PARTNER", "REVIEWER"],
+        [
+            "ADMIN", "AUDITOR", "AUTHOR", "B", "OPERATOR", "PARTNER", "REVIEWER"
+        ],
         "{:#?}",
         first.printed
     );

@@ -540,7 +540,10 @@ fn the_playground_is_served_at_playground_slash_once_built() {
     assert_eq!(missing.status, 404);
     assert!(missing.content_type.starts_with("text/html"));
     let page = missing.text();
-    assert!(page.contains("<pre>./scripts/playground-build</pre>"), "{page}");
+    assert!(
+        page.contains("<pre>./scripts/playground-build</pre>"),
+        "{page}"
+    );
     assert!(page.contains("has no <code>index.html</code>"), "{page}");
     assert_eq!(
         server.get("/playground/layak_playground_bg.wasm").status,

@@ -40,7 +40,11 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                 .prefix("layak-demo-")
                 .tempdir()
                 .context("creating the demo's directory in the temp dir")?;
-            let db = dir.path().join("register.db").to_string_lossy().into_owned();
+            let db = dir
+                .path()
+                .join("register.db")
+                .to_string_lossy()
+                .into_owned();
             demo_dir = Some(dir);
             db
         }
