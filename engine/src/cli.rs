@@ -103,7 +103,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LAYAK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// The database: a SQLite file path (created if missing) or a URL
-    /// (default `layak.db`; with `--demo`, a file in the temp directory).
+    /// (default `layak.db`; with `--demo`, a file in a fresh temporary
+    /// directory of this run, removed when the service stops).
     #[arg(long, env = "LAYAK_DATABASE")]
     pub database: Option<String>,
     /// Serve these static files at `/playground` (default
