@@ -33,3 +33,8 @@ fn parse_check_format_corpus() {
 fn decode_household_corpus() {
     replay("decode_household", layak_tests::decode_household);
 }
+
+#[test]
+fn compile_run_wasm_corpus() {
+    replay("compile_run_wasm", layak_tests::compile_run_wasm);
+}

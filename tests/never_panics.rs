@@ -1,9 +1,13 @@
 //! Parse, check and format never panic, whatever the input: random text,
 //! token soup from the language's own vocabulary, and the shipped rules cut
 //! and spliced at random places. `PROPTEST_CASES` raises the case count
-//! (CI runs the default of 10,000 per property across the three).
+//! (CI runs the default of 10,000 per property across the three). And 64
+//! generated programs through wasmtime against the interpreter
+//! (`compile_run_wasm`, the third fuzz body).
 
-use layak_tests::{decode_household, parse_check_format, parse_check_format_bytes, shipped_rules};
+use layak_tests::{
+    compile_run_wasm, decode_household, parse_check_format, parse_check_format_bytes, shipped_rules,
+};
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
@@ -177,6 +181,16 @@ proptest! {
     #[test]
     fn json_soup_as_a_household(parts in prop::collection::vec(prop::sample::select(JSON_SOUP), 0..60)) {
         decode_household(parts.concat().as_bytes());
+    }
+}
+
+proptest! {
+    // Each case compiles a module with Cranelift: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_programs_agree_in_wasmtime(bytes in prop::collection::vec(any::<u8>(), 0..6600)) {
+        compile_run_wasm(&bytes);
     }
 }
 

@@ -138,6 +138,7 @@ codes! {
     "E0904" Error "a compilation has more criteria than the limit";
     "E0905" Error "a string literal is longer than the limit";
     "E0906" Error "the compiled module is larger than the limit, or passes a limit of WebAssembly";
+    "E0907" Error "compiling the rules took longer than the service's budget";
     "W0001" Warning "a definition, parameter or table is never used";
     "W0002" Warning "a criterion can never pass or can never fail";
     "W0003" Warning "a `??` default on a field that is never missing";

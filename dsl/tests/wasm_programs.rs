@@ -55,7 +55,7 @@ use serde_json::json;
 use choices::{Choices, choices};
 use extras::{Expected, add_extra_fields};
 use generator::program_source;
-use schema::{AS_OF, HOUSEHOLD, TABLE, json_record};
+use schema::{AS_OF, HOUSEHOLD, OVERRIDES, TABLE, json_record};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -156,19 +156,7 @@ fn run_case(program: &[u32], households: &[u32], context: &[u32]) -> Result<Outc
     let mut ctx = EvalContext::new(Date::parse(as_of).unwrap());
     let mut overrides = Vec::new();
     for _ in 0..c.below(3) {
-        let spec = *c.pick(&[
-            "P_INT=60",
-            "P_INT=-1",
-            "P_INT=9223372036854775807",
-            "P_MONEY=Rp 200_000",
-            "P_MONEY=0",
-            "P_BOOL=true",
-            "P_TEXT=123",
-            "P_DATE=2024-02-29",
-            "P_LIMIT=0",
-            "P_LIMIT=2",
-            "P_LIMIT=-1",
-        ]);
+        let spec = *c.pick(OVERRIDES);
         let (name, lit) = parse_override(&program, spec).unwrap();
         ctx.overrides.insert(name, lit);
         overrides.push(spec);

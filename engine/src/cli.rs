@@ -140,6 +140,10 @@ pub struct ServeArgs {
     /// Requests a token may send at once before the rate applies.
     #[arg(long, env = "LAYAK_RATE_BURST", default_value_t = 200)]
     pub rate_burst: u32,
+    /// Seconds an uploaded ruleset may take to compile, waiting in the
+    /// compile queue included; past it the upload gets E0907.
+    #[arg(long, env = "LAYAK_COMPILE_BUDGET", default_value_t = 60.0)]
+    pub compile_budget: f64,
 }
 
 /// The register's database, as `layak serve` takes it.

@@ -28,6 +28,8 @@ mod serve_crash;
 mod serve_demo;
 #[path = "serve_generated.rs"]
 mod serve_generated;
+#[path = "serve_hostile.rs"]
+mod serve_hostile;
 #[path = "serve_malformed.rs"]
 mod serve_malformed;
 #[path = "serve_pipeline.rs"]

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::serve_common::{TempDir, root};
 
 /// A case's files: (path, bytes).
-type Files = Vec<(String, Vec<u8>)>;
+pub(crate) type Files = Vec<(String, Vec<u8>)>;
 
 /// `layak ARGS`: the exit code (`None` for a signal) and stderr.
 fn layak(args: &[&Path], sub: &[&str]) -> (Option<i32>, String) {
@@ -31,7 +31,7 @@ fn layak(args: &[&Path], sub: &[&str]) -> (Option<i32>, String) {
 }
 
 /// The cases: (name, files as (relative path, bytes)).
-fn cases() -> Vec<(String, Files)> {
+pub(crate) fn cases() -> Vec<(String, Files)> {
     let dir = root().join("dsl/tests/corpus/hostile");
     let mut cases = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&dir)

@@ -102,20 +102,19 @@ pub fn compile_module_checked(program: &Program) -> Result<Vec<u8>, Diagnostic> 
 /// size of the program, which the other limits bound, so the module is
 /// checked once, at the end, by validating it.
 pub fn compile_module_within(program: &Program, max_bytes: usize) -> Result<Vec<u8>, Diagnostic> {
-    let wasm = compile_module(program);
-    let problem = if wasm.len() > max_bytes {
-        format!(
+    let problem = match generate(program, max_bytes) {
+        None => format!("the compiled module would be more than {max_bytes} bytes"),
+        Some(wasm) if wasm.len() > max_bytes => format!(
             "the compiled module would be {} bytes, more than {max_bytes}",
             wasm.len()
-        )
-    } else {
-        match wasmparser::validate(&wasm) {
+        ),
+        Some(wasm) => match wasmparser::validate(&wasm) {
             Ok(_) => return Ok(wasm),
             Err(e) => format!(
                 "the compiled module passes a limit of WebAssembly: {}",
                 e.message()
             ),
-        }
+        },
     };
     let at = program.rulesets.first().map(|r| r.span).unwrap_or_default();
     Err(Diagnostic::new(
@@ -133,6 +132,14 @@ pub fn compile_module_within(program: &Program, max_bytes: usize) -> Result<Vec<
 /// nothing and exports the ABI of docs/abi.md. No size limit: see
 /// [`compile_module_checked`].
 pub fn compile_module(program: &Program) -> Vec<u8> {
+    generate(program, usize::MAX).unwrap_or_default()
+}
+
+/// The module, or `None` as soon as its function bodies alone pass
+/// `max_bytes`: a program far over the limit stops early rather than
+/// holding a module many times the limit in memory (a 14 MB upload of
+/// definitions generated 350 MB of code before it was refused).
+fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
     let mut g = Gen {
         p: program,
         layouts: layout::layouts(&program.schema),
@@ -160,18 +167,26 @@ pub fn compile_module(program: &Program) -> Vec<u8> {
         .into_iter()
         .map(|(p, r, f)| (p, r, f.finish()))
         .collect();
+    let mut bodies = 0usize;
+    let mut within = |body: &Function| {
+        bodies = bodies.saturating_add(body.byte_len());
+        (bodies <= max_bytes).then_some(())
+    };
     for def in &program.defs {
         let params = def.params.iter().flat_map(|_| [ValType::I64, ValType::I32]);
         let body = super::trace::def_function(&mut g, def);
+        within(&body)?;
         funcs.push((params.collect(), vec![ValType::I64, ValType::I32], body));
     }
     for (k, ruleset) in program.rulesets.iter().enumerate() {
         let params = vec![ValType::I64; ruleset.subject_locals.len()];
         let body = super::trace::ruleset_function(&mut g, k, ruleset);
+        within(&body)?;
         funcs.push((params, vec![], body));
     }
     for ty in g.sers.clone() {
         let body = super::trace::serialiser(&mut g, &ty);
+        within(&body)?;
         funcs.push((vec![ValType::I64], vec![ValType::I64], body));
     }
     let household = funcs.len() as u32;
@@ -258,7 +273,7 @@ pub fn compile_module(program: &Program) -> Vec<u8> {
         .section(&export_section)
         .section(&code)
         .section(&data);
-    module.finish()
+    Some(module.finish())
 }
 
 fn constant(n: i32) -> Func {

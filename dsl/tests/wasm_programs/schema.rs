@@ -304,6 +304,22 @@ pub(crate) const AS_OF: &[&str] = &[
     "0001-01-01",
 ];
 
+/// What-if overrides of the generated programs' dated parameters
+/// (`NAME=VALUE`, as `layak eval --param` takes them).
+pub(crate) const OVERRIDES: &[&str] = &[
+    "P_INT=60",
+    "P_INT=-1",
+    "P_INT=9223372036854775807",
+    "P_MONEY=Rp 200_000",
+    "P_MONEY=0",
+    "P_BOOL=true",
+    "P_TEXT=123",
+    "P_DATE=2024-02-29",
+    "P_LIMIT=0",
+    "P_LIMIT=2",
+    "P_LIMIT=-1",
+];
+
 /// A text literal in Layak.
 pub(crate) fn text_lit(s: &str) -> String {
     let mut out = String::from("\"");

@@ -67,7 +67,18 @@ impl Engine {
         let wasm = compile_module_checked(&program).map_err(|d| {
             RuntimeError::new(ErrorCode::Compile, format!("{}: {}", d.code, d.message))
         })?;
-        let module = runtime.load(&wasm)?;
+        Engine::wasm_module(runtime, program, &wasm)
+    }
+
+    /// Loads `wasm`, the module `wasm::compile_module_checked` made of
+    /// `program`, into `runtime`: for a caller that compiled it itself (the
+    /// service, which reports a module over the limit as a diagnostic).
+    pub fn wasm_module(
+        runtime: &Runtime,
+        program: Arc<Program>,
+        wasm: &[u8],
+    ) -> Result<Engine, RuntimeError> {
+        let module = runtime.load(wasm)?;
         Ok(Engine {
             program,
             backend: Backend::Wasm {

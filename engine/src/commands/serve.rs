@@ -60,6 +60,9 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         threads,
         rate_limit: args.rate_limit,
         rate_burst: args.rate_burst,
+        compile_budget: std::time::Duration::try_from_secs_f64(args.compile_budget).map_err(
+            |_| anyhow::anyhow!("--compile-budget must be a number of seconds, 0 or more"),
+        )?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,6 +8,7 @@ use crate::store::jobs;
 use crate::store::rulesets::SourceFile;
 
 use super::auth::{Role, new_secret};
+use super::compiler::Built;
 use super::{AppState, SYSTEM, rules};
 
 /// The evaluation date and period of the demo's jobs.
@@ -27,14 +28,13 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
         return Ok(());
     }
     let files: Vec<SourceFile> = rules::read_dir(dir)?;
-    let compilation = tokio::task::spawn_blocking(move || {
-        let c = rules::compile(&files);
-        (c, files)
-    })
-    .await?;
-    let (compilation, files) = compilation;
-    let Some(program) = compilation.program else {
-        anyhow::bail!(
+    let (built, files) =
+        state.rules.compiler().stored(files).await.map_err(|p| {
+            anyhow::anyhow!("compiling the rules: {}", p.detail.unwrap_or_default())
+        })?;
+    let (compiled, compilation) = match built {
+        Built::Ready(compiled, compilation) => (compiled, compilation),
+        Built::Invalid(compilation) => anyhow::bail!(
             "the rules in `{}` have errors:\n{}",
             dir.display(),
             layak_dsl::diagnostic::render_terminal(
@@ -42,7 +42,7 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
                 &compilation.diagnostics,
                 false
             )
-        );
+        ),
     };
     let (row, _) = state
         .store
@@ -53,11 +53,7 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
             SYSTEM,
         )
         .await?;
-    let rules = std::sync::Arc::clone(&state.rules);
-    let hash = compilation.hash.clone();
-    let compiled = tokio::task::spawn_blocking(move || rules.insert(&hash, program))
-        .await?
-        .map_err(|e| anyhow::anyhow!("loading the compiled rules: {e}"))?;
+    let compiled = state.rules.keep(compiled);
     for stage in super::rulesets::STAGES {
         state
             .store

@@ -21,6 +21,7 @@ use crate::store::Store;
 
 pub mod audit;
 pub mod auth;
+pub mod compiler;
 pub mod demo;
 pub mod evaluate;
 pub mod export;
@@ -60,6 +61,9 @@ pub struct Config {
     pub rate_limit: f64,
     /// Requests a token may send at once before the rate applies.
     pub rate_burst: u32,
+    /// How long an uploaded ruleset may take to compile, queue included
+    /// ([`compiler`]).
+    pub compile_budget: std::time::Duration,
 }
 
 /// What every handler shares.
@@ -79,7 +83,9 @@ impl AppState {
         let store = Store::open(&config.database).await?;
         Ok(AppState {
             store: Arc::new(store),
-            rules: Arc::new(RuleCache::default()),
+            rules: Arc::new(RuleCache::new(compiler::Compiler::start(
+                config.compile_budget,
+            )?)),
             limiter: Arc::new(auth::RateLimiter::new(config.rate_limit, config.rate_burst)),
             config: Arc::new(config),
             jobs_ready: Arc::new(Notify::new()),

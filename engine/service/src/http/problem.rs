@@ -22,6 +22,10 @@ pub struct Problem {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub extra: Box<serde_json::Map<String, serde_json::Value>>,
+    /// Seconds for a `Retry-After` header (a busy compiler).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -33,6 +37,15 @@ impl Problem {
             code,
             detail: Some(detail.into()),
             extra: Box::default(),
+            retry_after: None,
+        }
+    }
+
+    /// 503: the service cannot take this now; `Retry-After: seconds`.
+    pub fn unavailable(code: &'static str, detail: impl Into<String>, seconds: u32) -> Problem {
+        Problem {
+            retry_after: Some(seconds),
+            ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
         }
     }
 
@@ -88,6 +101,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

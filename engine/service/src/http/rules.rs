@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::{Diagnostic, Sources};
-use layak_host::engine::{Engine, shared_runtime};
+use layak_host::engine::Engine;
 use layak_host::pipeline::Evaluator;
 use sha2::{Digest as _, Sha256};
 
 use crate::store::Store;
 use crate::store::rulesets::SourceFile;
 
+use super::compiler::{Built, Compiler};
 use super::problem::{ApiResult, Problem};
 
 /// One compiled version: the program (schema, explanations) and its wasm
@@ -32,6 +33,21 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// A version from its modules, loaded ([`super::compiler`] builds them).
+    pub fn new(
+        hash: String,
+        program: Arc<Program>,
+        engine: Engine,
+        qc: Option<Engine>,
+    ) -> Compiled {
+        Compiled {
+            hash,
+            program,
+            engine,
+            qc,
+        }
+    }
+
     /// The evaluator of this version in `ctx`: the one place that chooses
     /// the engine, for the stage jobs, `/v1/evaluate` and `/v1/impact`
     /// alike.
@@ -108,34 +124,33 @@ pub fn read_dir(dir: &std::path::Path) -> anyhow::Result<Vec<SourceFile>> {
     Ok(out)
 }
 
-#[derive(Default)]
+/// Compiled versions by hash, and the compiler that makes them.
 pub struct RuleCache {
     compiled: Mutex<HashMap<String, Arc<Compiled>>>,
+    compiler: Compiler,
 }
 
 impl RuleCache {
-    /// Compiles the program to wasm (or finds it in the runtime's caches)
-    /// and keeps it by hash.
-    pub fn insert(&self, hash: &str, program: Program) -> Result<Arc<Compiled>, String> {
-        let qc = program.quality_control().map(Arc::new);
-        let program = Arc::new(program);
-        let runtime = shared_runtime().map_err(|e| e.to_string())?;
-        let engine = Engine::wasm(runtime, Arc::clone(&program)).map_err(|e| e.to_string())?;
-        let qc = match qc {
-            Some(qc) => Some(Engine::wasm(runtime, qc).map_err(|e| e.to_string())?),
-            None => None,
-        };
-        let compiled = Arc::new(Compiled {
-            hash: hash.to_string(),
-            program,
-            engine,
-            qc,
-        });
+    pub fn new(compiler: Compiler) -> RuleCache {
+        RuleCache {
+            compiled: Mutex::default(),
+            compiler,
+        }
+    }
+
+    /// The compiler: uploads go through it ([`Compiler::upload`]).
+    pub fn compiler(&self) -> &Compiler {
+        &self.compiler
+    }
+
+    /// Keeps a compiled version by its hash.
+    pub fn keep(&self, compiled: Compiled) -> Arc<Compiled> {
+        let compiled = Arc::new(compiled);
         self.compiled
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(hash.to_string(), Arc::clone(&compiled));
-        Ok(compiled)
+            .insert(compiled.hash.clone(), Arc::clone(&compiled));
+        compiled
     }
 
     /// The compiled version with this hash, compiled from the store on
@@ -155,20 +170,12 @@ impl RuleCache {
                 format!("no ruleset version has the hash `{hash}`"),
             ));
         };
-        let compilation = tokio::task::spawn_blocking(move || compile(&files))
-            .await
-            .map_err(|e| Problem::internal(&e))?;
-        let Some(program) = compilation.program else {
-            return Err(Problem::internal(&format!(
+        match self.compiler.stored(files).await?.0 {
+            Built::Ready(compiled, _) => Ok(self.keep(compiled)),
+            Built::Invalid(_) => Err(Problem::internal(&format!(
                 "stored ruleset {hash} no longer compiles"
-            )));
-        };
-        let hash = hash.to_string();
-        let cache = Arc::clone(self);
-        tokio::task::spawn_blocking(move || cache.insert(&hash, program))
-            .await
-            .map_err(|e| Problem::internal(&e))?
-            .map_err(|e| Problem::internal(&e))
+            ))),
+        }
     }
 
     /// The version a request names (a number or a hash), or else the one

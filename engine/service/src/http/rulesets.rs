@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::rulesets::{Activation, RulesetRow, SourceFile};
 
+use super::compiler::{Built, rules_invalid};
 use super::problem::{ApiResult, Problem};
-use super::{AppState, extract, parse_date, rules};
+use super::rules::Compilation;
+use super::{AppState, extract, parse_date};
 
 /// The stages a version can be activated for.
 pub const STAGES: [&str; 3] = ["verification", "qc", "determination"];
@@ -43,7 +45,9 @@ pub struct RulesetCreated {
     responses(
         (status = 201, description = "stored", body = RulesetCreated),
         (status = 200, description = "the same sources were already stored", body = RulesetCreated),
-        (status = 422, description = "the rules have errors (`RULES_INVALID`, with `diagnostics`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than `--max-body` (`BODY_TOO_LARGE`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the rules have errors (`RULES_INVALID`, with `diagnostics`; E0907 when compiling them takes longer than `--compile-budget`), or a file name or count is refused (`INVALID_REQUEST`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the compile queue is full (`COMPILER_BUSY`, with `Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -65,26 +69,20 @@ pub async fn create(
             "two files have the same name",
         ));
     }
-    let files = req.files;
-    let compilation = tokio::task::spawn_blocking(move || {
-        let c = rules::compile(&files);
-        (c, files)
-    })
-    .await
-    .map_err(|e| Problem::internal(&e))?;
-    let (compilation, files) = compilation;
-    let diagnostics: Vec<_> = compilation
-        .diagnostics
-        .iter()
-        .map(|d| layak_dsl::diagnostic::to_json(&compilation.sources, d))
-        .collect();
-    let Some(program) = compilation.program else {
-        return Err(Problem::unprocessable(
-            "RULES_INVALID",
-            "the rules have errors; nothing was stored",
-        )
-        .with("diagnostics", diagnostics));
+    if let Some(bad) = req.files.iter().find_map(|f| bad_name(&f.name)) {
+        return Err(Problem::unprocessable("INVALID_REQUEST", bad));
+    }
+    // Compiled off the request path, within the compile budget
+    // (`compiler.rs`); stored only when every pass passed, the module
+    // included.
+    let (built, files) = state.rules.compiler().upload(req.files).await?;
+    let (compiled, compilation) = match built {
+        Built::Ready(compiled, compilation) => (compiled, compilation),
+        Built::Invalid(compilation) => {
+            return Err(rules_invalid(json_diagnostics(&compilation)));
+        }
     };
+    let diagnostics = json_diagnostics(&compilation);
     let (row, created) = state
         .store
         .insert_ruleset(
@@ -94,12 +92,7 @@ pub async fn create(
             caller.actor(),
         )
         .await?;
-    let rules = std::sync::Arc::clone(&state.rules);
-    let hash = compilation.hash.clone();
-    tokio::task::spawn_blocking(move || rules.insert(&hash, program))
-        .await
-        .map_err(|e| Problem::internal(&e))?
-        .map_err(|e| Problem::internal(&e))?;
+    state.rules.keep(compiled);
     tracing::info!(ruleset = row.id, hash = %row.hash, created, "ruleset stored");
     let status = if created {
         StatusCode::CREATED
@@ -114,6 +107,34 @@ pub async fn create(
             diagnostics,
         }),
     ))
+}
+
+/// The diagnostics of a compilation, in the JSON of `layak check --format
+/// json`.
+fn json_diagnostics(c: &Compilation) -> Vec<layak_dsl::diagnostic::JsonDiagnostic> {
+    c.diagnostics
+        .iter()
+        .map(|d| layak_dsl::diagnostic::to_json(&c.sources, d))
+        .collect()
+}
+
+/// Why a file name cannot name a rule file or table: it must be a relative
+/// path of `/`-separated parts, none empty, `.` or `..`, with no `\`, `:`
+/// or control character, at most 255 bytes. Names are only keys
+/// (imports and tables are looked up among the uploaded files, nothing is
+/// read from or written to disk), but a name that would escape a rules
+/// directory is refused, as `layak check` could never have read it.
+fn bad_name(name: &str) -> Option<String> {
+    let shown: String = name.chars().take(80).flat_map(char::escape_debug).collect();
+    let parts_ok = name
+        .split('/')
+        .all(|part| !part.is_empty() && part != "." && part != "..");
+    let chars_ok = !name
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || c == ':');
+    (name.len() > 255 || !parts_ok || !chars_ok).then(|| {
+        format!("the file name `{shown}` is not a relative path inside the rules directory")
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
