@@ -186,7 +186,10 @@ pub(crate) fn in_scope(path: &str, anchor: &str) -> bool {
 /// the current value first. `texts` are the other values of the same field
 /// in the household (a witness when any value would do), `taken` all of
 /// them.
-#[expect(clippy::too_many_arguments, reason = "one call site, each argument a different fact")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, each argument a different fact"
+)]
 pub(crate) fn candidates(
     program: &Program,
     field: &FieldDef,
@@ -312,7 +315,13 @@ pub(crate) fn apply(program: &Program, household: &Value, edits: &[Edit]) -> Val
         return out;
     };
     for edit in edits {
-        set(program, &mut out, root.record, &edit.steps, edit.value.clone());
+        set(
+            program,
+            &mut out,
+            root.record,
+            &edit.steps,
+            edit.value.clone(),
+        );
     }
     out
 }

@@ -49,6 +49,7 @@
 //! ```
 
 mod change;
+mod check;
 mod search;
 pub mod text;
 mod time;
@@ -65,6 +66,7 @@ use crate::ir::{Lit, Per, Program};
 use crate::value::Value;
 
 pub use change::{Change, apply_to_json, to_json};
+pub use check::check_promises;
 
 /// Bounds on the search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

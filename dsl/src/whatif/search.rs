@@ -166,8 +166,10 @@ impl<'a> Searcher<'a> {
                             })
                     })
                     .collect();
-                let missing: Vec<String> =
-                    open.iter().flat_map(|c| c.missing.iter().cloned()).collect();
+                let missing: Vec<String> = open
+                    .iter()
+                    .flat_map(|c| c.missing.iter().cloned())
+                    .collect();
                 let mut roots = vec![criterion.require];
                 if let Some(each) = &criterion.each {
                     roots.push(each.list);
@@ -184,11 +186,9 @@ impl<'a> Searcher<'a> {
                 });
             }
         }
-        let together = self.together(
-            out.iter().map(|c| c.offers.first()),
-            budget,
-            |d| (d.status == Status::Verified).then(|| self.record_result(d)),
-        );
+        let together = self.together(out.iter().map(|c| c.offers.first()), budget, |d| {
+            (d.status == Status::Verified).then(|| self.record_result(d))
+        });
         (out, together)
     }
 
@@ -315,7 +315,10 @@ impl<'a> Searcher<'a> {
             if !anchors.iter().any(|a| change::in_scope(&instance.path, a)) {
                 continue;
             }
-            for (&(rid, f), _) in read.fields.range((instance.rid, 0)..=(instance.rid, u32::MAX)) {
+            for (&(rid, f), _) in read
+                .fields
+                .range((instance.rid, 0)..=(instance.rid, u32::MAX))
+            {
                 let Some(field) = self
                     .program
                     .schema
@@ -558,8 +561,7 @@ impl<'a> Searcher<'a> {
             Goal::Code(code) => {
                 let before = open_codes(self.base);
                 let after = open_codes(d);
-                (!after.contains(*code) && after.is_subset(&before))
-                    .then(|| self.record_result(d))
+                (!after.contains(*code) && after.is_subset(&before)).then(|| self.record_result(d))
             }
             Goal::Criterion {
                 programme,
@@ -590,30 +592,41 @@ impl<'a> Searcher<'a> {
     }
 
     fn record_result(&self, d: &HouseholdDecision) -> OfferResult {
-        OfferResult {
-            status: d.status,
-            returned_by: open_in_order(d),
-            eligibility: None,
-            amount: None,
-            per: None,
-            failing: Vec::new(),
-        }
+        record_result(d)
     }
 
     fn subject_result(&self, d: &HouseholdDecision, s: &SubjectDecision) -> OfferResult {
-        OfferResult {
-            status: d.status,
-            returned_by: Vec::new(),
-            eligibility: Some(s.eligibility),
-            amount: s.amount,
-            per: Some(s.per),
-            failing: s
-                .criteria
-                .iter()
-                .filter(|c| c.outcome != Outcome::Passed)
-                .map(|c| c.code.clone())
-                .collect(),
-        }
+        subject_result(d, s)
+    }
+}
+
+/// What a record offer promises: the status and the codes still open.
+pub(crate) fn record_result(d: &HouseholdDecision) -> OfferResult {
+    OfferResult {
+        status: d.status,
+        returned_by: open_in_order(d),
+        eligibility: None,
+        amount: None,
+        per: None,
+        failing: Vec::new(),
+    }
+}
+
+/// What a subject offer promises: its eligibility, amount and the criteria
+/// still failing.
+pub(crate) fn subject_result(d: &HouseholdDecision, s: &SubjectDecision) -> OfferResult {
+    OfferResult {
+        status: d.status,
+        returned_by: Vec::new(),
+        eligibility: Some(s.eligibility),
+        amount: s.amount,
+        per: Some(s.per),
+        failing: s
+            .criteria
+            .iter()
+            .filter(|c| c.outcome != Outcome::Passed)
+            .map(|c| c.code.clone())
+            .collect(),
     }
 }
 
@@ -636,6 +649,10 @@ fn open_in_order(d: &HouseholdDecision) -> Vec<String> {
     out
 }
 
-fn find<'d>(d: &'d HouseholdDecision, programme: &str, path: &str) -> Option<&'d SubjectDecision> {
+pub(crate) fn find<'d>(
+    d: &'d HouseholdDecision,
+    programme: &str,
+    path: &str,
+) -> Option<&'d SubjectDecision> {
     d.programmes.get(programme)?.iter().find(|s| s.path == path)
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Alternative, Change, Offer, OfferResult, SubjectShift, TimeChange, Trigger, Verdict, WhatIf};
+use super::{
+    Alternative, Change, Offer, OfferResult, SubjectShift, TimeChange, Trigger, Verdict, WhatIf,
+};
 use crate::decision::{Eligibility, Outcome, Status};
 use crate::explain::{Lang, money};
 use crate::ir::Per;
@@ -187,7 +189,12 @@ fn per(p: Per, lang: Lang) -> &'static str {
 
 fn record_result(r: &OfferResult, lang: Lang) -> String {
     match r.status {
-        Status::Verified => t(lang, "data akan terverifikasi", "the record would be verified").into(),
+        Status::Verified => t(
+            lang,
+            "data akan terverifikasi",
+            "the record would be verified",
+        )
+        .into(),
         Status::Returned => format!(
             "{} ({})",
             t(
@@ -215,7 +222,12 @@ fn subject_result(r: &OfferResult, lang: Lang) -> String {
 fn verdict_text(v: &Verdict, p: Per, lang: Lang) -> String {
     match (v.eligibility, v.amount) {
         (Eligibility::Eligible, Some(a)) => {
-            format!("{}, {} {}", eligibility(v.eligibility, lang), money(a, lang), per(p, lang))
+            format!(
+                "{}, {} {}",
+                eligibility(v.eligibility, lang),
+                money(a, lang),
+                per(p, lang)
+            )
         }
         (e, _) => eligibility(e, lang).to_string(),
     }
@@ -228,7 +240,11 @@ fn changes(offer: &Offer, lang: Lang) -> String {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let alternatives = if i == 0 { offer.alternatives.as_slice() } else { &[] };
+            let alternatives = if i == 0 {
+                offer.alternatives.as_slice()
+            } else {
+                &[]
+            };
             one_change(c, alternatives, lang)
         })
         .collect();
@@ -280,7 +296,12 @@ fn shown(v: &serde_json::Value, lang: Lang) -> String {
     use serde_json::Value as J;
     match v {
         J::Null => t(lang, "(kosong)", "(missing)").to_string(),
-        J::Bool(b) => t(lang, if *b { "ya" } else { "tidak" }, if *b { "yes" } else { "no" }).to_string(),
+        J::Bool(b) => t(
+            lang,
+            if *b { "ya" } else { "tidak" },
+            if *b { "yes" } else { "no" },
+        )
+        .to_string(),
         J::Number(n) => n.to_string(),
         J::String(s) => s.clone(),
         J::Array(items) if items.is_empty() => t(lang, "(tidak ada)", "(none)").to_string(),
@@ -345,7 +366,12 @@ fn subject_shift(s: &mut String, shift: &SubjectShift, lang: Lang) {
         .unwrap_or_default();
     let side = |v: &Option<Verdict>| match v {
         Some(v) => verdict_text(v, shift.per, lang),
-        None => t(lang, "bukan sasaran program", "not a subject of the programme").to_string(),
+        None => t(
+            lang,
+            "bukan sasaran program",
+            "not a subject of the programme",
+        )
+        .to_string(),
     };
     let mut line = format!(
         "      {} {}{who}: {}, {} {}",

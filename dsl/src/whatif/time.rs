@@ -162,7 +162,11 @@ type Key<'d> = (&'d str, &'d str);
 fn index(d: &HouseholdDecision) -> BTreeMap<Key<'_>, &SubjectDecision> {
     d.programmes
         .iter()
-        .flat_map(|(p, subjects)| subjects.iter().map(move |s| ((p.as_str(), s.path.as_str()), s)))
+        .flat_map(|(p, subjects)| {
+            subjects
+                .iter()
+                .map(move |s| ((p.as_str(), s.path.as_str()), s))
+        })
         .collect()
 }
 
@@ -175,7 +179,10 @@ fn components(from: Option<&SubjectDecision>, to: Option<&SubjectDecision>) -> V
     let (old, new) = (items(from), items(to));
     let mut out = Vec::new();
     for item in &new {
-        let before = old.iter().find(|o| o.path == item.path).and_then(|o| o.value);
+        let before = old
+            .iter()
+            .find(|o| o.path == item.path)
+            .and_then(|o| o.value);
         if before != item.value {
             out.push(ComponentShift {
                 who: item

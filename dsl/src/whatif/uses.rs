@@ -119,8 +119,7 @@ impl Walker<'_> {
                     self.compare(*value, bound);
                 }
                 // `age in lo..hi` changes at `hi + 1` too.
-                if let (Some(_), Some(hi)) = (years_of(self.program, *value, 0), self.number(*hi))
-                {
+                if let (Some(_), Some(hi)) = (years_of(self.program, *value, 0), self.number(*hi)) {
                     self.uses.ages.insert(hi.saturating_add(1));
                 }
             }
