@@ -294,5 +294,9 @@ fn eval_explain_carries_what_if_only_when_explaining() {
     assert_eq!(offer["changes"][0]["to"], 4);
     assert_eq!(offer["result"]["amount"], 2_000_000);
     assert!(line(&[]).get("what_if").is_none());
-    assert!(line(&["--explain", "--no-what-if"]).get("what_if").is_none());
+    assert!(
+        line(&["--explain", "--no-what-if"])
+            .get("what_if")
+            .is_none()
+    );
 }

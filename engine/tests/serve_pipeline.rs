@@ -556,17 +556,28 @@ fn what_if_through_evaluate_and_the_register() {
         )
         .json();
     let cli_line: Value = serde_json::from_slice(&cli(
-        &["eval", "--rules", "rules", "--as-of", "2025-10-01", "--explain"],
+        &[
+            "eval",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--explain",
+        ],
         Some(format!("{h3}\n").as_bytes()),
     ))
     .unwrap();
     assert_eq!(answer["decisions"][0]["what_if"], cli_line["what_if"]);
-    let offer = &answer["decisions"][0]["what_if"]["programmes"]["PKH"][0]["criteria"][0]["offers"][0];
+    let offer =
+        &answer["decisions"][0]["what_if"]["programmes"]["PKH"][0]["criteria"][0]["offers"][0];
     assert_eq!(offer["changes"][0]["to"], 4);
     assert_eq!(offer["result"]["amount"], 2_000_000);
     // Not asked, not paid for.
     let plain = server
-        .post("/v1/evaluate", &json!({"household": household, "as_of": "2025-10-01"}))
+        .post(
+            "/v1/evaluate",
+            &json!({"household": household, "as_of": "2025-10-01"}),
+        )
         .json();
     assert!(plain["decisions"][0].get("what_if").is_none());
     let many: Vec<&Value> = std::iter::repeat_n(&household, 101).collect();
@@ -583,7 +594,12 @@ fn what_if_through_evaluate_and_the_register() {
     let record = h4["what_if"]["record"].as_array().unwrap();
     let cleared: Vec<(&str, &Value)> = record
         .iter()
-        .map(|c| (c["code"].as_str().unwrap(), &c["offers"][0]["changes"][0]["path"]))
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap(),
+                &c["offers"][0]["changes"][0]["path"],
+            )
+        })
         .collect();
     assert_eq!(
         cleared,
@@ -593,6 +609,15 @@ fn what_if_through_evaluate_and_the_register() {
             ("COMPLETENESS", &json!("families[0].members[0].mother_name")),
         ]
     );
-    assert_eq!(h4["what_if"]["record_together"]["result"]["status"], "VERIFIED");
-    assert!(server.get("/v1/households/H4").json().get("what_if").is_none());
+    assert_eq!(
+        h4["what_if"]["record_together"]["result"]["status"],
+        "VERIFIED"
+    );
+    assert!(
+        server
+            .get("/v1/households/H4")
+            .json()
+            .get("what_if")
+            .is_none()
+    );
 }

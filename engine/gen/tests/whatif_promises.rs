@@ -30,7 +30,10 @@ use layak_gen::{Options as GenOptions, Ymd, generate};
 fn rules() -> Program {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
     let mut sources = Sources::new();
-    for (dir, prefix, ext) in [(root.clone(), "rules", ".lyk"), (root.join("tables"), "rules/tables", ".txt")] {
+    for (dir, prefix, ext) in [
+        (root.clone(), "rules", ".lyk"),
+        (root.join("tables"), "rules/tables", ".txt"),
+    ] {
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -39,7 +42,7 @@ fn rules() -> Program {
         names.sort();
         for name in names {
             let text = std::fs::read_to_string(dir.join(&name)).unwrap();
-            sources.add(&format!("{prefix}/{name}"), &text);
+            sources.add(format!("{prefix}/{name}"), &text);
         }
     }
     let (program, diagnostics) = layak_dsl::compile(&sources);
@@ -89,8 +92,16 @@ fn check(households: u64, seed: u64) {
         searching.as_secs_f64() * 1000.0 / households as f64,
         started.elapsed().as_secs_f64()
     );
-    assert!(offers > households as usize / 4, "the population gives offers to check");
-    assert!(broken.is_empty(), "{} broken promises: {:#?}", broken.len(), &broken[..broken.len().min(20)]);
+    assert!(
+        offers > households as usize / 4,
+        "the population gives offers to check"
+    );
+    assert!(
+        broken.is_empty(),
+        "{} broken promises: {:#?}",
+        broken.len(),
+        &broken[..broken.len().min(20)]
+    );
 }
 
 #[test]

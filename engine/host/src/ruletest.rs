@@ -397,9 +397,9 @@ fn what_if_has(w: &layak_dsl::whatif::WhatIf, want: &ExpectWhatIf) -> Result<boo
     use layak_dsl::decision::Eligibility;
     use layak_dsl::whatif::{Offer, Verdict};
     let verdict_ok = |eligibility: Option<Eligibility>, amount: Option<i64>| {
-        want.eligible
-            .is_none_or(|e| (eligibility == Some(Eligibility::Eligible)) == e && eligibility.is_some())
-            && want.amount.is_none_or(|a| amount == Some(a))
+        want.eligible.is_none_or(|e| {
+            (eligibility == Some(Eligibility::Eligible)) == e && eligibility.is_some()
+        }) && want.amount.is_none_or(|a| amount == Some(a))
     };
     let change = match &want.change {
         Some(c) => Some(
@@ -419,7 +419,10 @@ fn what_if_has(w: &layak_dsl::whatif::WhatIf, want: &ExpectWhatIf) -> Result<boo
             && want.status.as_deref().is_none_or(|s| {
                 serde_json::to_value(o.result.status).ok() == Some(serde_json::json!(s))
             })
-            && want.returned_by.as_ref().is_none_or(|r| *r == o.result.returned_by)
+            && want
+                .returned_by
+                .as_ref()
+                .is_none_or(|r| *r == o.result.returned_by)
             && verdict_ok(o.result.eligibility, o.result.amount)
     };
     let subject_ok = |subject: &str, label: Option<&str>| {
@@ -435,7 +438,8 @@ fn what_if_has(w: &layak_dsl::whatif::WhatIf, want: &ExpectWhatIf) -> Result<boo
             c.subjects.iter().any(|s| {
                 want.programme.as_deref().is_none_or(|p| p == s.programme)
                     && subject_ok(&s.subject, s.label.as_deref())
-                    && s.to.is_some_and(|v: Verdict| verdict_ok(Some(v.eligibility), v.amount))
+                    && s.to
+                        .is_some_and(|v: Verdict| verdict_ok(Some(v.eligibility), v.amount))
             })
         }));
     }
@@ -459,8 +463,7 @@ fn what_if_has(w: &layak_dsl::whatif::WhatIf, want: &ExpectWhatIf) -> Result<boo
     if want.together {
         return Ok(w.record_together.as_ref().is_some_and(offer_ok));
     }
-    Ok(w
-        .record
+    Ok(w.record
         .iter()
         .filter(|c| want.code.as_deref().is_none_or(|k| k == c.code))
         .any(|c| c.offers.iter().any(offer_ok)))

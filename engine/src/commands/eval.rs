@@ -11,12 +11,12 @@ use std::sync::Arc;
 use anyhow::Result;
 use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::record::UnknownFields;
+use layak_dsl::whatif::WhatIf;
 use layak_host::engine::Engine;
 use layak_host::load::load_program;
-use layak_host::pipeline::{self, Evaluator, LineError, Source};
 use layak_host::output::WhatIfAsk;
+use layak_host::pipeline::{self, Evaluator, LineError, Source};
 use layak_host::report;
-use layak_dsl::whatif::WhatIf;
 
 use crate::cli::{Engine as EngineArg, EvalFormat, Lang, WhatIfArgs};
 
