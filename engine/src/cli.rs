@@ -105,11 +105,13 @@ pub struct ServeArgs {
     #[arg(long, env = "LAYAK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// The database: a SQLite file path (created if missing) or a URL
-    /// (default `layak.db`; with `--demo`, a file in the temp directory).
+    /// (default `layak.db`; with `--demo`, a file in a fresh temporary
+    /// directory of this run, removed when the service stops).
     #[arg(long, env = "LAYAK_DATABASE")]
     pub database: Option<String>,
     /// Serve these static files at `/playground` (default
-    /// `web-playground/dist` when it exists).
+    /// `web-playground/dist`; looked up per request, so it may be built
+    /// after the service started).
     #[arg(long, env = "LAYAK_PLAYGROUND")]
     pub playground: Option<PathBuf>,
     /// Largest JSON request body, in bytes (NDJSON uploads stream).

@@ -24,6 +24,8 @@ mod serve_access;
 mod serve_common;
 #[path = "serve_crash.rs"]
 mod serve_crash;
+#[path = "serve_demo.rs"]
+mod serve_demo;
 #[path = "serve_generated.rs"]
 mod serve_generated;
 #[path = "serve_malformed.rs"]

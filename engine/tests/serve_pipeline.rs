@@ -27,6 +27,16 @@ fn statuses(server: &Server) -> BTreeMap<String, (String, Value)> {
         .collect()
 }
 
+/// `2025-10-01T08:15:02.123Z`: how every time in the API reads.
+fn assert_time(v: &Value) {
+    let s = v.as_str().unwrap_or_else(|| panic!("a time is text: {v}"));
+    let shape: String = s
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(shape, "9999-99-99T99:99:99.999Z", "{s}");
+}
+
 fn codes(reasons: &Value) -> Vec<String> {
     reasons["failures"]
         .as_array()
@@ -101,6 +111,10 @@ fn the_samples_go_through_the_whole_pipeline() {
         &json!({"period": "2025-10", "as_of": "2025-10-01"}),
     );
     assert_eq!(job["done"], 5);
+    // Times are RFC 3339, dates YYYY-MM-DD, wherever a user reads them.
+    for field in ["created_at", "started_at", "updated_at", "finished_at"] {
+        assert_time(&job[field]);
+    }
     let h1 = server.get("/v1/households/H1").json();
     assert_eq!(h1["status"], "DETERMINED");
     assert_eq!(h1["period"], "2025-10");
@@ -132,7 +146,20 @@ fn the_samples_go_through_the_whole_pipeline() {
     // Each decision is stamped with the ruleset, as_of and parameters.
     let d = &h1["decisions"][0];
     assert_eq!(d["ruleset_hash"], hash.as_str());
-    assert_eq!(d["as_of"], 20_251_001);
+    assert_eq!(d["as_of"], "2025-10-01");
+    assert_time(&h1["updated_at"]);
+    for event in h1["history"].as_array().unwrap() {
+        assert_time(&event["at"]);
+    }
+    let rulesets = server.get("/v1/rulesets").json();
+    assert_time(&rulesets["rulesets"][0]["created_at"]);
+    let activation = &rulesets["activations"][0];
+    assert_eq!(activation["effective_from"], "2000-01-01", "{rulesets}");
+    assert_time(&activation["created_at"]);
+    let audit = server.get("/v1/audit?limit=5").json();
+    for entry in audit["entries"].as_array().unwrap() {
+        assert_time(&entry["at"]);
+    }
     assert!(d["params_hash"].as_str().unwrap().len() == 64);
     // The explanation is derived again from the stored version.
     assert_eq!(h1["explanation"]["record_id"], "H1");
@@ -162,6 +189,7 @@ fn the_samples_go_through_the_whole_pipeline() {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["as_of"], "2025-10-01", "{l}");
             (
                 v["record_id"].as_str().unwrap().to_string(),
                 v["amount"].as_i64().unwrap(),
@@ -181,6 +209,7 @@ fn the_samples_go_through_the_whole_pipeline() {
     assert!(csv.content_type.starts_with("text/csv"));
     let lines: Vec<String> = csv.text().lines().map(str::to_string).collect();
     assert!(lines[0].starts_with("record_id,programme,period,subject"));
+    assert!(lines[1].contains(",2025-10-01,"), "{lines:?}");
     assert_eq!(
         lines.len(),
         3,
@@ -493,24 +522,43 @@ fn openapi_lists_every_route_of_the_table() {
     let playground = server.get("/playground/");
     assert_eq!(playground.status, 404);
     assert!(playground.text().contains("playground is not built"));
+    assert!(playground.text().contains("./scripts/playground-build"));
 }
 
 #[test]
-fn the_playground_is_served_at_playground_slash() {
+fn the_playground_is_served_at_playground_slash_once_built() {
     use std::io::{Read as _, Write as _};
     let dir = TempDir::new("playground");
     let site = dir.path().join("site");
+    // The service starts before the playground is built: a 404 page that
+    // gives the command that builds it.
+    let server = Server::start(
+        &dir.path().join("register.db"),
+        &["--playground", site.to_str().unwrap()],
+    );
+    let missing = server.get("/playground/");
+    assert_eq!(missing.status, 404);
+    assert!(missing.content_type.starts_with("text/html"));
+    let page = missing.text();
+    assert!(
+        page.contains("<pre>./scripts/playground-build</pre>"),
+        "{page}"
+    );
+    assert!(page.contains("has no <code>index.html</code>"), "{page}");
+    assert_eq!(
+        server.get("/playground/layak_playground_bg.wasm").status,
+        404
+    );
+    // Then it is built (an empty directory first, as a build in progress
+    // leaves it): found on the next request, no restart.
     std::fs::create_dir_all(&site).unwrap();
+    assert_eq!(server.get("/playground/").status, 404);
+    std::fs::write(site.join("layak_playground_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(
         site.join("index.html"),
         "<!doctype html><title>Layak</title>",
     )
     .unwrap();
-    std::fs::write(site.join("layak_playground_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    let server = Server::start(
-        &dir.path().join("register.db"),
-        &["--playground", site.to_str().unwrap()],
-    );
     let index = server.get("/playground/");
     assert_eq!(index.status, 200);
     assert!(index.text().contains("<title>Layak</title>"));

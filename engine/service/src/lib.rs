@@ -6,3 +6,4 @@
 pub mod http;
 pub mod jobs;
 pub mod store;
+pub mod wire;

@@ -1,11 +1,12 @@
 //! `layak serve`: the register service.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::ServeArgs;
+use layak_service::http::auth::Role;
 use layak_service::http::{self, AppState, Config};
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
@@ -19,16 +20,34 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let playground = args.playground.clone().or_else(|| {
-        let default = std::path::PathBuf::from("web-playground/dist");
-        default.is_dir().then_some(default)
-    });
+    // The default is kept even when it does not exist yet: the service
+    // looks for the files per request, so building the playground later
+    // needs no restart.
+    let playground = Some(
+        args.playground
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("web-playground/dist")),
+    );
+    // A demo without `--database` gets a database of its own in a fresh
+    // directory, removed when the service stops: two demos on one machine
+    // (two users, or two terminals) never share a register or revoke each
+    // other's tokens.
+    let mut demo_dir = None;
     let database = match (&args.database, args.demo) {
         (Some(db), _) => db.clone(),
-        (None, true) => std::env::temp_dir()
-            .join("layak-demo.db")
-            .to_string_lossy()
-            .into_owned(),
+        (None, true) => {
+            let dir = tempfile::Builder::new()
+                .prefix("layak-demo-")
+                .tempdir()
+                .context("creating the demo's directory in the temp dir")?;
+            let db = dir
+                .path()
+                .join("register.db")
+                .to_string_lossy()
+                .into_owned();
+            demo_dir = Some(dir);
+            db
+        }
         (None, false) => "layak.db".to_string(),
     };
     let config = Config {
@@ -45,6 +64,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let database = config.database.clone();
     runtime.block_on(async {
         let state = AppState::new(config).await?;
         tracing::info!(database = %state.config.database, "register opened");
@@ -58,24 +78,49 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             let mut out = std::io::stdout();
             let _ = writeln!(out, "layak serve: listening on http://{addr}");
             if !demo_tokens.is_empty() {
-                // Printed once, like `layak token create`; a new demo run
-                // revokes them.
-                let _ = writeln!(out, "demo tokens (one per role):");
-                for (role, scope, secret) in &demo_tokens {
-                    let _ = writeln!(out, "  {:<18} {:<16} {secret}", role.name(), scope);
-                }
-                let admin = demo_tokens.first().map_or("", |(_, _, s)| s.as_str());
-                let _ = writeln!(
-                    out,
-                    "try:  curl -H 'authorization: Bearer {admin}' http://{addr}/v1/register\n      \
-                     curl -H 'authorization: Bearer {admin}' \
-                     'http://{addr}/v1/programmes/PKH/beneficiaries?period={}'",
-                    http::demo::PERIOD
-                );
+                let _ = write_demo(&mut out, addr, &database, demo_dir.is_some(), &demo_tokens);
             }
             let _ = out.flush();
         })
         .await
     })?;
+    // The demo's directory goes with the service.
+    drop(demo_dir);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a demo prints after the listening line: where its database is, and
+/// its tokens as shell variables, ready to paste into another terminal for
+/// README's walkthrough (`$B`, `$ADMIN`, `$OPERATOR`, ...). The tokens are
+/// printed once, like `layak token create`.
+fn write_demo(
+    out: &mut impl Write,
+    addr: std::net::SocketAddr,
+    database: &str,
+    temporary: bool,
+    tokens: &[(Role, String, String)],
+) -> std::io::Result<()> {
+    if temporary {
+        writeln!(
+            out,
+            "demo database: {database} (this run's own; removed when the service stops)"
+        )?;
+    } else {
+        writeln!(out, "demo database: {database}")?;
+    }
+    writeln!(
+        out,
+        "demo tokens, one per role (paste these lines into another terminal):"
+    )?;
+    writeln!(out, "export B=http://{addr}")?;
+    for (role, scope, secret) in tokens {
+        let var = format!("{}={secret}", http::demo::variable(*role));
+        writeln!(out, "export {var:<80} # {}, {scope}", role.name())?;
+    }
+    writeln!(
+        out,
+        "try:  curl -H \"authorization: Bearer $ADMIN\" $B/v1/register\n      \
+         curl -H \"authorization: Bearer $ADMIN\" \"$B/v1/programmes/PKH/beneficiaries?period={}&region=33\"",
+        http::demo::PERIOD
+    )
 }

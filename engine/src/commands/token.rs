@@ -9,6 +9,7 @@ use crate::cli::TokenCommand;
 use layak_service::http::auth::{Role, check_token_scope, new_secret};
 use layak_service::store::Store;
 use layak_service::store::access::NewToken;
+use layak_service::wire;
 
 pub fn run(command: &TokenCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -80,8 +81,8 @@ pub fn run(command: &TokenCommand) -> Result<ExitCode> {
                         t.role,
                         t.region.unwrap_or_default(),
                         t.programme.unwrap_or_default(),
-                        t.created_at,
-                        t.revoked_at.map(|r| r.to_string()).unwrap_or_default()
+                        wire::time(t.created_at),
+                        t.revoked_at.map(wire::time).unwrap_or_default()
                     );
                 }
                 Ok(ExitCode::SUCCESS)

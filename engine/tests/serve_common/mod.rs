@@ -141,6 +141,12 @@ impl Server {
             .strip_prefix("layak serve: listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_string();
+        Server::attach(child, base, token)
+    }
+
+    /// A server started some other way (`serve --demo`), listening at
+    /// `base`; plain requests send `token`.
+    pub fn attach(child: Child, base: String, token: String) -> Server {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(600)))

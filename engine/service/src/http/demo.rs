@@ -136,14 +136,31 @@ pub async fn load(state: &AppState, dir: &Path, households: u64) -> anyhow::Resu
     Ok(())
 }
 
-/// The scope of each demo token: the operator works in the regency of the
-/// register's first household (generated households are spread over the
-/// whole country), the partner pays PKH.
-fn demo_scope(role: Role, regency: &str) -> (Option<&str>, Option<&'static str>) {
+/// The region of the demo's district operator: Jawa Tengah, the province
+/// of the sample households (`rules/tests/samples.ndjson`: H1-H6 in Klaten,
+/// 3310; H7 in Boyolali, 3309), so README's walkthrough can propose them
+/// with the operator's token.
+pub const OPERATOR_REGION: &str = "33";
+
+/// The scope of each demo token: the operator works in the province of the
+/// sample households, the partner pays PKH.
+fn demo_scope(role: Role) -> (Option<&'static str>, Option<&'static str>) {
     match role {
-        Role::DistrictOperator => (Some(regency), None),
+        Role::DistrictOperator => (Some(OPERATOR_REGION), None),
         Role::ProgrammePartner => (None, Some("PKH")),
         _ => (None, None),
+    }
+}
+
+/// The shell variable README's walkthrough keeps a role's token in.
+pub fn variable(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "ADMIN",
+        Role::PolicyAuthor => "AUTHOR",
+        Role::MinistryReviewer => "REVIEWER",
+        Role::DistrictOperator => "OPERATOR",
+        Role::ProgrammePartner => "PARTNER",
+        Role::Auditor => "AUDITOR",
     }
 }
 
@@ -155,24 +172,9 @@ pub async fn tokens(state: &AppState) -> anyhow::Result<Vec<(Role, String, Strin
             state.store.revoke_token(old.id).await?;
         }
     }
-    let first = state
-        .store
-        .stage_batch(
-            &super::households::ALL_STATUSES,
-            "",
-            &crate::store::Scope::all(),
-            1,
-        )
-        .await?;
-    let regency: String = first
-        .first()
-        .map_or("3310", |h| h.region.as_str())
-        .chars()
-        .take(4)
-        .collect();
     let mut out = Vec::new();
     for role in Role::ALL {
-        let (region, programme) = demo_scope(role, &regency);
+        let (region, programme) = demo_scope(role);
         let secret = new_secret().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         let name = format!("demo-{}", role.name());
         state

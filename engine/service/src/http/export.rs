@@ -190,7 +190,7 @@ fn write_row(out: &mut Vec<u8>, row: &DecisionRow, format: Format, mask: bool) {
             let line = serde_json::json!({
                 "record_id": row.record_id, "programme": row.programme, "period": row.period,
                 "subject": subject, "region": row.region, "amount": row.amount, "per": row.per,
-                "as_of": row.as_of, "ruleset_hash": row.ruleset_hash,
+                "as_of": crate::wire::date(row.as_of), "ruleset_hash": row.ruleset_hash,
             });
             out.extend_from_slice(line.to_string().as_bytes());
             out.push(b'\n');
@@ -210,7 +210,8 @@ fn write_row(out: &mut Vec<u8>, row: &DecisionRow, format: Format, mask: bool) {
                 out.extend_from_slice(csv_field(f).as_bytes());
                 out.push(b',');
             }
-            out.extend_from_slice(format!("{},{}\n", row.as_of, row.ruleset_hash).as_bytes());
+            let as_of = crate::wire::date(row.as_of);
+            out.extend_from_slice(format!("{as_of},{}\n", row.ruleset_hash).as_bytes());
         }
     }
 }

@@ -363,6 +363,9 @@ pub struct HouseholdView {
     pub reasons: serde_json::Value,
     pub period: Option<String>,
     pub content_hash: String,
+    /// RFC 3339 (UTC).
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
     /// The household as stored.
     #[schema(value_type = Object)]
@@ -544,6 +547,9 @@ pub struct HouseholdSummary {
     #[schema(value_type = Object)]
     pub reasons: serde_json::Value,
     pub period: Option<String>,
+    /// RFC 3339 (UTC).
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 

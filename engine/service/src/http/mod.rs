@@ -44,7 +44,8 @@ use rules::RuleCache;
 pub struct Config {
     pub listen: SocketAddr,
     pub database: String,
-    /// Static files served at `/playground`.
+    /// Static files served at `/playground`, looked up per request (the
+    /// directory may be built after the service started).
     pub playground: Option<PathBuf>,
     /// Largest JSON body in bytes; NDJSON uploads stream and have no total
     /// limit, only a per-line one.
@@ -111,23 +112,16 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .with_state(state);
-    router = match playground {
-        // The page's URLs are relative, so it must be loaded from
-        // `/playground/`: `/playground` redirects there.
-        Some(dir) if dir.join("index.html").is_file() => router
-            .nest_service(
-                "/playground",
-                tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
-            )
-            .layer(axum::middleware::from_fn(playground_slash)),
-        _ => router
-            .route("/playground", axum::routing::get(playground_missing))
-            .route("/playground/", axum::routing::get(playground_missing))
-            .route(
-                "/playground/{*rest}",
-                axum::routing::get(playground_missing),
-            ),
-    };
+    // The page's URLs are relative, so it must be loaded from
+    // `/playground/`: `/playground` redirects there. The directory is
+    // looked at per request, so a playground built after the service
+    // started is served at once.
+    router = router
+        .nest_service(
+            "/playground",
+            axum::routing::any(playground_files).with_state(Arc::new(playground)),
+        )
+        .layer(axum::middleware::from_fn(playground_slash));
     router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
         |_: Box<dyn std::any::Any + Send>| {
             Problem::new(
@@ -165,16 +159,67 @@ async fn playground_slash(
     next.run(request).await
 }
 
-async fn playground_missing() -> impl IntoResponse {
+/// A file of the playground, or the page that says how to build it when
+/// `dir` has no `index.html` (yet).
+async fn playground_files(
+    axum::extract::State(dir): axum::extract::State<Arc<Option<PathBuf>>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let Some(dir) = dir.as_ref().as_ref() else {
+        return playground_missing(None);
+    };
+    if !dir.join("index.html").is_file() {
+        return playground_missing(Some(dir));
+    }
+    let mut files =
+        tower_http::services::ServeDir::new(dir.as_path()).append_index_html_on_directories(true);
+    match files.try_call(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a playground file");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "the playground's file could not be read; it was logged",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// The 404 page of an unbuilt playground: the command that builds it.
+fn playground_missing(dir: Option<&std::path::Path>) -> axum::response::Response {
+    let looked = dir.map_or_else(
+        || "no playground directory (<code>--playground DIR</code>) is set".to_string(),
+        |d| {
+            format!(
+                "<code>{}</code> has no <code>index.html</code>",
+                html_escape(&d.display().to_string())
+            )
+        },
+    );
     (
         StatusCode::NOT_FOUND,
         [("content-type", "text/html; charset=utf-8")],
-        "<!doctype html><title>Layak playground not built</title>\
-         <h1>The playground is not built</h1>\
-         <p>Build it (see <code>web-playground/README.md</code>) into \
-         <code>web-playground/dist</code>, or start the service with \
-         <code>--playground DIR</code>.</p>",
+        format!(
+            "<!doctype html><meta charset=utf-8><title>Layak playground not built</title>\
+             <h1>The playground is not built</h1>\
+             <p>{looked}. Build it from the repository's root with</p>\
+             <pre>./scripts/playground-build</pre>\
+             <p>It writes <code>web-playground/dist</code>, the directory <code>layak serve</code> \
+             serves by default (another with <code>--playground DIR</code>); it needs Node.js 18.15 \
+             or newer with npm (see <code>web-playground/README.md</code>). Then reload this page: \
+             the service finds the files without a restart.</p>"
+        ),
     )
+        .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Runs the service until SIGINT or SIGTERM.

@@ -16,7 +16,9 @@ pub struct TokenRow {
     pub role: String,
     pub region: Option<String>,
     pub programme: Option<String>,
+    #[serde(serialize_with = "crate::wire::ser_time")]
     pub created_at: i64,
+    #[serde(serialize_with = "crate::wire::ser_opt_time")]
     pub revoked_at: Option<i64>,
 }
 
@@ -52,7 +54,10 @@ fn token(row: &sqlx::any::AnyRow) -> DbResult<TokenRow> {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub seq: i64,
-    /// Milliseconds since the Unix epoch.
+    /// RFC 3339 (UTC) with milliseconds; the chain hashes it as milliseconds
+    /// since the Unix epoch (the same instant as an integer).
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: i64,
     /// The token (`name#id`) or `system`.
     pub actor: String,

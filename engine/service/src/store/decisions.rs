@@ -24,7 +24,9 @@ pub struct DecisionRow {
     /// Criteria that failed or were undetermined, and missing data.
     #[schema(value_type = Object)]
     pub reasons: serde_json::Value,
-    /// yyyymmdd.
+    /// `YYYY-MM-DD` (stored as yyyymmdd).
+    #[serde(serialize_with = "crate::wire::ser_date")]
+    #[schema(value_type = String, format = Date)]
     pub as_of: i64,
     pub ruleset_hash: String,
     pub params_hash: String,

@@ -68,12 +68,16 @@ pub struct StoredHousehold {
     #[serde(skip)]
     pub reasons: String,
     pub period: Option<String>,
+    #[serde(serialize_with = "crate::wire::ser_time")]
     pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub id: i64,
+    /// RFC 3339 (UTC).
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: i64,
     pub actor: String,
     pub from_status: Option<String>,

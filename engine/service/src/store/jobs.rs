@@ -38,9 +38,18 @@ pub struct Job {
     #[serde(skip)]
     pub scope_region: Option<String>,
     pub message: Option<String>,
+    /// RFC 3339 (UTC), like every time in the API.
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
+    #[serde(serialize_with = "crate::wire::ser_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub started_at: Option<i64>,
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
+    #[serde(serialize_with = "crate::wire::ser_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<i64>,
 }
 

@@ -21,6 +21,9 @@ pub struct RulesetRow {
     pub id: i64,
     pub hash: String,
     pub note: Option<String>,
+    /// RFC 3339 (UTC).
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
     pub created_by: String,
 }
@@ -31,8 +34,12 @@ pub struct Activation {
     pub stage: String,
     pub ruleset_id: i64,
     pub ruleset_hash: String,
-    /// yyyymmdd.
+    /// `YYYY-MM-DD` (stored as yyyymmdd).
+    #[serde(serialize_with = "crate::wire::ser_date")]
+    #[schema(value_type = String, format = Date)]
     pub effective_from: i64,
+    #[serde(serialize_with = "crate::wire::ser_time")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
     pub actor: String,
 }
