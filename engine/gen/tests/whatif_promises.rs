@@ -5,8 +5,8 @@
 //! promised (`layak_dsl::whatif::check_promises`).
 //!
 //! CI runs `LAYAK_WHATIF_HOUSEHOLDS` households (default 400) in the debug
-//! build; the 10,000 of the issue run with `--ignored` (about a minute in a
-//! release build: `cargo test --release -p layak-gen --test whatif_promises
+//! build (about 13 s); the 10,000 of the issue run with `--ignored` (about five minutes in a
+//! release build on two shared cores: `cargo test --release -p layak-gen --test whatif_promises
 //! -- --ignored`).
 #![allow(
     clippy::unwrap_used,
