@@ -39,6 +39,7 @@ pub mod source;
 pub mod syntax;
 pub mod value;
 pub mod wasm;
+pub mod whatif;
 
 pub use diagnostic::Diagnostic;
 pub use source::{FileId, Sources};

@@ -63,6 +63,8 @@ pub enum Command {
         /// the reference interpreter. Both give the same bytes.
         #[arg(long, value_enum, default_value_t = Engine::Wasm)]
         engine: Engine,
+        #[command(flatten)]
+        what_if: WhatIfArgs,
     },
     /// Write synthetic households (NDJSON), reproducible from the seed.
     Gen {
@@ -281,6 +283,46 @@ pub struct RunArgs {
     /// interpreter); both give the same bytes.
     #[arg(long, value_enum, default_value_t = Engine::Wasm)]
     pub engine: Engine,
+    /// Add to each line what would turn its decision (`what_if`):
+    /// counterfactuals cost evaluations, so a run computes them only when
+    /// asked.
+    #[arg(long)]
+    pub what_if: bool,
+    #[command(flatten)]
+    pub what_if_bounds: WhatIfBounds,
+}
+
+/// `layak eval`: counterfactuals come with `--explain` and `--format
+/// text|full` unless `--no-what-if`.
+#[derive(Debug, clap::Args)]
+pub struct WhatIfArgs {
+    /// Leave out what would turn each decision (counterfactuals, shown by
+    /// default with `--explain` and `--format text|full`).
+    #[arg(long)]
+    pub no_what_if: bool,
+    #[command(flatten)]
+    pub bounds: WhatIfBounds,
+}
+
+/// The bounds of the counterfactual search.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct WhatIfBounds {
+    /// Evaluations per subject (and per returned record) the search of
+    /// counterfactuals may spend; a search that reaches it says so.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub what_if_budget: u32,
+    /// How many years ahead to look for changes with time alone.
+    #[arg(long, default_value_t = 5, value_name = "YEARS")]
+    pub horizon_years: u32,
+}
+
+impl WhatIfBounds {
+    pub fn options(self) -> layak_dsl::whatif::Options {
+        layak_dsl::whatif::Options {
+            budget: self.what_if_budget,
+            horizon_years: self.horizon_years,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -398,3 +398,41 @@ fn copy_rules(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `layak run` pays for counterfactuals only when asked with `--what-if`.
+#[test]
+fn run_adds_what_if_only_when_asked() {
+    let dir = scratch("whatif");
+    let samples = std::fs::read(root().join("rules/tests/samples.ndjson")).expect("samples");
+    let lines = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let output = dir.join("out.ndjson");
+        let mut args = vec![
+            "run",
+            "--as-of",
+            AS_OF,
+            "--input",
+            "-",
+            "--output",
+            output.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(extra);
+        let out = layak(&args, &samples);
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        std::fs::read_to_string(&output)
+            .expect("output")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    };
+    assert!(lines(&[]).iter().all(|l| l.get("what_if").is_none()));
+    let asked = lines(&["--what-if"]);
+    let h4 = asked.iter().find(|l| l["record_id"] == "H4").expect("H4");
+    let codes: Vec<&str> = h4["what_if"]["record"]
+        .as_array()
+        .expect("record")
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["NIK_PLACEHOLDER", "DUKCAPIL_MATCH", "COMPLETENESS"]);
+    let _ = std::fs::remove_dir_all(dir);
+}

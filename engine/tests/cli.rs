@@ -258,3 +258,45 @@ fn rules_given_by_absolute_path_resolve_their_imports() {
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 7);
 }
+
+/// Counterfactuals in the text report, both languages: H3 (desil 4, a KIP
+/// card) and H4 (each returned code with the change that clears it).
+#[test]
+fn eval_text_what_would_change_h3_h4() {
+    let lines: Vec<String> = samples()
+        .lines()
+        .filter(|l| l.contains("\"H3\"") || l.contains("\"H4\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for lang in ["id", "en"] {
+        let out = eval(&["--format", "text", "--lang", lang], &lines.concat());
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        insta::assert_snapshot!(format!("eval_text_what_if_{lang}"), text(&out.stdout));
+    }
+}
+
+/// `--explain` carries `what_if`; the plain summary and `--no-what-if` do not.
+#[test]
+fn eval_explain_carries_what_if_only_when_explaining() {
+    let h3 = samples()
+        .lines()
+        .find(|l| l.contains("\"H3\""))
+        .unwrap_or_default()
+        .to_string();
+    let line = |extra: &[&str]| -> serde_json::Value {
+        let out = eval(extra, &h3);
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("one json line")
+    };
+    let explained = line(&["--explain"]);
+    let offer = &explained["what_if"]["programmes"]["PKH"][0]["criteria"][0]["offers"][0];
+    assert_eq!(offer["changes"][0]["path"], "families[0].desil");
+    assert_eq!(offer["changes"][0]["to"], 4);
+    assert_eq!(offer["result"]["amount"], 2_000_000);
+    assert!(line(&[]).get("what_if").is_none());
+    assert!(
+        line(&["--explain", "--no-what-if"])
+            .get("what_if")
+            .is_none()
+    );
+}

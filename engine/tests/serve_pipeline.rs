@@ -585,3 +585,87 @@ fn the_playground_is_served_at_playground_slash_once_built() {
     // The API still answers beside it.
     assert_eq!(server.get("/health").status, 200);
 }
+
+/// Counterfactuals through the real server: `POST /v1/evaluate` with
+/// `what_if` gives what `layak eval --explain` gives, and `GET
+/// /v1/households/{id}?what_if=true` what would turn the stored decision.
+#[test]
+fn what_if_through_evaluate_and_the_register() {
+    let dir = TempDir::new("whatif");
+    let server = Server::start(&dir.path().join("register.db"), &[]);
+    server.load_rules();
+    let ndjson = samples();
+    let h3 = ndjson.lines().find(|l| l.contains("\"H3\"")).unwrap();
+    let household: Value = serde_json::from_str(h3).unwrap();
+    let answer = server
+        .post(
+            "/v1/evaluate",
+            &json!({"household": household, "as_of": "2025-10-01", "explain": "summary", "what_if": true}),
+        )
+        .json();
+    let cli_line: Value = serde_json::from_slice(&cli(
+        &[
+            "eval",
+            "--rules",
+            "rules",
+            "--as-of",
+            "2025-10-01",
+            "--explain",
+        ],
+        Some(format!("{h3}\n").as_bytes()),
+    ))
+    .unwrap();
+    assert_eq!(answer["decisions"][0]["what_if"], cli_line["what_if"]);
+    let offer =
+        &answer["decisions"][0]["what_if"]["programmes"]["PKH"][0]["criteria"][0]["offers"][0];
+    assert_eq!(offer["changes"][0]["to"], 4);
+    assert_eq!(offer["result"]["amount"], 2_000_000);
+    // Not asked, not paid for.
+    let plain = server
+        .post(
+            "/v1/evaluate",
+            &json!({"household": household, "as_of": "2025-10-01"}),
+        )
+        .json();
+    assert!(plain["decisions"][0].get("what_if").is_none());
+    let many: Vec<&Value> = std::iter::repeat_n(&household, 101).collect();
+    server
+        .post(
+            "/v1/evaluate",
+            &json!({"households": many, "as_of": "2025-10-01", "what_if": true}),
+        )
+        .assert_problem(422, "TOO_MANY_HOUSEHOLDS");
+
+    server.post_bytes("/v1/households", "application/x-ndjson", ndjson.as_bytes());
+    server.run_job("verification", &json!({"as_of": "2025-10-01"}));
+    let h4 = server.get("/v1/households/H4?what_if=true").json();
+    let record = h4["what_if"]["record"].as_array().unwrap();
+    let cleared: Vec<(&str, &Value)> = record
+        .iter()
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap(),
+                &c["offers"][0]["changes"][0]["path"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        cleared,
+        [
+            ("NIK_PLACEHOLDER", &json!("families[0].members[2].nik")),
+            ("DUKCAPIL_MATCH", &json!("families[0].members[2].dukcapil")),
+            ("COMPLETENESS", &json!("families[0].members[0].mother_name")),
+        ]
+    );
+    assert_eq!(
+        h4["what_if"]["record_together"]["result"]["status"],
+        "VERIFIED"
+    );
+    assert!(
+        server
+            .get("/v1/households/H4")
+            .json()
+            .get("what_if")
+            .is_none()
+    );
+}

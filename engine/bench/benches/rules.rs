@@ -102,7 +102,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             for slice in input.chunks(SLICE) {
                 let outcomes = evaluator.evaluate_lines(slice);
-                black_box(layak_host::output::write_slice(slice, outcomes, false).unwrap());
+                black_box(layak_host::output::write_slice(slice, outcomes, false, None).unwrap());
             }
         })
     });

@@ -226,7 +226,7 @@ pub fn run(program: &Arc<Program>, opts: &Options, note: &dyn Fn(&str)) -> Resul
             Source::Reader(Box::new(Cursor::new(&ndjson[..]))),
             &config,
             &|_| {},
-            |lines, outcomes| layak_host::output::write_slice(lines, outcomes, false),
+            |lines, outcomes| layak_host::output::write_slice(lines, outcomes, false, None),
             |done| {
                 let done = done?;
                 bytes += done.out.len() + done.errors.len();

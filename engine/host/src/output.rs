@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use layak_dsl::date::Date;
 use layak_dsl::decision::{HouseholdDecision, ParamUsed, RulesetOutcome, SubjectDecision, Summary};
+use layak_dsl::eval::EvalContext;
+use layak_dsl::ir::Program;
+use layak_dsl::record::decode_line;
+use layak_dsl::whatif::{self, WhatIf};
 use serde::Serialize;
 
 use crate::pipeline::{Line, LineError, Outcome};
@@ -21,6 +25,9 @@ pub struct SummaryLine<'a> {
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation<'a>>,
+    /// What would turn the decision, when asked (`layak_dsl::whatif`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<&'a WhatIf>,
 }
 
 /// The explanation tree without the summary fields it would repeat.
@@ -42,7 +49,41 @@ impl<'a> SummaryLine<'a> {
                 programmes: &decision.programmes,
                 params: &decision.params,
             }),
+            what_if: None,
         }
+    }
+
+    /// With the counterfactuals.
+    pub fn with_what_if(mut self, what_if: Option<&'a WhatIf>) -> SummaryLine<'a> {
+        self.what_if = what_if;
+        self
+    }
+}
+
+/// Counterfactuals asked of a run: the program, the evaluation's context,
+/// the search bounds. They cost evaluations (up to the budget per subject),
+/// so batch paths compute them only when asked.
+#[derive(Clone, Copy)]
+pub struct WhatIfAsk<'a> {
+    pub program: &'a Program,
+    pub ctx: &'a EvalContext,
+    pub options: whatif::Options,
+}
+
+impl WhatIfAsk<'_> {
+    /// The counterfactuals of one decided line (decoded again from its
+    /// text: the decision may come from the sandbox, the search runs the
+    /// interpreter, which decides the same).
+    pub fn for_line(&self, line: &Line, decision: &HouseholdDecision) -> Option<WhatIf> {
+        let text = line.text.as_ref().ok()?;
+        let household = decode_line(&self.program.schema, text).ok()?;
+        Some(whatif::what_if(
+            self.program,
+            &household,
+            self.ctx,
+            decision,
+            &self.options,
+        ))
     }
 }
 
@@ -52,7 +93,20 @@ pub fn write_summary(
     decision: &HouseholdDecision,
     explain: bool,
 ) -> Result<()> {
-    serde_json::to_writer(&mut *out, &SummaryLine::new(decision, explain))?;
+    write_summary_with(out, decision, explain, None)
+}
+
+/// [`write_summary`] with the counterfactuals, when given.
+pub fn write_summary_with(
+    out: &mut impl Write,
+    decision: &HouseholdDecision,
+    explain: bool,
+    what_if: Option<&WhatIf>,
+) -> Result<()> {
+    serde_json::to_writer(
+        &mut *out,
+        &SummaryLine::new(decision, explain).with_what_if(what_if),
+    )?;
     writeln!(out)?;
     Ok(())
 }
@@ -67,8 +121,14 @@ pub struct Written {
 
 /// A slice's outcomes as summary lines (with explanations when asked),
 /// error lines and counts: the work of `layak run`, on the worker thread
-/// that evaluated the slice.
-pub fn write_slice(lines: &[Line], outcomes: Vec<Outcome>, explain: bool) -> Result<Written> {
+/// that evaluated the slice. With `what_if`, each decided line carries its
+/// counterfactuals (computed here, on the worker).
+pub fn write_slice(
+    lines: &[Line],
+    outcomes: Vec<Outcome>,
+    explain: bool,
+    what_if: Option<&WhatIfAsk<'_>>,
+) -> Result<Written> {
     let mut done = Written {
         out: Vec::with_capacity(lines.len() * 256),
         errors: Vec::new(),
@@ -78,7 +138,8 @@ pub fn write_slice(lines: &[Line], outcomes: Vec<Outcome>, explain: bool) -> Res
         match outcome {
             Ok(decision) => {
                 done.stats.add(&decision);
-                write_summary(&mut done.out, &decision, explain)?;
+                let found = what_if.and_then(|ask| ask.for_line(line, &decision));
+                write_summary_with(&mut done.out, &decision, explain, found.as_ref())?;
             }
             Err(e) => {
                 done.stats.add_line_error(&e);

@@ -6,10 +6,16 @@ use layak_dsl::decision::{
     CriterionOutcome, Eligibility, HouseholdDecision, Messages, Outcome, Status,
 };
 use layak_dsl::ir::Per;
+use layak_dsl::whatif::WhatIf;
 
 use layak_dsl::eval::{Lang, format_money as money};
 
 pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
+    render_with(d, None, lang)
+}
+
+/// The report with what would turn the decision, when given.
+pub fn render_with(d: &HouseholdDecision, what_if: Option<&WhatIf>, lang: Lang) -> String {
     let t = |id: &'static str, en: &'static str| if lang == Lang::Id { id } else { en };
     let mut s = String::new();
     let status = match d.status {
@@ -98,6 +104,9 @@ pub fn render(d: &HouseholdDecision, lang: Lang) -> String {
                 );
             }
         }
+    }
+    if let Some(w) = what_if {
+        s.push_str(&layak_dsl::whatif::text::render(w, lang));
     }
     s.push('\n');
     s

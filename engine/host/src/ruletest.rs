@@ -25,6 +25,11 @@
 //! the run's report writes them), so a typo in a `set` path cannot pass
 //! unnoticed.
 //!
+//! Counterfactuals (`layak_dsl::whatif`) are expected with
+//! `expect_what_if = [{ programme = "PKH", criterion = "DESIL", change = {
+//! "families[0].desil" = 4 }, eligible = true, amount = 2000000 }]` (see
+//! [`ExpectWhatIf`]).
+//!
 //! A file with `stage = "qc"` runs the quality-control rulesets instead; its
 //! cases give the registry facts with `set`
 //! (`set = { "families[0].members[2].registry" = { nik_records = ["H7"] } }`).
@@ -36,7 +41,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use layak_dsl::decision::{HouseholdDecision, Outcome};
 use layak_dsl::ir::Program;
 use layak_dsl::record::UnknownFields;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::context::{ContextError, context};
 use crate::engine::Engine;
@@ -101,6 +106,45 @@ pub struct TestCase {
     pub expect: toml::Table,
     #[serde(default)]
     pub expect_items: Vec<ExpectItem>,
+    /// Counterfactuals the test expects among those found
+    /// (`layak_dsl::whatif`).
+    #[serde(default)]
+    pub expect_what_if: Vec<ExpectWhatIf>,
+}
+
+/// One expected counterfactual. With `date`: a change with time alone on
+/// that date, for `programme` (and `subject`), to `eligible`/`amount`.
+/// With `code`: an offer that clears that blocking code of a returned
+/// record, with `status` (and `returned_by`). With `programme`: an offer
+/// for that programme's `subject` (key or label; any when left out) that
+/// makes `criterion` pass, with `eligible` and `amount`. `together = true`
+/// names the offer of every change together instead. `change` (paths and
+/// values, exactly the offer's changes) is checked when given.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectWhatIf {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub together: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<BTreeMap<String, toml::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned_by: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -280,6 +324,27 @@ impl Suite {
                 problems.push(format!("no benefit component matching {item:?}"));
             }
         }
+        if !case.expect_what_if.is_empty() {
+            let program = engine.program();
+            let value = layak_dsl::record::decode_json(&program.schema, &household)
+                .map_err(|e| anyhow!("household `{}` does not decode: {e:?}", case.household))?;
+            let found = layak_dsl::whatif::what_if(
+                program,
+                &value,
+                &ctx,
+                &decision,
+                &layak_dsl::whatif::Options::default(),
+            );
+            for want in &case.expect_what_if {
+                if !what_if_has(&found, want)? {
+                    problems.push(format!(
+                        "no counterfactual matching {}\nfound:\n{}",
+                        serde_json::to_string(want).unwrap_or_default(),
+                        layak_dsl::whatif::text::render(&found, layak_dsl::eval::Lang::En)
+                    ));
+                }
+            }
+        }
         let failure = (!problems.is_empty()).then(|| problems.join("\n"));
         Ok((failure, Some(decision)))
     }
@@ -325,6 +390,83 @@ fn diff(expected: &serde_json::Value, actual: &serde_json::Value) -> String {
         .unified_diff()
         .header("expected", "actual")
         .to_string()
+}
+
+/// Whether the counterfactuals contain one matching `want`.
+fn what_if_has(w: &layak_dsl::whatif::WhatIf, want: &ExpectWhatIf) -> Result<bool> {
+    use layak_dsl::decision::Eligibility;
+    use layak_dsl::whatif::{Offer, Verdict};
+    let verdict_ok = |eligibility: Option<Eligibility>, amount: Option<i64>| {
+        want.eligible.is_none_or(|e| {
+            (eligibility == Some(Eligibility::Eligible)) == e && eligibility.is_some()
+        }) && want.amount.is_none_or(|a| amount == Some(a))
+    };
+    let change = match &want.change {
+        Some(c) => Some(
+            c.iter()
+                .map(|(k, v)| Ok((k.clone(), toml_to_json(v)?)))
+                .collect::<Result<BTreeMap<String, serde_json::Value>>>()?,
+        ),
+        None => None,
+    };
+    let offer_ok = |o: &Offer| {
+        let changes: BTreeMap<String, serde_json::Value> = o
+            .changes
+            .iter()
+            .map(|c| (c.path.clone(), c.to.clone()))
+            .collect();
+        change.as_ref().is_none_or(|c| *c == changes)
+            && want.status.as_deref().is_none_or(|s| {
+                serde_json::to_value(o.result.status).ok() == Some(serde_json::json!(s))
+            })
+            && want
+                .returned_by
+                .as_ref()
+                .is_none_or(|r| *r == o.result.returned_by)
+            && verdict_ok(o.result.eligibility, o.result.amount)
+    };
+    let subject_ok = |subject: &str, label: Option<&str>| {
+        want.subject
+            .as_deref()
+            .is_none_or(|s| s == subject || Some(s) == label)
+    };
+    if let Some(date) = &want.date {
+        let Some(date) = layak_dsl::date::Date::parse(date) else {
+            bail!("`date = {date}` is not a date");
+        };
+        return Ok(w.time.changes.iter().filter(|c| c.date == date).any(|c| {
+            c.subjects.iter().any(|s| {
+                want.programme.as_deref().is_none_or(|p| p == s.programme)
+                    && subject_ok(&s.subject, s.label.as_deref())
+                    && s.to
+                        .is_some_and(|v: Verdict| verdict_ok(Some(v.eligibility), v.amount))
+            })
+        }));
+    }
+    if let Some(programme) = &want.programme {
+        let Some(subjects) = w.programmes.get(programme) else {
+            return Ok(false);
+        };
+        return Ok(subjects
+            .iter()
+            .filter(|s| subject_ok(&s.subject, s.label.as_deref()))
+            .any(|s| {
+                if want.together {
+                    return s.together.as_ref().is_some_and(offer_ok);
+                }
+                s.criteria
+                    .iter()
+                    .filter(|c| want.criterion.as_deref().is_none_or(|k| k == c.code))
+                    .any(|c| c.offers.iter().any(offer_ok))
+            }));
+    }
+    if want.together {
+        return Ok(w.record_together.as_ref().is_some_and(offer_ok));
+    }
+    Ok(w.record
+        .iter()
+        .filter(|c| want.code.as_deref().is_none_or(|k| k == c.code))
+        .any(|c| c.offers.iter().any(offer_ok)))
 }
 
 fn has_item(decision: &HouseholdDecision, item: &ExpectItem) -> bool {

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use anyhow::Result;
 use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::record::UnknownFields;
+use layak_dsl::whatif::WhatIf;
 use layak_host::engine::Engine;
 use layak_host::load::load_program;
+use layak_host::output::WhatIfAsk;
 use layak_host::pipeline::{self, Evaluator, LineError, Source};
 use layak_host::report;
 
-use crate::cli::{Engine as EngineArg, EvalFormat, Lang};
+use crate::cli::{Engine as EngineArg, EvalFormat, Lang, WhatIfArgs};
 
 pub struct Options {
     pub rules: PathBuf,
@@ -26,6 +28,15 @@ pub struct Options {
     pub format: EvalFormat,
     pub lang: Lang,
     pub engine: EngineArg,
+    pub what_if: WhatIfArgs,
+}
+
+impl Options {
+    /// Counterfactuals come with an explanation (`--explain`, `--format
+    /// text|full`) unless `--no-what-if`.
+    fn wants_what_if(&self) -> bool {
+        !self.what_if.no_what_if && (self.explain || self.format != EvalFormat::Summary)
+    }
 }
 
 pub fn run(opts: &Options) -> Result<ExitCode> {
@@ -50,18 +61,37 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     };
     let mut reader_gone = false;
     let mut unknown = UnknownFields::default();
+    let ask = opts.wants_what_if().then(|| WhatIfAsk {
+        program: &program,
+        ctx: &ctx,
+        options: opts.what_if.bounds.options(),
+    });
     pipeline::run_counting(
         &evaluator,
         Source::Reader(Box::new(BufReader::new(std::io::stdin()))),
         &stream,
         &|_| {},
-        |lines, outcomes| lines.iter().map(|l| l.no).zip(outcomes).collect::<Vec<_>>(),
+        |lines, outcomes| {
+            lines
+                .iter()
+                .zip(outcomes)
+                .map(|(line, outcome)| {
+                    let found = match (&ask, &outcome) {
+                        (Some(ask), Ok(decision)) => ask.for_line(line, decision),
+                        _ => None,
+                    };
+                    (line.no, outcome, found)
+                })
+                .collect::<Vec<_>>()
+        },
         |slice, seen| {
             unknown.merge(seen);
-            for (no, outcome) in slice {
+            for (no, outcome, found) in slice {
                 match outcome {
                     Ok(decision) => {
-                        if !reader_gone && write_decision(&mut out, &decision, opts).is_err() {
+                        if !reader_gone
+                            && write_decision(&mut out, &decision, found.as_ref(), opts).is_err()
+                        {
                             // The reader went away (`| head`): stop quietly.
                             reader_gone = true;
                         }
@@ -118,15 +148,26 @@ impl std::error::Error for ReaderGone {}
 fn write_decision(
     out: &mut impl Write,
     decision: &HouseholdDecision,
+    what_if: Option<&WhatIf>,
     opts: &Options,
 ) -> Result<()> {
     match opts.format {
-        EvalFormat::Summary => layak_host::output::write_summary(out, decision, opts.explain)?,
+        EvalFormat::Summary => {
+            layak_host::output::write_summary_with(out, decision, opts.explain, what_if)?;
+        }
         EvalFormat::Full => {
-            serde_json::to_writer(&mut *out, decision)?;
+            let mut json = serde_json::to_value(decision)?;
+            if let (Some(w), Some(map)) = (what_if, json.as_object_mut()) {
+                map.insert("what_if".to_string(), serde_json::to_value(w)?);
+            }
+            serde_json::to_writer(&mut *out, &json)?;
             writeln!(out)?;
         }
-        EvalFormat::Text => write!(out, "{}", report::render(decision, opts.lang.into()))?,
+        EvalFormat::Text => write!(
+            out,
+            "{}",
+            report::render_with(decision, what_if, opts.lang.into())
+        )?,
     }
     Ok(())
 }

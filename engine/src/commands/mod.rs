@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             lang,
             engine,
+            what_if,
         } => eval::run(&eval::Options {
             rules,
             as_of,
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             lang,
             engine,
+            what_if,
         }),
         Command::Gen {
             households,

@@ -36,6 +36,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let bar = super::progress(len);
     let mut stats = Stats::default();
     let mut unknown = UnknownFields::default();
+    let ask = args.what_if.then(|| output::WhatIfAsk {
+        program: &program,
+        ctx: &ctx,
+        options: args.what_if_bounds.options(),
+    });
     pipeline::run_counting(
         &Evaluator {
             engine: &engine,
@@ -44,7 +49,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         Source::Reader(input),
         &pipeline::Options::new(args.threads),
         &|read| bar.inc(read.bytes),
-        |lines, outcomes| output::write_slice(lines, outcomes, args.explain),
+        |lines, outcomes| output::write_slice(lines, outcomes, args.explain, ask.as_ref()),
         |done: Result<output::Written>, seen| {
             let done = done?;
             out.write_all(&done.out)?;

@@ -13,7 +13,7 @@ use layak_dsl::ir::Program;
 use layak_host::context::ContextError;
 use layak_host::impact::report::Header;
 use layak_host::impact::{Impact, compare_lines};
-use layak_host::output::SummaryLine;
+use layak_host::output::{SummaryLine, WhatIfAsk};
 use layak_host::pipeline::{self, Line, LineError, Options, Source};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -90,7 +90,14 @@ pub struct EvaluateRequest {
     pub params: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub explain: Explain,
+    /// Add `what_if` to each decision: what would turn it (counterfactuals,
+    /// up to 200 evaluations per subject, so at most 100 households).
+    #[serde(default)]
+    pub what_if: bool,
 }
+
+/// The most households a request with `what_if` may carry.
+pub const MAX_WHAT_IF_HOUSEHOLDS: usize = 100;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvaluateResponse {
@@ -129,6 +136,14 @@ pub async fn evaluate(
             ),
         ));
     }
+    if req.what_if && households.len() > MAX_WHAT_IF_HOUSEHOLDS {
+        return Err(Problem::unprocessable(
+            "TOO_MANY_HOUSEHOLDS",
+            format!(
+                "at most {MAX_WHAT_IF_HOUSEHOLDS} households per request with `what_if`: each costs up to 200 evaluations per subject"
+            ),
+        ));
+    }
     let date = parse_date("as_of", &req.as_of)?;
     let compiled = state
         .rules
@@ -141,6 +156,7 @@ pub async fn evaluate(
         .await?;
     let ctx = context(&compiled.program, &req.as_of, &req.params)?;
     let explain = req.explain;
+    let what_if = req.what_if;
     let hash = compiled.hash.clone();
     let inline = households.len() <= INLINE;
     let count = i64::try_from(households.len()).unwrap_or(i64::MAX);
@@ -158,6 +174,8 @@ pub async fn evaluate(
             threads,
             batch_lines: pipeline::SLICE,
         };
+        // The texts again for the counterfactuals (decoded once more there).
+        let kept: Vec<Line> = if what_if { lines.clone() } else { Vec::new() };
         let outcomes = pipeline::evaluate_all(&compiled.evaluator(&ctx), lines, &options)
             .map_err(|e| Problem::internal(&e))?;
         let mut errors = Vec::new();
@@ -178,10 +196,28 @@ pub async fn evaluate(
             )
             .with("errors", errors));
         }
+        let ask = what_if.then(|| WhatIfAsk {
+            program: &compiled.program,
+            ctx: &ctx,
+            options: layak_dsl::whatif::Options::default(),
+        });
         outcomes
             .iter()
-            .map(|outcome| match outcome {
-                Ok(decision) => render(decision, explain),
+            .enumerate()
+            .map(|(i, outcome)| match outcome {
+                Ok(decision) => {
+                    let mut value = render(decision, explain)?;
+                    if let (Some(ask), Some(line), Some(map)) =
+                        (&ask, kept.get(i), value.as_object_mut())
+                    {
+                        let found = ask.for_line(line, decision);
+                        map.insert(
+                            "what_if".to_string(),
+                            serde_json::to_value(found).map_err(|e| Problem::internal(&e))?,
+                        );
+                    }
+                    Ok(value)
+                }
                 Err(e) => Err(Problem::unprocessable(
                     "EVALUATION_FAILED",
                     format!("the engine stopped on a household: {e}"),

@@ -348,6 +348,9 @@ fn too_long(line: i64, max: usize) -> Input {
 pub struct ShowQuery {
     /// Re-derive the explanation of the latest decision (default true).
     pub explain: Option<bool>,
+    /// Add what would turn that decision (`what_if`, counterfactuals; they
+    /// cost evaluations, so only on request; default false).
+    pub what_if: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -376,6 +379,11 @@ pub struct HouseholdView {
     /// parameters (versions are immutable, evaluation is deterministic).
     #[schema(value_type = Object)]
     pub explanation: Option<serde_json::Value>,
+    /// With `?what_if=true`: what would turn the latest decision
+    /// (`layak eval --explain`'s `what_if`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub what_if: Option<serde_json::Value>,
 }
 
 #[utoipa::path(get, path = "/v1/households/{id}", tag = "pipeline",
@@ -408,10 +416,12 @@ pub async fn show(
         .await?;
     let history = state.store.history(&record_id).await?;
     let decisions = state.store.latest_decisions(&record_id, &scope).await?;
-    let explanation = if query.explain.unwrap_or(true) {
-        explain_latest(&state, &record_id, &history).await?
+    let what_if = query.what_if.unwrap_or(false);
+    let (explanation, what_if) = if query.explain.unwrap_or(true) || what_if {
+        let (explanation, found) = explain_latest(&state, &record_id, &history, what_if).await?;
+        (explanation.filter(|_| query.explain.unwrap_or(true)), found)
     } else {
-        None
+        (None, None)
     };
     Ok(Json(HouseholdView {
         record_id: h.record_id,
@@ -425,30 +435,33 @@ pub async fn show(
         history,
         decisions,
         explanation,
+        what_if,
     }))
 }
 
-/// Re-runs the latest evaluation that changed the record's status.
+/// Re-runs the latest evaluation that changed the record's status; with
+/// `what_if`, also what would turn it.
 async fn explain_latest(
     state: &AppState,
     record_id: &str,
     history: &[Event],
-) -> ApiResult<Option<serde_json::Value>> {
+    what_if: bool,
+) -> ApiResult<(Option<serde_json::Value>, Option<serde_json::Value>)> {
     let Some((event, ruleset, job_id)) = history.iter().rev().find_map(|e| {
         let ruleset = e.ruleset_hash.as_deref()?;
         Some((e, ruleset, e.job_id?))
     }) else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let Some(job) = state.store.job(job_id).await? else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let Some(body) = state
         .store
         .version_body(record_id, &event.content_hash)
         .await?
     else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let compiled = state.rules.get(&state.store, ruleset).await?;
     let as_of = job
@@ -462,21 +475,36 @@ async fn explain_latest(
         .and_then(|p| serde_json::from_value(p.clone()).ok())
         .unwrap_or_default();
     let ctx = context(&compiled.program, as_of, &params)?;
-    let decision = tokio::task::spawn_blocking(move || {
+    let found = tokio::task::spawn_blocking(move || {
         let line = layak_host::pipeline::Line {
             no: 1,
             text: Ok(body),
         };
-        compiled
+        let decision = compiled
             .evaluator(&ctx)
             .evaluate_lines(std::slice::from_ref(&line))
             .into_iter()
             .next()?
-            .ok()
+            .ok()?;
+        let found = what_if.then(|| {
+            layak_host::output::WhatIfAsk {
+                program: &compiled.program,
+                ctx: &ctx,
+                options: layak_dsl::whatif::Options::default(),
+            }
+            .for_line(&line, &decision)
+        });
+        Some((decision, found.flatten()))
     })
     .await
     .map_err(|e| Problem::internal(&e))?;
-    Ok(decision.and_then(|d| serde_json::to_value(d).ok()))
+    Ok(match found {
+        Some((decision, w)) => (
+            serde_json::to_value(decision).ok(),
+            w.and_then(|w| serde_json::to_value(w).ok()),
+        ),
+        None => (None, None),
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
