@@ -286,6 +286,89 @@ impl Prepared {
     }
 }
 
+impl Compiled {
+    fn what_if_json(
+        &self,
+        household: &str,
+        as_of: &str,
+        params_json: &str,
+        budget: u32,
+    ) -> Result<Json, String> {
+        let prepared = self.prepare(household, as_of, params_json)?;
+        if let Some(Line::Malformed(_, errors)) = prepared.lines.first() {
+            return Ok(json!({ "errors": errors }));
+        }
+        let Some(household) = prepared.households.first() else {
+            return Err(error_json("no household"));
+        };
+        let program = &prepared.program;
+        let decision = layak_dsl::eval::evaluate(program, household, &prepared.ctx);
+        let options = layak_dsl::whatif::Options {
+            budget,
+            ..Default::default()
+        };
+        let found =
+            layak_dsl::whatif::what_if(program, household, &prepared.ctx, &decision, &options);
+        serde_json::to_value(&found).map_err(|e| error_json(&e.to_string()))
+    }
+}
+
+#[wasm_bindgen]
+impl Compiled {
+    /// "What would change" for one household (a JSON object), computed on
+    /// demand by `layak_dsl::whatif` exactly as `layak eval --format full`
+    /// gives its `what_if`: per returned code and per programme subject not
+    /// eligible, the offers (`changes` with `path`, `from`, `to`, and the
+    /// `result` the changed household evaluates to), and the dates ahead
+    /// (`time`). `budget` is the evaluations per subject (0: the CLI's
+    /// default). A malformed household gives `{"errors": [{"path",
+    /// "message"}]}`; wrong rules, date or overrides `{"error": message}`.
+    pub fn what_if(&self, household: &str, as_of: &str, params_json: &str, budget: u32) -> String {
+        let budget = if budget == 0 {
+            layak_dsl::whatif::Options::default().budget
+        } else {
+            budget
+        };
+        let line = household.replace(['\n', '\r'], " ");
+        match self.what_if_json(&line, as_of, params_json, budget) {
+            Ok(json) => to_string(&json),
+            Err(e) => e,
+        }
+    }
+}
+
+/// Applies an offer's changes (`[{"path", "to"}, ...]`, as
+/// [`Compiled::what_if`] gives them) to a household (a JSON object) with
+/// `layak_dsl::whatif::apply_to_json`, the function the CLI's tests use to
+/// check every offer. Returns the changed household, or `{"error": message}`
+/// naming the path that does not fit.
+#[wasm_bindgen]
+pub fn apply_changes(household: &str, changes: &str) -> Result<String, String> {
+    let mut household: Json =
+        serde_json::from_str(household).map_err(|e| error_json(&format!("household: {e}")))?;
+    let changes: Vec<Json> =
+        serde_json::from_str(changes).map_err(|e| error_json(&format!("changes: {e}")))?;
+    for change in changes {
+        let Some(path) = change.get("path").and_then(Json::as_str) else {
+            return Err(error_json("a change without a `path`"));
+        };
+        let change = layak_dsl::whatif::Change {
+            path: path.to_string(),
+            field: String::new(),
+            owner: None,
+            from: Json::Null,
+            to: change.get("to").cloned().unwrap_or(Json::Null),
+            from_variant: None,
+            to_variant: None,
+            given: false,
+            example: false,
+        };
+        layak_dsl::whatif::apply_to_json(&mut household, &change)
+            .map_err(|e| error_json(&format!("`{}`: {e}", change.path)))?;
+    }
+    Ok(to_string(&household))
+}
+
 /// Formats one rule file; returns the formatted text, or the diagnostics as
 /// a JSON array when it does not parse.
 #[wasm_bindgen]

@@ -273,3 +273,50 @@ fn describes_params_criteria_and_schema_for_the_page() {
             .contains("\"code\"")
     );
 }
+
+/// The panel's calls: `what_if` on H3 offers desil 4 for PKH (eligible,
+/// Rp 2,000,000 a year), `apply_changes` writes it into the household, and
+/// the changed household is PKH eligible on the module; bad input is JSON.
+#[test]
+fn what_if_offers_desil_4_for_h3_and_the_change_applies() {
+    let compiled = shipped().compile();
+    assert!(compiled.ok());
+    let h3 = samples()
+        .lines()
+        .find(|l| l.contains("\"H3\""))
+        .unwrap()
+        .to_string();
+    let found: Json = serde_json::from_str(&compiled.what_if(&h3, "2025-10-01", "{}", 0)).unwrap();
+    let pkh = &found["programmes"]["PKH"][0]["criteria"][0];
+    assert_eq!(pkh["code"], "DESIL");
+    let offer = &pkh["offers"][0];
+    assert_eq!(offer["changes"][0]["path"], "families[0].desil");
+    assert_eq!(offer["changes"][0]["to"], 4);
+    assert_eq!(offer["result"]["eligibility"], "eligible");
+    assert_eq!(offer["result"]["amount"], 2_000_000);
+    assert!(found["evaluations"].as_u64().unwrap() > 0);
+
+    let changed = layak_playground::apply_changes(&h3, &offer["changes"].to_string()).unwrap();
+    let changed_json: Json = serde_json::from_str(&changed).unwrap();
+    assert_eq!(changed_json["families"][0]["desil"], 4);
+    let prepared = compiled.prepare(&changed, "2025-10-01", "{}").unwrap();
+    let lines = run(&compiled, &prepared);
+    let pkh = &lines[0]["decision"]["programmes"]["PKH"][0];
+    assert_eq!(pkh["eligibility"], "eligible");
+    assert_eq!(pkh["amount"], 2_000_000);
+
+    // A tiny budget is respected and said.
+    let small: Json = serde_json::from_str(&compiled.what_if(&h3, "2025-10-01", "{}", 1)).unwrap();
+    assert_eq!(small["programmes"]["PKH"][0]["budget_reached"], true);
+    // Malformed households and bad dates are JSON, not panics.
+    let bad: Json =
+        serde_json::from_str(&compiled.what_if(r#"{"record_id": 5}"#, "2025-10-01", "{}", 0))
+            .unwrap();
+    assert!(bad["errors"].is_array(), "{bad}");
+    let bad: Json = serde_json::from_str(&compiled.what_if(&h3, "someday", "{}", 0)).unwrap();
+    assert!(bad["error"].is_string(), "{bad}");
+    let err = layak_playground::apply_changes(&h3, r#"[{"path": "families[9].desil", "to": 4}]"#)
+        .unwrap_err();
+    assert!(err.contains("families[9]"), "{err}");
+    assert!(layak_playground::apply_changes("nope", "[]").is_err());
+}

@@ -2,7 +2,7 @@
 // page (the `layak-playground` crate through wasm-bindgen); the rules they
 // compile run on the browser's own WebAssembly, the same module the server
 // runs (docs/abi.md). Every change recompiles and re-evaluates at once.
-import init, { Workspace, format as formatRules } from "../../pkg/layak_playground.js";
+import init, { Workspace, format as formatRules, apply_changes as applyChanges } from "../../pkg/layak_playground.js";
 import { EditorState, StateEffect, StateField, Compartment } from "@codemirror/state";
 import { EditorView, Decoration, keymap } from "@codemirror/view";
 import { basicSetup } from "codemirror";
@@ -13,7 +13,7 @@ import { lyk } from "./lyk-mode.js";
 import { householdForm } from "./form.js";
 import { encodeState, decodeState } from "./share.js";
 import { tarArchive } from "./tar.js";
-import { renderResults, renderExplanation, renderChanges, money } from "./render.js";
+import { renderResults, renderExplanation, renderChanges, renderWhatIf, money } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const SCHEMA_FILE = "rules/schema.lyk";
@@ -50,6 +50,10 @@ const app = {
   running: false,
   again: false,
   lastError: null,
+  compileSeq: 0, // which compilation `compiled` is (the what-if cache key)
+  whatIf: null, // the latest "what would change" of the selected household
+  whatIfKey: null,
+  whatIfRuns: 0,
 };
 window.__layak = app;
 
@@ -81,6 +85,7 @@ function compileIfNeeded() {
   app.compiledRules = { ...state.files };
   if (app.compiled) app.compiled.free();
   app.compiled = app.ws.compile();
+  app.compileSeq++;
   phase("compile", t0);
   t0 = performance.now();
   app.diagnostics = JSON.parse(app.compiled.diagnostics());
@@ -227,6 +232,66 @@ function renderSelected() {
   $("explain-for").textContent = h ? String(h.record_id ?? `#${state.selected + 1}`) : "";
   const failing = renderExplanation($("explanation"), line, state.lang, app.criteria, (c) => revealCriterion(c));
   markFailing(failing);
+  queueWhatIf();
+}
+
+// ---- what would change ----------------------------------------------------------
+
+// The counterfactual search evaluates the household up to a budget of times
+// per subject (the shim's default, as `layak eval`): it runs only while the
+// panel is open, for the selected household, a moment after the last edit,
+// and not again while nothing it depends on changed.
+const WHATIF_DELAY_MS = 250;
+let whatIfTimer = null;
+
+function queueWhatIf(delay = WHATIF_DELAY_MS) {
+  if (!$("whatif-box").open) return;
+  clearTimeout(whatIfTimer);
+  whatIfTimer = setTimeout(updateWhatIf, delay);
+}
+
+function updateWhatIf() {
+  const box = $("whatif-box");
+  if (!box.open) return;
+  const h = state.households[state.selected];
+  $("whatif-for").textContent = h ? String(h.record_id ?? `#${state.selected + 1}`) : "";
+  if (!h || !app.compiled || !app.compiled.ok()) {
+    $("whatif").classList.add("stale");
+    return;
+  }
+  $("whatif").classList.remove("stale");
+  const key = JSON.stringify([app.compileSeq, state.asOf, state.params, h]);
+  if (app.whatIfKey !== key) {
+    const t0 = performance.now();
+    try {
+      app.whatIf = JSON.parse(app.compiled.what_if(JSON.stringify(h), state.asOf, JSON.stringify(state.params), 0));
+    } catch (e) {
+      app.whatIf = { error: errorText(e) };
+    }
+    const ms = performance.now() - t0;
+    phase("what-if", t0);
+    app.whatIfKey = key;
+    $("whatif-timing").textContent = app.whatIf.evaluations !== undefined
+      ? `(${app.whatIf.evaluations} evaluations in ${ms.toFixed(0)} ms)` : "";
+  }
+  renderWhatIf($("whatif"), app.whatIf, state.lang, applyOffer);
+  app.whatIfRuns++;
+  box.dataset.runs = String(app.whatIfRuns);
+}
+
+/// One click on an offer: its changes go into the selected household (the
+/// shim's `apply_changes`, the function the CLI's tests check offers with),
+/// the form and the JSON show it, and the page re-evaluates.
+function applyOffer(changes) {
+  const h = state.households[state.selected];
+  if (!h) return;
+  try {
+    state.households[state.selected] = JSON.parse(applyChanges(JSON.stringify(h), JSON.stringify(changes)));
+  } catch (e) {
+    $("run-error").textContent = errorText(e);
+    return;
+  }
+  householdsChanged();
 }
 
 // ---- the rule editor ----------------------------------------------------------
@@ -597,6 +662,7 @@ async function start() {
     state.selected = Math.max(0, state.selected - 1);
     householdsChanged();
   };
+  $("whatif-box").addEventListener("toggle", () => queueWhatIf(0));
   $("view-form").onclick = () => showView("form");
   $("view-json").onclick = () => showView("json");
   $("hh-json").addEventListener("input", () => {

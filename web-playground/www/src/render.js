@@ -267,3 +267,111 @@ export function renderChanges(box, baseline, results, lang) {
     el("b", {}, r.id), ` [${t(lang, r.kind)}] ${r.text}`,
     r.why.length ? el("ul", { class: "why" }, r.why.map((w) => el("li", {}, w))) : null))));
 }
+
+// ---- what would change (layak_dsl::whatif through the shim) -------------------
+
+const whatIfWords = {
+  en: {
+    none: "Nothing to change: the household is verified and every subject is eligible.",
+    noOffer: "no single change or pair of changes turns it", budget: "the search stopped at its budget of evaluations",
+    together: "all together", time: "With time alone", noTime: "no change before", returnedBy: "returned by",
+    apply: "Apply this change to the household", evaluations: "evaluations", given: "given", missingParams: "parameters with no value",
+    turns: "turns", takesEffect: "takes effect", notSubject: "no longer a subject", becomes: "becomes a subject",
+  },
+  id: {
+    none: "Tidak ada yang perlu diubah: rumah tangga terverifikasi dan setiap subjek layak.",
+    noOffer: "tidak ada satu atau dua perubahan yang mengubahnya", budget: "pencarian berhenti pada batas evaluasinya",
+    together: "semuanya sekaligus", time: "Karena waktu saja", noTime: "tidak ada perubahan sebelum", returnedBy: "dikembalikan oleh",
+    apply: "Terapkan perubahan ini pada rumah tangga", evaluations: "evaluasi", given: "diisi", missingParams: "parameter tanpa nilai",
+    turns: "berumur", takesEffect: "mulai berlaku", notSubject: "bukan subjek lagi", becomes: "menjadi subjek",
+  },
+};
+const w = (lang, k) => (whatIfWords[lang] || whatIfWords.en)[k] || t(lang, k);
+
+function changeText(c) {
+  const to = c.to_variant ?? (typeof c.to === "string" ? JSON.stringify(c.to) : String(c.to));
+  return `${c.field} = ${to}`;
+}
+
+function resultText(r, lang) {
+  if (r.status !== "VERIFIED") return `${t(lang, r.status)}${(r.returned_by || []).length ? ` (${w(lang, "returnedBy")} ${r.returned_by.join(", ")})` : ""}`;
+  if (!r.eligibility) return t(lang, r.status);
+  if (r.eligibility === "eligible") return `${t(lang, "eligible")} · Rp ${money(r.amount ?? 0, lang)}/${t(lang, r.per)}`;
+  return `${t(lang, r.eligibility)}${(r.failing || []).length ? ` (${r.failing.join(", ")})` : ""}`;
+}
+
+function offerItem(o, lang, where, onApply) {
+  const label = o.changes.map(changeText).join(", ");
+  const owners = [...new Set(o.changes.map((c) => c.owner).filter(Boolean))];
+  const from = o.changes.map((c) => `${c.field}: ${c.from === null ? t(lang, "missing") : JSON.stringify(c.from)}`).join(", ");
+  const li = el("li", { class: "offer", "data-change": label, "data-outcome": o.result.eligibility ?? o.result.status, "data-amount": o.result.amount },
+    el("button", { class: "apply", title: `${w(lang, "apply")} (${from})`, "data-change": label, ...where, onclick: () => onApply(o.changes) }, label),
+    owners.length ? el("small", { class: "muted" }, ` ${owners.join(", ")}`) : null,
+    " → ", el("span", { class: `result ${o.result.eligibility === "eligible" || (!o.result.eligibility && o.result.status === "VERIFIED") ? "good" : "warn"}` }, resultText(o.result, lang)));
+  if ((o.alternatives || []).length) {
+    li.append(el("small", { class: "muted" }, ` (${o.alternatives.map((a) => a.to_variant ?? JSON.stringify(a.to)).join(", ")})`));
+  }
+  return li;
+}
+
+function codeItem(c, lang, where, onApply) {
+  return el("li", { class: `criterion ${c.outcome}`, "data-code": c.code },
+    el("b", {}, c.code), " ", el("span", { class: "outcome" }, t(lang, c.outcome)),
+    c.offers.length ? el("ul", {}, c.offers.map((o) => offerItem(o, lang, { ...where, "data-code": c.code }, onApply)))
+      : el("div", { class: "muted" }, w(lang, "noOffer")));
+}
+
+function verdictText(v, per, lang) {
+  if (!v) return "–";
+  if (v.eligibility === "eligible") return `${t(lang, "eligible")} · Rp ${money(v.amount ?? 0, lang)}/${t(lang, per)}`;
+  return t(lang, v.eligibility);
+}
+
+/// The "what would change" panel of one household: per returned code and
+/// per programme subject not eligible, the offered changes (a click applies
+/// one to the household) with the outcome the changed household evaluates
+/// to; then the dates ahead on which the decision changes by itself.
+export function renderWhatIf(box, found, lang, onApply) {
+  box.textContent = "";
+  if (!found) return;
+  if (found.error || found.errors) {
+    box.append(el("div", { class: "bad" }, found.error || found.errors.map((e) => `${e.path}: ${e.message}`).join("; ")));
+    return;
+  }
+  const any = (found.record || []).length || Object.keys(found.programmes || {}).length;
+  if (!any) box.append(el("p", { class: "muted" }, w(lang, "none")));
+  if ((found.record || []).length) {
+    const sec = el("section", { class: "whatif-record" }, el("h3", {}, t(lang, "verification")));
+    sec.append(el("ul", {}, found.record.map((c) => codeItem(c, lang, { "data-programme": "record" }, onApply))));
+    if (found.record_together) sec.append(el("ul", { class: "together" }, el("li", {}, `${w(lang, "together")}:`, el("ul", {}, offerItem(found.record_together, lang, { "data-programme": "record" }, onApply)))));
+    if (found.record_budget_reached) sec.append(el("p", { class: "warn budget" }, w(lang, "budget")));
+    box.append(sec);
+  }
+  for (const [programme, subjects] of Object.entries(found.programmes || {})) {
+    for (const s of subjects) {
+      const where = { "data-programme": programme, "data-subject": s.subject };
+      const sec = el("section", { class: "whatif-subject", ...where },
+        el("h3", {}, `${programme} · ${s.label ? `${s.label} ` : ""}`, el("code", {}, s.subject), ": ", t(lang, s.eligibility)));
+      sec.append(el("ul", {}, (s.criteria || []).map((c) => codeItem(c, lang, where, onApply))));
+      if (s.together) sec.append(el("ul", { class: "together" }, el("li", {}, `${w(lang, "together")}:`, el("ul", {}, offerItem(s.together, lang, where, onApply)))));
+      if ((s.missing_params || []).length) sec.append(el("p", { class: "warn" }, `${w(lang, "missingParams")}: ${s.missing_params.join(", ")}`));
+      if (s.budget_reached) sec.append(el("p", { class: "warn budget" }, w(lang, "budget")));
+      box.append(sec);
+    }
+  }
+  const time = found.time;
+  if (time) {
+    const sec = el("section", { class: "whatif-time" }, el("h3", {}, w(lang, "time")));
+    if (!time.changes.length) sec.append(el("p", { class: "muted" }, `${w(lang, "noTime")} ${time.horizon}`));
+    sec.append(el("ul", {}, time.changes.map((c) => el("li", { class: "time-change", "data-date": c.date },
+      el("b", {}, c.date), ": ",
+      c.because.map((b) => (b.kind === "birthday" ? `${b.who ?? b.path} ${w(lang, "turns")} ${b.age}` : `${b.name} = ${JSON.stringify(b.value)} ${w(lang, "takesEffect")}`)).join("; "),
+      c.status ? ` · ${t(lang, c.status.from)} → ${t(lang, c.status.to)}` : null,
+      el("ul", {}, c.subjects.map((s) => el("li", { "data-programme": s.programme },
+        `${s.programme} · ${s.label ?? s.subject}: ${s.from ? verdictText(s.from, s.per, lang) : w(lang, "becomes")} → ${s.to ? verdictText(s.to, s.per, lang) : w(lang, "notSubject")}`,
+        (s.components || []).length ? ` (${s.components.map((k) => `${k.who}: ${k.from === null ? "–" : `Rp ${money(k.from, lang)}`} → ${k.to === null ? "–" : `Rp ${money(k.to, lang)}`}`).join(", ")})` : null)))))));
+    if (time.budget_reached) sec.append(el("p", { class: "warn budget" }, w(lang, "budget")));
+    box.append(sec);
+  }
+  box.append(el("p", { class: "muted evaluations" }, `${found.evaluations} ${w(lang, "evaluations")}`));
+}

@@ -179,6 +179,42 @@ test("PKH_ELDERLY_MIN_AGE = 60 adds Sukardi's component to H3's explanation whil
   await context.close();
 });
 
+test("the what-would-change panel offers H3 desil 4 (PKH eligible, Rp 2,000,000) and one click applies it", async () => {
+  const { page, context, errors } = await open();
+  await selectHousehold(page, "H3");
+  const pkhCell = page.locator('td[data-household="H3"][data-programme="PKH"]');
+  assert.equal(await pkhCell.getAttribute("data-eligible"), "false");
+  // Computed on demand: nothing before the panel is opened.
+  assert.equal(await page.evaluate(() => window.__layak.whatIfRuns), 0);
+  await page.click("#whatif-box > summary");
+  const offer = page.locator('#whatif section.whatif-subject[data-programme="PKH"] li.offer[data-change="desil = 4"]');
+  await assert.doesNotReject(offer.waitFor());
+  assert.match(await offer.innerText(), /desil = 4[\s\S]*→ eligible · Rp 2,000,000\/year/);
+  assert.equal(await offer.getAttribute("data-amount"), "2000000");
+  // The same search offers Sembako and PIP (Andi: desil 4 or a KIP card), and the dates ahead.
+  assert.match(await page.locator('#whatif section.whatif-subject[data-programme="SEMBAKO"]').innerText(), /desil = 4[\s\S]*Rp 200,000\/month/);
+  assert.match(await page.locator('#whatif section.whatif-subject[data-programme="PIP"]').innerText(), /school\.has_kip = true[\s\S]*Rp 900,000\/year/);
+  assert.match(await page.locator("#whatif .whatif-time").innerText(), /2030-02-14: Andi turns 22/);
+  const timing = await page.locator("#whatif-timing").innerText();
+  assert.match(timing, /\d+ evaluations in \d+ ms/);
+  console.log(`# what would change for H3: ${timing.replace(/[()]/g, "")}`);
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator("#results-pane").screenshot({ path: join(artifacts, "whatif.png") });
+  // One click: the household gets desil 4 and H3 turns PKH eligible.
+  const n = await runs(page);
+  await offer.locator("button.apply").click();
+  await settled(page, n);
+  assert.equal(await pkhCell.getAttribute("data-eligible"), "true");
+  assert.equal(await pkhCell.getAttribute("data-amount"), "2000000");
+  assert.match(await pkhCell.innerText(), /Rp 2,000,000\/year/);
+  assert.equal(JSON.parse(await page.locator("#hh-json").inputValue()).families[0].desil, 4);
+  assert.equal(await page.locator('#hh-form label.field[data-path="families[0].desil"] input, #hh-form label.field[data-path="families[0].desil"] select').first().inputValue(), "4");
+  // The panel follows: PKH is no longer among what would change.
+  await page.waitForFunction(() => !document.querySelector('#whatif section.whatif-subject[data-programme="PKH"]'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a misspelt field shows the inline diagnostic with its code, and the page keeps running", async () => {
   const { page, context, errors } = await open();
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
