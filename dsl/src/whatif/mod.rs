@@ -35,8 +35,10 @@
 //! #   subject household: Household
 //! #   ruleset aid {
 //! #     stage determination
+//! #     programme AID
 //! #     for each household
 //! #     criterion POOR { require household.income < 1000 message id "x" message en "x" }
+//! #     benefit Rp 100 per month
 //! #   }
 //! # "#);
 //! # let program = compile(&sources).0.unwrap();
@@ -44,7 +46,7 @@
 //! let ctx = EvalContext::new(Date::parse("2025-10-01").unwrap());
 //! let decision = evaluate(&program, &household, &ctx);
 //! let whatif = layak_dsl::whatif::what_if(&program, &household, &ctx, &decision, &Default::default());
-//! let offer = &whatif.programmes["aid"][0].criteria[0].offers[0];
+//! let offer = &whatif.programmes["AID"][0].criteria[0].offers[0];
 //! assert_eq!(offer.changes[0].to, 999); // income 999, the nearest that passes
 //! ```
 
