@@ -22,7 +22,7 @@ use layak_dsl::ir::Program;
 use layak_dsl::record::decode_line;
 use layak_dsl::{Sources, compile};
 
-use common::{add_files, workspace};
+use common::{add_files, sample, shipped_rules};
 
 /// Compiles without any diagnostic, warnings included.
 fn build(sources: &Sources) -> Program {
@@ -43,29 +43,6 @@ fn decide(program: &Program, line: &str, as_of: &str, overrides: &[&str]) -> Hou
 }
 
 // ---- the shipped rules -------------------------------------------------------
-
-/// `rules/*.lyk` and `rules/tables/*.txt`, named as the CLI names them.
-fn rules() -> Program {
-    let mut sources = Sources::new();
-    add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
-    add_files(
-        &mut sources,
-        &workspace().join("rules/tables"),
-        "rules/tables",
-        ".txt",
-    );
-    build(&sources)
-}
-
-/// The sample households by record id.
-fn sample(id: &str) -> String {
-    let text = std::fs::read_to_string(workspace().join("rules/tests/samples.ndjson")).unwrap();
-    let needle = format!("\"record_id\": \"{id}\"");
-    text.lines()
-        .find(|l| l.contains(&needle))
-        .unwrap()
-        .to_string()
-}
 
 /// `PROGRAMME who: amount` for each eligible subject (`who` is the label,
 /// else the key), `PROGRAMME who: not eligible` or `: undetermined`.
@@ -188,7 +165,7 @@ const EXPECTED: &[Expected] = &[
 
 #[test]
 fn sample_households_match_the_domain() {
-    let program = rules();
+    let program = shipped_rules();
     for e in EXPECTED {
         let d = decide(&program, &sample(e.id), "2025-10-01", &[]);
         assert_eq!(d.record_id, e.id);
@@ -202,7 +179,7 @@ fn sample_households_match_the_domain() {
 
 #[test]
 fn sample_summaries() {
-    let program = rules();
+    let program = shipped_rules();
     let summaries: Vec<_> = ["H1", "H2", "H3", "H4", "H5", "H6", "H7"]
         .iter()
         .map(|id| decide(&program, &sample(id), "2025-10-01", &[]).summary())
@@ -214,7 +191,7 @@ fn sample_summaries() {
 /// (H2), in full.
 #[test]
 fn sample_explanations() {
-    let program = rules();
+    let program = shipped_rules();
     let h4 = decide(&program, &sample("H4"), "2025-10-01", &[]);
     insta::assert_json_snapshot!("eval_h4_verification", h4.verification);
     let h2 = decide(&program, &sample("H2"), "2025-10-01", &[]);
@@ -223,7 +200,7 @@ fn sample_explanations() {
 
 #[test]
 fn h2_pkh_drops_the_smallest_component() {
-    let program = rules();
+    let program = shipped_rules();
     let d = decide(&program, &sample("H2"), "2025-10-01", &[]);
     let benefit = d.programmes["PKH"][0].benefit.as_ref().unwrap();
     let items: Vec<(Option<&str>, Option<i64>, bool)> = benefit
@@ -246,7 +223,7 @@ fn h2_pkh_drops_the_smallest_component() {
 
 #[test]
 fn lower_elderly_age_makes_sukardi_a_component_but_h3_stays_not_eligible() {
-    let program = rules();
+    let program = shipped_rules();
     let pkh = |overrides: &[&str]| {
         let d = decide(&program, &sample("H3"), "2025-10-01", overrides);
         d.programmes["PKH"][0].clone()
@@ -292,7 +269,7 @@ fn lower_elderly_age_makes_sukardi_a_component_but_h3_stays_not_eligible() {
 
 #[test]
 fn sma_pip_amount_depends_on_the_date() {
-    let program = rules();
+    let program = shipped_rules();
     let pip = |as_of: &str| {
         let d = decide(&program, &sample("H2"), as_of, &[]);
         let rina = d.programmes["PIP"]
@@ -456,7 +433,7 @@ fn damage(doc: &mut serde_json::Value, pointer: &str, op: u8) {
     }
 }
 
-static RULES: std::sync::LazyLock<Program> = std::sync::LazyLock::new(rules);
+static RULES: std::sync::LazyLock<Program> = std::sync::LazyLock::new(shipped_rules);
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]

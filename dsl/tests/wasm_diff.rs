@@ -17,24 +17,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Runner, add_files, build, context, same, workspace};
+use common::{Runner, add_files, build, context, same, shipped_rules, workspace};
 use layak_dsl::Sources;
 use layak_dsl::ir::Program;
 use layak_dsl::record::decode_line;
 use layak_dsl::value::Value;
 use layak_dsl::wasm::compile_module;
-
-fn rules() -> Program {
-    let mut sources = Sources::new();
-    add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
-    add_files(
-        &mut sources,
-        &workspace().join("rules/tables"),
-        "rules/tables",
-        ".txt",
-    );
-    build(&sources)
-}
 
 fn samples() -> Vec<String> {
     std::fs::read_to_string(workspace().join("rules/tests/samples.ndjson"))
@@ -47,7 +35,7 @@ fn samples() -> Vec<String> {
 
 #[test]
 fn shipped_rules_on_the_samples() {
-    let program = rules();
+    let program = shipped_rules();
     let mut runner = Runner::new(&program);
     let households: Vec<Value> = samples()
         .iter()
@@ -148,7 +136,7 @@ fn every_corpus_case() {
 
 #[test]
 fn every_module_validates() {
-    wasmparser::validate(&compile_module(&rules())).unwrap();
+    wasmparser::validate(&compile_module(&shipped_rules())).unwrap();
     for name in case_names() {
         wasmparser::validate(&compile_module(&case_program(&name))).unwrap();
     }
@@ -217,7 +205,7 @@ fn damage(doc: &mut serde_json::Value, pointer: &str, op: u8, n: i64) {
     }
 }
 
-static RULES: std::sync::LazyLock<Program> = std::sync::LazyLock::new(rules);
+static RULES: std::sync::LazyLock<Program> = std::sync::LazyLock::new(shipped_rules);
 static SAMPLES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(samples);
 
 thread_local! {

@@ -19,28 +19,7 @@ use layak_dsl::ir::Program;
 use layak_dsl::record::decode_line;
 use layak_dsl::whatif::{self, Offer, Options, Trigger, WhatIf, text};
 
-use common::{add_files, build, workspace};
-
-fn rules() -> Program {
-    let mut sources = Sources::new();
-    add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
-    add_files(
-        &mut sources,
-        &workspace().join("rules/tables"),
-        "rules/tables",
-        ".txt",
-    );
-    build(&sources)
-}
-
-fn sample(id: &str) -> String {
-    let text = std::fs::read_to_string(workspace().join("rules/tests/samples.ndjson")).unwrap();
-    let needle = format!("\"record_id\": \"{id}\"");
-    text.lines()
-        .find(|l| l.contains(&needle))
-        .unwrap()
-        .to_string()
-}
+use common::{build, sample, shipped_rules};
 
 fn what_if(program: &Program, line: &str, as_of: &str, overrides: &[&str]) -> WhatIf {
     what_if_with(program, line, as_of, overrides, &Options::default())
@@ -93,7 +72,7 @@ fn offers(w: &WhatIf, programme: &str, who: &str, code: &str) -> Vec<String> {
 
 #[test]
 fn h1_dimas_turning_seven_ends_the_early_childhood_component() {
-    let program = rules();
+    let program = shipped_rules();
     let w = what_if(&program, &sample("H1"), "2025-10-01", &[]);
     assert!(w.programmes.is_empty(), "H1 is eligible everywhere");
     let first = &w.time.changes[0];
@@ -125,7 +104,7 @@ fn h1_dimas_turning_seven_ends_the_early_childhood_component() {
 
 #[test]
 fn h3_turns_with_desil_4_and_andi_with_a_kip_card() {
-    let program = rules();
+    let program = shipped_rules();
     let w = what_if(&program, &sample("H3"), "2025-10-01", &[]);
     let desil = "families[0].desil = 4";
     assert_eq!(
@@ -149,7 +128,7 @@ fn h3_turns_with_desil_4_and_andi_with_a_kip_card() {
 
 #[test]
 fn h4_each_returned_code_with_the_change_that_clears_it() {
-    let program = rules();
+    let program = shipped_rules();
     let w = what_if(&program, &sample("H4"), "2025-10-01", &[]);
     let codes: Vec<&str> = w.record.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes, ["NIK_PLACEHOLDER", "DUKCAPIL_MATCH", "COMPLETENESS"]);
@@ -185,7 +164,7 @@ fn h4_each_returned_code_with_the_change_that_clears_it() {
 
 #[test]
 fn h6_needs_several_changes_together_for_pkh() {
-    let program = rules();
+    let program = shipped_rules();
     let w = what_if(&program, &sample("H6"), "2025-10-01", &[]);
     assert_eq!(
         offers(&w, "PKH", "3310061701100006", "DESIL"),
@@ -220,7 +199,7 @@ fn h6_needs_several_changes_together_for_pkh() {
 
 #[test]
 fn a_budget_reached_is_said() {
-    let program = rules();
+    let program = shipped_rules();
     let options = Options {
         budget: 6,
         ..Options::default()
@@ -239,7 +218,7 @@ fn a_budget_reached_is_said() {
 
 #[test]
 fn parameters_not_yet_in_force_are_named_and_their_date_found() {
-    let program = rules();
+    let program = shipped_rules();
     let w = what_if(&program, &sample("H2"), "2023-10-01", &[]);
     let rudi = w.programmes["PIP"]
         .iter()
@@ -312,7 +291,7 @@ fn an_undetermined_outcome_with_both_answers() {
 /// households).
 #[test]
 fn every_offer_on_the_samples_keeps_its_promise() {
-    let program = rules();
+    let program = shipped_rules();
     for id in ["H1", "H2", "H3", "H4", "H5", "H6", "H7"] {
         for as_of in ["2025-10-01", "2023-10-01"] {
             let line = sample(id);
@@ -330,7 +309,7 @@ fn common_check(program: &Program, line: &str, ctx: &EvalContext, w: &WhatIf) ->
 
 #[test]
 fn text_snapshots_h3_h4() {
-    let program = rules();
+    let program = shipped_rules();
     for id in ["H3", "H4"] {
         let w = what_if(&program, &sample(id), "2025-10-01", &[]);
         for (lang, name) in [(Lang::Id, "id"), (Lang::En, "en")] {

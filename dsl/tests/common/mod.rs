@@ -40,6 +40,30 @@ pub fn add_files(sources: &mut Sources, dir: &Path, prefix: &str, ext: &str) {
     }
 }
 
+/// The shipped rules: `rules/*.lyk` and `rules/tables/*.txt`, named as the
+/// CLI names them.
+pub fn shipped_rules() -> Program {
+    let mut sources = Sources::new();
+    add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
+    add_files(
+        &mut sources,
+        &workspace().join("rules/tables"),
+        "rules/tables",
+        ".txt",
+    );
+    build(&sources)
+}
+
+/// A sample household's line (`rules/tests/samples.ndjson`) by record id.
+pub fn sample(id: &str) -> String {
+    let text = std::fs::read_to_string(workspace().join("rules/tests/samples.ndjson")).unwrap();
+    let needle = format!("\"record_id\": \"{id}\"");
+    text.lines()
+        .find(|l| l.contains(&needle))
+        .unwrap()
+        .to_string()
+}
+
 pub fn build(sources: &Sources) -> Program {
     let (program, diagnostics) = compile(sources);
     let rendered = render_terminal(sources, &diagnostics, false);
