@@ -34,7 +34,7 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// What the primary span most likely meant: a name to put in its place
     /// ("did you mean"). Editors offer it as a quick fix.
-    pub suggestion: Option<String>,
+    pub suggestion: Option<Box<str>>,
 }
 
 impl Diagnostic {
@@ -59,7 +59,7 @@ impl Diagnostic {
     /// the primary span.
     pub fn with_suggestion(mut self, name: &str) -> Diagnostic {
         self.help = Some(format!("did you mean `{name}`?"));
-        self.suggestion = Some(name.to_string());
+        self.suggestion = Some(name.into());
         self
     }
 

@@ -71,6 +71,9 @@ pub struct Index {
     /// `Enum.name` and match patterns: the name's span and the enum.
     pub variant_sites: Vec<(Span, EnumId)>,
     pub name_sites: Vec<NameSite>,
+    /// The names of the records and enums, by id.
+    pub record_names: Vec<String>,
+    pub enum_names: Vec<String>,
     /// For each file, the files whose top-level names it sees.
     pub visible: HashMap<FileId, Vec<FileId>>,
 }

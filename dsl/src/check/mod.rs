@@ -308,6 +308,20 @@ impl<'a> Checker<'a> {
         }
         self.index.decls.extend(decls);
         self.index.visible = self.visible.clone();
+        self.index.record_names = self
+            .program
+            .schema
+            .records
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        self.index.enum_names = self
+            .program
+            .schema
+            .enums
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
         self.index.finish();
     }
 
