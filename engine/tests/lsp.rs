@@ -73,7 +73,10 @@ impl Client {
             }),
         );
         assert_eq!(init["capabilities"]["positionEncoding"], "utf-16");
-        assert_eq!(init["capabilities"]["renameProvider"]["prepareProvider"], true);
+        assert_eq!(
+            init["capabilities"]["renameProvider"]["prepareProvider"],
+            true
+        );
         client.notify("initialized", json!({}));
         client
     }
@@ -118,11 +121,19 @@ impl Client {
     /// order, so once a request sent now has its answer, every
     /// notification of the changes before it has been read.
     fn diagnostics(&mut self, file: &Path) -> Vec<Value> {
-        self.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri(file) } }));
+        self.request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri(file) } }),
+        );
         let want = uri(file);
-        let last = std::mem::take(&mut self.notifications)
+        let (mine, others): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.notifications)
             .into_iter()
-            .filter(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == want)
+            .partition(|m| {
+                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == want
+            });
+        self.notifications = others;
+        let last = mine
+            .into_iter()
             .last()
             .unwrap_or_else(|| panic!("no diagnostics were published for {want}"));
         last["params"]["diagnostics"].as_array().unwrap().clone()
@@ -174,7 +185,10 @@ fn find(text: &str, needle: &str, n: usize, plus: usize) -> (usize, usize) {
 /// Applies LSP text edits (one file) to a text.
 fn apply(text: &str, edits: &[Value]) -> String {
     let offset = |p: &Value| {
-        let (line, col) = (p["line"].as_u64().unwrap() as usize, p["character"].as_u64().unwrap() as usize);
+        let (line, col) = (
+            p["line"].as_u64().unwrap() as usize,
+            p["character"].as_u64().unwrap() as usize,
+        );
         let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
         let line_text = text[start..].split('\n').next().unwrap();
         let mut units = 0;
@@ -190,7 +204,13 @@ fn apply(text: &str, edits: &[Value]) -> String {
     };
     let mut edits: Vec<(usize, usize, String)> = edits
         .iter()
-        .map(|e| (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     edits.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut out = text.to_string();
@@ -224,9 +244,18 @@ fn an_editor_session_on_the_shipped_rules() {
     let d = &diagnostics[0];
     assert_eq!(d["code"], "E0104");
     assert_eq!(d["severity"], 1);
-    assert!(d["message"].as_str().unwrap().contains("did you mean `desil`?"), "{d}");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `desil`?"),
+        "{d}"
+    );
     let (line, col) = find(&broken, "f.desl in", 0, 2);
-    assert_eq!(d["range"]["start"], json!({ "line": line, "character": col }));
+    assert_eq!(
+        d["range"]["start"],
+        json!({ "line": line, "character": col })
+    );
     let actions = lsp.request(
         "textDocument/codeAction",
         json!({ "textDocument": { "uri": uri(&common) }, "range": d["range"], "context": { "diagnostics": [d] } }),
@@ -234,24 +263,38 @@ fn an_editor_session_on_the_shipped_rules() {
     assert_eq!(actions.as_array().unwrap().len(), 1, "{actions}");
     assert_eq!(actions[0]["title"], "Change to `desil`");
     assert_eq!(actions[0]["kind"], "quickfix");
-    let edits = actions[0]["edit"]["changes"][uri(&common)].as_array().unwrap().clone();
+    let edits = actions[0]["edit"]["changes"][uri(&common)]
+        .as_array()
+        .unwrap()
+        .clone();
     let fixed = apply(&broken, &edits);
     assert_eq!(fixed, common_text);
     lsp.change(&common, 3, &fixed);
     assert_eq!(lsp.diagnostics(&common), Vec::<Value>::new());
 
     // Hover a parameter: its value on the as-of date, with its source.
-    let hover = lsp.at("textDocument/hover", &pkh, find(&pkh_text, "PKH_ELDERLY_MIN_AGE then", 0, 2));
+    let hover = lsp.at(
+        "textDocument/hover",
+        &pkh,
+        find(&pkh_text, "PKH_ELDERLY_MIN_AGE then", 0, 2),
+    );
     let markdown = hover["contents"]["value"].as_str().unwrap();
     assert_eq!(hover["contents"]["kind"], "markdown");
     assert!(markdown.contains("**70** on 2025-10-01"), "{markdown}");
     assert!(markdown.contains("Pedoman Umum PKH 2021"), "{markdown}");
 
     // Go to definition across files.
-    let def = lsp.at("textDocument/definition", &pkh, find(&pkh_text, "age(m)", 0, 1));
+    let def = lsp.at(
+        "textDocument/definition",
+        &pkh,
+        find(&pkh_text, "age(m)", 0, 1),
+    );
     assert_eq!(def["uri"], uri(&common));
     let (line, col) = find(&common_text, "def age", 0, 4);
-    assert_eq!(def["range"]["start"], json!({ "line": line, "character": col }));
+    assert_eq!(
+        def["range"]["start"],
+        json!({ "line": line, "character": col })
+    );
 
     // References of a parameter.
     let refs = lsp.request(
@@ -262,22 +305,42 @@ fn an_editor_session_on_the_shipped_rules() {
 
     // Completion after `m.`: the fields of Member.
     let at = pkh_text.find("  else if is_sd(m)").unwrap();
-    let typing = format!("{}  else if m. then Rp 0\n{}", &pkh_text[..at], &pkh_text[at..]);
+    let typing = format!(
+        "{}  else if m. then Rp 0\n{}",
+        &pkh_text[..at],
+        &pkh_text[at..]
+    );
     lsp.change(&pkh, 2, &typing);
     assert!(!lsp.diagnostics(&pkh).is_empty());
     let started = Instant::now();
-    let items = lsp.at("textDocument/completion", &pkh, find(&typing, "if m. then", 0, 5));
+    let items = lsp.at(
+        "textDocument/completion",
+        &pkh,
+        find(&typing, "if m. then", 0, 5),
+    );
     eprintln!("completion: {:?}", started.elapsed());
-    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
     for field in ["nik", "birth_date", "sex", "school", "difficulty"] {
         assert!(labels.contains(&field), "{field} not in {labels:?}");
     }
-    assert!(items.as_array().unwrap().iter().all(|i| i["kind"] == 5), "{items}");
+    assert!(
+        items.as_array().unwrap().iter().all(|i| i["kind"] == 5),
+        "{items}"
+    );
     lsp.change(&pkh, 3, &pkh_text);
     assert_eq!(lsp.diagnostics(&pkh), Vec::<Value>::new());
 
     // Rename a definition across files: every file that calls `age`.
-    let prepared = lsp.at("textDocument/prepareRename", &common, find(&common_text, "def age", 0, 5));
+    let prepared = lsp.at(
+        "textDocument/prepareRename",
+        &common,
+        find(&common_text, "def age", 0, 5),
+    );
     assert_eq!(prepared["start"]["character"], 4);
     let rename = lsp.request(
         "textDocument/rename",
@@ -291,18 +354,41 @@ fn an_editor_session_on_the_shipped_rules() {
         "textDocument/rename",
         json!({ "textDocument": { "uri": uri(&common) }, "position": { "line": find(&common_text, "def age", 0, 0).0, "character": 5 }, "newName": "in_school" }),
     );
-    assert!(refused["error"]["message"].as_str().unwrap().contains("already declared"), "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already declared"),
+        "{refused}"
+    );
 
     // Outline, semantic tokens and formatting of a shipped file.
-    let symbols = lsp.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri(&pkh) } }));
-    let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"pkh_component") && names.contains(&"pkh"), "{names:?}");
-    let tokens = lsp.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri(&pkh) } }));
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri(&pkh) } }),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"pkh_component") && names.contains(&"pkh"),
+        "{names:?}"
+    );
+    let tokens = lsp.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": uri(&pkh) } }),
+    );
     let data = tokens["data"].as_array().unwrap();
     assert!(data.len() % 5 == 0 && data.len() > 5 * 50, "{tokens}");
     // The first is `PKH_ELDERLY_MIN_AGE` declared on line 5 (from 0: 4),
     // column 6, 19 long: a variable (4), declaration and readonly (0b11).
-    assert_eq!(data[..5], [json!(4), json!(6), json!(19), json!(4), json!(3)]);
+    assert_eq!(
+        data[..5],
+        [json!(4), json!(6), json!(19), json!(4), json!(3)]
+    );
     let formatting = lsp.request(
         "textDocument/formatting",
         json!({ "textDocument": { "uri": uri(&pkh) }, "options": { "tabSize": 2, "insertSpaces": true } }),
@@ -316,4 +402,45 @@ fn an_editor_session_on_the_shipped_rules() {
     lsp.notify("exit", Value::Null);
     let status = lsp.child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn a_file_from_another_directory_is_checked_with_its_own_rules() {
+    let other = tempfile_dir();
+    let broken = other.join("alone.lyk");
+    let text = "record R key id { id: text }\nsubject r: R\ndef f(x: R): int = len(x.idd)\n";
+    std::fs::write(&broken, text).unwrap();
+    let root = rules();
+    let mut lsp = Client::start(&root);
+    // Its own directory: E0104 for `idd`, not the shipped rules' names.
+    lsp.open(&broken, text);
+    let diagnostics = lsp.diagnostics(&broken);
+    let codes: Vec<&str> = diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["W0001", "E0104"], "{diagnostics:#?}");
+    assert!(
+        diagnostics[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `id`?")
+    );
+    // Back to the shipped rules: they check clean, and the other
+    // directory's diagnostics are cleared.
+    let pkh = root.join("pkh.lyk");
+    lsp.open(&pkh, &std::fs::read_to_string(&pkh).unwrap());
+    assert_eq!(lsp.diagnostics(&pkh), Vec::<Value>::new());
+    assert_eq!(lsp.diagnostics(&broken), Vec::<Value>::new());
+    lsp.request("shutdown", Value::Null);
+    lsp.notify("exit", Value::Null);
+    assert!(lsp.child.wait().unwrap().success());
+    std::fs::remove_dir_all(&other).unwrap();
+}
+
+/// A fresh directory under the system's temporary folder.
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("layak-lsp-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
 }

@@ -1,8 +1,13 @@
 //! `layak lsp`: a Language Server Protocol server over stdio. The protocol
 //! is rust-analyzer's `lsp-server` with the `lsp-types` messages; every
-//! answer comes from one [`Analysis`] of the rules directory (the workspace
-//! root, or the folder of the first file opened), with the editor's unsaved
-//! text in place of the files it has open.
+//! answer comes from one [`Analysis`] of a rules directory, read as
+//! `layak check DIR` reads it, with the editor's unsaved text in place of
+//! the files it has open.
+//!
+//! Which directory: the workspace folder when it holds rule files itself,
+//! else the folder of the rule file opened. One directory at a time: opening
+//! a rule file from another directory (a test corpus, a second rules tree)
+//! switches to that one, as its files would clash with the first's names.
 //!
 //! The loop is single-threaded: a check of the shipped rules takes a few
 //! milliseconds, so every request is answered from an analysis that is up to
@@ -27,9 +32,7 @@ use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
     PrepareRenameRequest, References, Rename, Request as _, SemanticTokensFullRequest,
 };
-use lsp_types::{
-    InitializeParams, PositionEncodingKind, TextDocumentPositionParams, Uri,
-};
+use lsp_types::{InitializeParams, PositionEncodingKind, TextDocumentPositionParams, Uri};
 use serde::de::DeserializeOwned;
 
 pub use position::{Encoding, LineIndex};
@@ -47,7 +50,8 @@ pub fn serve_stdio() -> Result<()> {
 /// notifications until `shutdown` and `exit`.
 pub fn serve(connection: &Connection) -> Result<()> {
     let (id, params) = connection.initialize_start()?;
-    let params: InitializeParams = serde_json::from_value(params).context("reading `initialize`")?;
+    let params: InitializeParams =
+        serde_json::from_value(params).context("reading `initialize`")?;
     let encoding = negotiate(&params);
     let capabilities = convert::capabilities(encoding);
     connection.initialize_finish(
@@ -95,16 +99,16 @@ fn negotiate(params: &InitializeParams) -> Encoding {
 /// The server's state: the analysis, and what it told the client.
 struct Server {
     analysis: Analysis,
-    /// The directories whose rules are loaded.
-    roots: Vec<PathBuf>,
+    /// The rules directory loaded.
+    root: Option<PathBuf>,
     encoding: Encoding,
     /// The date parameter values are shown for.
     as_of: Date,
     /// The files diagnostics were last published for.
     published: BTreeSet<String>,
-    /// The files the editor has open: their diagnostics are published
-    /// after every change, even when there are none.
-    open: BTreeSet<String>,
+    /// The files the editor has open, with their text: their diagnostics
+    /// are published after every change, even when there are none.
+    open: std::collections::BTreeMap<String, String>,
 }
 
 impl Server {
@@ -130,37 +134,37 @@ impl Server {
         }
         let mut server = Server {
             analysis: Analysis::new(Sources::new()),
-            roots: Vec::new(),
+            root: None,
             encoding,
             as_of,
             published: BTreeSet::new(),
-            open: BTreeSet::new(),
+            open: std::collections::BTreeMap::new(),
         };
-        for root in roots {
-            server.add_root(&root);
+        if let Some(root) = roots.into_iter().find(|r| holds_rules(r)) {
+            server.load(&root);
         }
         server
     }
 
-    /// Reads the rule files and tables under a directory into the analysis.
-    fn add_root(&mut self, root: &Path) {
-        if self.roots.iter().any(|r| root.starts_with(r)) {
-            return;
-        }
-        self.roots.push(root.to_path_buf());
-        let Ok(files) = layak_host::load::collect_files(&[root.to_path_buf()]) else {
-            return;
-        };
-        let mut sources = self.analysis.sources().clone();
-        for file in files {
-            if let Ok(bytes) = std::fs::read(&file) {
-                let name = layak_host::load::source_name(&file);
-                if sources.find(&name).is_none() {
-                    sources.add_bytes(name, &bytes);
+    /// Makes a directory's rule files and tables the analysis, with the
+    /// open files' text in place of what is on disk.
+    fn load(&mut self, dir: &Path) {
+        let mut sources = Sources::new();
+        if let Ok(files) = layak_host::load::collect_files(&[dir.to_path_buf()]) {
+            for file in files {
+                if let Ok(bytes) = std::fs::read(&file) {
+                    sources.add_bytes(layak_host::load::source_name(&file), &bytes);
                 }
             }
         }
+        let prefix = format!("{}/", layak_host::load::source_name(dir));
+        for (name, text) in &self.open {
+            if name.starts_with(&prefix) && sources.find(name).is_some() {
+                sources.add(name.clone(), text.clone());
+            }
+        }
         self.analysis = Analysis::new(sources);
+        self.root = Some(dir.to_path_buf());
     }
 
     fn request(&mut self, request: Request) -> Response {
@@ -176,18 +180,16 @@ impl Server {
                     .definition(file, offset)
                     .and_then(|span| s.location(span))
             }),
-            References::METHOD => {
-                parse::<lsp_types::ReferenceParams>(request).map(|p| {
-                    let found = self.at(&p.text_document_position).map(|(file, offset)| {
-                        self.analysis
-                            .references(file, offset, p.context.include_declaration)
-                            .into_iter()
-                            .filter_map(|span| self.location(span))
-                            .collect::<Vec<_>>()
-                    });
-                    serde_json::json!(found)
-                })
-            }
+            References::METHOD => parse::<lsp_types::ReferenceParams>(request).map(|p| {
+                let found = self.at(&p.text_document_position).map(|(file, offset)| {
+                    self.analysis
+                        .references(file, offset, p.context.include_declaration)
+                        .into_iter()
+                        .filter_map(|span| self.location(span))
+                        .collect::<Vec<_>>()
+                });
+                serde_json::json!(found)
+            }),
             PrepareRenameRequest::METHOD => self.with_position(request, |s, file, offset| {
                 s.analysis
                     .prepare_rename(file, offset)
@@ -195,31 +197,27 @@ impl Server {
             }),
             Rename::METHOD => match parse::<lsp_types::RenameParams>(request) {
                 Ok(p) => match self.at(&p.text_document_position) {
-                    Some((file, offset)) => {
-                        match self.analysis.rename(file, offset, &p.new_name) {
-                            Ok(edits) => Ok(serde_json::json!(self.workspace_edit(&edits))),
-                            Err(e) => Err((ErrorCode::RequestFailed as i32, e.message)),
-                        }
-                    }
+                    Some((file, offset)) => match self.analysis.rename(file, offset, &p.new_name) {
+                        Ok(edits) => Ok(serde_json::json!(self.workspace_edit(&edits))),
+                        Err(e) => Err((ErrorCode::RequestFailed as i32, e.message)),
+                    },
                     None => Ok(serde_json::Value::Null),
                 },
                 Err(e) => Err(e),
             },
-            Completion::METHOD => {
-                parse::<lsp_types::CompletionParams>(request).map(|p| {
-                    let items = self
-                        .at(&p.text_document_position)
-                        .map(|(file, offset)| {
-                            self.analysis
-                                .completions(file, offset)
-                                .iter()
-                                .map(|c| self.completion(c))
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default();
-                    serde_json::json!(items)
-                })
-            }
+            Completion::METHOD => parse::<lsp_types::CompletionParams>(request).map(|p| {
+                let items = self
+                    .at(&p.text_document_position)
+                    .map(|(file, offset)| {
+                        self.analysis
+                            .completions(file, offset)
+                            .iter()
+                            .map(|c| self.completion(c))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                serde_json::json!(items)
+            }),
             DocumentSymbolRequest::METHOD => {
                 parse::<lsp_types::DocumentSymbolParams>(request).map(|p| {
                     let symbols = self.file_of(&p.text_document.uri).map(|file| {
@@ -232,14 +230,13 @@ impl Server {
                     serde_json::json!(symbols)
                 })
             }
-            SemanticTokensFullRequest::METHOD => {
-                parse::<lsp_types::SemanticTokensParams>(request).map(|p| {
+            SemanticTokensFullRequest::METHOD => parse::<lsp_types::SemanticTokensParams>(request)
+                .map(|p| {
                     let tokens = self
                         .file_of(&p.text_document.uri)
                         .map(|file| self.semantic_tokens(file));
                     serde_json::json!(tokens)
-                })
-            }
+                }),
             Formatting::METHOD => match parse::<lsp_types::DocumentFormattingParams>(request) {
                 Ok(p) => match self.file_of(&p.text_document.uri) {
                     Some(file) => self.format(file),
@@ -247,20 +244,18 @@ impl Server {
                 },
                 Err(e) => Err(e),
             },
-            CodeActionRequest::METHOD => {
-                parse::<lsp_types::CodeActionParams>(request).map(|p| {
-                    let actions = self.file_of(&p.text_document.uri).map(|file| {
-                        let index = self.line_index(file);
-                        let (start, end) = (index.offset(p.range.start), index.offset(p.range.end));
-                        self.analysis
-                            .code_actions(file, start, end)
-                            .iter()
-                            .map(|a| self.code_action(a))
-                            .collect::<Vec<_>>()
-                    });
-                    serde_json::json!(actions)
-                })
-            }
+            CodeActionRequest::METHOD => parse::<lsp_types::CodeActionParams>(request).map(|p| {
+                let actions = self.file_of(&p.text_document.uri).map(|file| {
+                    let index = self.line_index(file);
+                    let (start, end) = (index.offset(p.range.start), index.offset(p.range.end));
+                    self.analysis
+                        .code_actions(file, start, end)
+                        .iter()
+                        .map(|a| self.code_action(a))
+                        .collect::<Vec<_>>()
+                });
+                serde_json::json!(actions)
+            }),
             method => Err((
                 ErrorCode::MethodNotFound as i32,
                 format!("`layak lsp` does not answer `{method}`"),
@@ -281,24 +276,29 @@ impl Server {
     ) -> Result<serde_json::Value, (i32, String)> {
         let p: TextDocumentPositionParams = parse(request)?;
         Ok(serde_json::json!(
-            self.at(&p).and_then(|(file, offset)| answer(self, file, offset))
+            self.at(&p)
+                .and_then(|(file, offset)| answer(self, file, offset))
         ))
     }
 
     fn notification(&mut self, n: Notification) -> Vec<Notification> {
         match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
-                if let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
+                if let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
                     && let Some(path) = convert::path_of(&p.text_document.uri)
                 {
-                    if let Some(dir) = path.parent()
-                        && self.roots.is_empty()
-                    {
-                        self.add_root(dir);
-                    }
                     let name = layak_host::load::source_name(&path);
+                    self.open.insert(name.clone(), p.text_document.text.clone());
+                    let loaded = self.analysis.file_id(&name).is_some()
+                        || self
+                            .root
+                            .as_deref()
+                            .is_some_and(|r| path.parent() == Some(r));
+                    if !loaded && let Some(dir) = path.parent() {
+                        self.load(dir);
+                    }
                     self.analysis.set_file(&name, &p.text_document.text);
-                    self.open.insert(name);
                 }
                 self.publish()
             }
@@ -309,21 +309,29 @@ impl Server {
                     // Full synchronisation: the last change is the whole text.
                     && let Some(change) = p.content_changes.last()
                 {
-                    self.analysis
-                        .set_file(&layak_host::load::source_name(&path), &change.text);
+                    let name = layak_host::load::source_name(&path);
+                    if let Some(open) = self.open.get_mut(&name) {
+                        open.clone_from(&change.text);
+                    }
+                    if self.analysis.file_id(&name).is_some() {
+                        self.analysis.set_file(&name, &change.text);
+                    }
                 }
                 self.publish()
             }
             DidCloseTextDocument::METHOD => {
                 // The file on disk is what the rules are again.
-                if let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
+                if let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
                     && let Some(path) = convert::path_of(&p.text_document.uri)
                 {
                     let name = layak_host::load::source_name(&path);
                     self.open.remove(&name);
-                    match std::fs::read_to_string(&path) {
-                        Ok(text) => self.analysis.set_file(&name, &text),
-                        Err(_) => self.analysis.remove_file(&name),
+                    if self.analysis.file_id(&name).is_some() {
+                        match std::fs::read_to_string(&path) {
+                            Ok(text) => self.analysis.set_file(&name, &text),
+                            Err(_) => self.analysis.remove_file(&name),
+                        }
                     }
                 }
                 self.publish()
@@ -356,7 +364,9 @@ impl Server {
             .map(|(n, _)| n.clone())
             .collect();
         for (name, diagnostics) in by_file {
-            if diagnostics.is_empty() && !self.published.contains(&name) && !self.open.contains(&name)
+            if diagnostics.is_empty()
+                && !self.published.contains(&name)
+                && !self.open.contains_key(&name)
             {
                 continue;
             }
@@ -364,6 +374,17 @@ impl Server {
                 out.push(Notification::new(
                     PublishDiagnostics::METHOD.to_string(),
                     lsp_types::PublishDiagnosticsParams::new(uri, diagnostics, None),
+                ));
+            }
+        }
+        // Files of a directory no longer loaded.
+        for name in self.published.difference(&now) {
+            if self.analysis.file_id(name).is_none()
+                && let Some(uri) = convert::uri_of(Path::new(name))
+            {
+                out.push(Notification::new(
+                    PublishDiagnostics::METHOD.to_string(),
+                    lsp_types::PublishDiagnosticsParams::new(uri, Vec::new(), None),
                 ));
             }
         }
@@ -379,14 +400,26 @@ impl Server {
 
     fn file_of(&self, uri: &Uri) -> Option<FileId> {
         let path = convert::path_of(uri)?;
-        self.analysis
-            .file_id(&layak_host::load::source_name(&path))
+        self.analysis.file_id(&layak_host::load::source_name(&path))
     }
 
     fn line_index(&self, file: FileId) -> LineIndex<'_> {
-        let text = self.analysis.sources().get(file).map_or("", |f| f.text.as_str());
+        let text = self
+            .analysis
+            .sources()
+            .get(file)
+            .map_or("", |f| f.text.as_str());
         LineIndex::new(text, self.encoding)
     }
+}
+
+/// Whether a directory has rule files of its own (not only below it).
+fn holds_rules(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "lyk"))
+    })
 }
 
 /// A request's parameters, or an `InvalidParams` error.
@@ -401,7 +434,9 @@ fn parse<P: DeserializeOwned>(request: Request) -> Result<P, (i32, String)> {
 
 /// Today's date (UTC).
 fn today() -> Date {
-    let now = jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now()).date();
+    let now = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
     Date::from_ymd(now.year().into(), now.month().into(), now.day().into())
         .unwrap_or(Date::UNIX_EPOCH)
 }
