@@ -2,7 +2,7 @@
 // one CommonJS file for VS Code's extension host: the .vsix then needs no
 // node_modules (scripts/vscode-build packages it with --no-dependencies).
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "dist");
 rmSync(dist, { recursive: true, force: true });
 
-await build({
+const result = await build({
   entryPoints: [join(here, "src", "extension.js")],
   outfile: join(dist, "extension.js"),
   bundle: true,
@@ -22,6 +22,27 @@ await build({
   external: ["vscode"],
   minify: true,
   sourcemap: false,
-  legalComments: "linked",
+  legalComments: "none",
+  metafile: true,
   logLevel: "info",
 });
+
+// The licences of the npm packages inside the bundle (MIT, ISC, ...), which
+// ask that their notices travel with the code: dist/THIRD_PARTY_NOTICES.txt.
+const packages = new Map();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = input.match(/^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//);
+  if (m) packages.set(m[2], join(here, m[1]));
+}
+const notices = [...packages]
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([name, dir]) => {
+    const { version, license } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const file = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+    if (!file) throw new Error(`${name} has no licence file to ship with the bundle`);
+    return `${name} ${version} (${license})\n\n${readFileSync(join(dir, file), "utf8").trim()}\n`;
+  });
+writeFileSync(
+  join(dist, "THIRD_PARTY_NOTICES.txt"),
+  "dist/extension.js bundles these npm packages:\n\n" + notices.join("\n" + "-".repeat(78) + "\n\n"),
+);

@@ -87,10 +87,8 @@ async function start() {
   };
   /** @type {import("vscode-languageclient/node").LanguageClientOptions} */
   const clientOptions = {
-    documentSelector: [
-      { scheme: "file", language: "layak" },
-      { scheme: "untitled", language: "layak" },
-    ],
+    // Files on disk only: a rule file's imports and tables are read beside it.
+    documentSelector: [{ scheme: "file", language: "layak" }],
     outputChannel: output,
     synchronize: {
       // The server resolves imports and reads tables from disk: tell it when

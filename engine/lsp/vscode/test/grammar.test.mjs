@@ -37,6 +37,10 @@ const PEST_WORDS = [
     [...pest.replace(/\/\/.*$/gm, "").matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1]),
   ),
 ].sort();
+/** The reserved words (`keyword` in the pest grammar): never a name. */
+const RESERVED = [...(pest.match(/^keyword\s*=\s*_\{([^}]*)\}/m)?.[1] ?? "").matchAll(/"([a-z]+)"/g)].map(
+  (m) => m[1],
+);
 /** The scope each pest word must get: types and literals are not keywords. */
 function expectedScope(word) {
   if (word === "list" || word === "int") return "support.type";
@@ -132,9 +136,11 @@ const shipped = readdirSync(join(repo, "rules"))
   .filter((f) => f.endsWith(".lyk"))
   .sort()
   .map((f) => join(repo, "rules", f));
-// The corpus files the parser accepts (the formatter's messy inputs
-// included); the diagnostics corpus holds deliberate syntax errors.
-const corpus = ["eval", "fmt"].flatMap((d) => lykFiles(join(repo, "dsl", "tests", "corpus", d)));
+// The corpus files the parser accepts: the formatter's messy inputs, and
+// the diagnostics corpus but for its deliberate syntax errors (`syntax_*`).
+const corpus = ["eval", "fmt", "diagnostics"]
+  .flatMap((d) => lykFiles(join(repo, "dsl", "tests", "corpus", d)))
+  .filter((f) => !/(^|\/)syntax_[^/]*$/.test(f));
 const tokenized = new Map(
   [...shipped, ...corpus].map((f) => [f, tokenize(readFileSync(f, "utf8"))]),
 );
@@ -153,12 +159,14 @@ test("the pest grammar's words and the checker's built-ins are read", () => {
   for (const w of ["import", "record", "criterion", "message", "source", "Rp", "not", "in"]) {
     assert.ok(PEST_WORDS.includes(w), `\`${w}\` not among ${PEST_WORDS.join(" ")}`);
   }
+  assert.ok(RESERVED.includes("where") && !RESERVED.includes("source"), RESERVED.join(" "));
   assert.ok(BUILTINS.includes("years_between") && BUILTINS.includes("sum_top"), BUILTINS.join(" "));
   assert.ok(BUILTIN_TYPES.includes("money"), BUILTIN_TYPES.join(" "));
 });
 
 test("every file closes every block the grammar opens", () => {
   assert.ok(shipped.length >= 8, `only ${shipped.length} shipped rule files`);
+  assert.ok(corpus.length >= 50, `only ${corpus.length} corpus files`);
   for (const [file, { depth }] of tokenized) {
     assert.equal(depth, 1, `${rel(file)} ends inside a block of the grammar (state depth ${depth})`);
   }
@@ -186,7 +194,7 @@ test("no code is left without a scope, nothing shipped is marked invalid", () =>
   assert.deepEqual(problems, []);
 });
 
-test("every keyword of the pest grammar in the rules gets its scope, and a field named like one does not", () => {
+test("every keyword of the pest grammar in the rules gets its scope, and a field named like one does not", (t) => {
   const problems = [];
   const seen = new Set();
   let checked = 0;
@@ -203,13 +211,20 @@ test("every keyword of the pest grammar in the rules gets its scope, and a field
         for (let i = at; i < at + word.length; i++) {
           if (scopes[i] !== s) problems.push(`${where}: \`${word}\` is split into tokens`);
         }
-        // A field or a parameter: after `.`, or declared with `name:`.
+        // A word that is not reserved may be a name where no clause starts:
+        // a field (after `.`, or declared with `name:`), a parameter
+        // (`name:`), or a definition (`def label(...)`, `label(m)`; a clause
+        // is written with a space: `require (a or b)`).
+        const after = line.slice(at + word.length);
         const isName =
-          /\.\s*$/.test(line.slice(0, at)) || /^\s*:(?!:)/.test(line.slice(at + word.length));
+          !RESERVED.includes(word) &&
+          expectedScope(word) === "keyword" &&
+          (/\.\s*$/.test(line.slice(0, at)) || /^(\s*:(?!:)|\()/.test(after));
         if (isName) {
           fields++;
-          if (has(s, "keyword") || !(has(s, "variable.other.property") || has(s, "variable.parameter"))) {
-            problems.push(`${where}: the name \`${word}\` has ${s.join(" ")}, not a property or parameter scope`);
+          const ok = ["variable.other.property", "variable.parameter", "entity.name.function"];
+          if (has(s, "keyword") || !ok.some((x) => has(s, x) || s.some((y) => y.startsWith(x + ".")))) {
+            problems.push(`${where}: the name \`${word}\` has ${s.join(" ")}, not a name's scope`);
           }
           continue;
         }
@@ -231,8 +246,9 @@ test("every keyword of the pest grammar in the rules gets its scope, and a field
     [],
     "pest words never seen with their scope in rules/ or the corpus",
   );
-  // `source: Source?` in rules/schema.lyk at least.
-  assert.ok(checked > 500 && fields >= 1, `${checked} keywords, ${fields} names checked`);
+  t.diagnostic(`${checked} keywords and ${fields} names like keywords in ${tokenized.size} files`);
+  // `source: Source?` in rules/schema.lyk, `def label(...)` in the corpus.
+  assert.ok(checked > 500 && fields >= 3, `${checked} keywords, ${fields} names checked`);
 });
 
 test("literals, comments and strings on known lines of rules/pkh.lyk", () => {
@@ -415,7 +431,7 @@ function readZip(buf) {
   return entries;
 }
 
-test("the .vsix holds the manifest, the bundled client, the grammar and the language configuration", () => {
+test("the .vsix holds the manifest, the bundled client and its notices, the grammar and the language configuration", () => {
   const vsix = join(repo, "target", "vscode", `layak-${pkg.version}.vsix`);
   let buf;
   try {
@@ -428,6 +444,7 @@ test("the .vsix holds the manifest, the bundled client, the grammar and the lang
     "extension.vsixmanifest",
     "extension/package.json",
     "extension/dist/extension.js",
+    "extension/dist/THIRD_PARTY_NOTICES.txt",
     "extension/syntaxes/layak.tmLanguage.json",
     "extension/language-configuration.json",
     "extension/readme.md",
@@ -457,6 +474,8 @@ test("the .vsix holds the manifest, the bundled client, the grammar and the lang
   const bundle = zip.get("extension/dist/extension.js")().toString("utf8");
   assert.ok(!/require\(["']vscode-languageclient/.test(bundle), "the client library is not bundled");
   assert.ok(bundle.includes("layak.server"), "the bundle does not read the layak.server settings");
+  const notices = zip.get("extension/dist/THIRD_PARTY_NOTICES.txt")().toString("utf8");
+  assert.match(notices, /^vscode-languageclient \d+\.\d+\.\d+ \(MIT\)$/m);
 });
 
 test("the bundled client loads, and finds the server on PATH or reports it missing", async () => {
