@@ -28,7 +28,7 @@ async function activate(context) {
   context.subscriptions.push(
     vscode.commands.registerCommand("layak.restartServer", () => restart()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration("layak.server")) {
+      if (e.affectsConfiguration("layak.server") || e.affectsConfiguration("layak.asOf")) {
         void restart();
       }
     }),
@@ -78,6 +78,7 @@ async function start() {
   }
 
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const asOf = String(vscode.workspace.getConfiguration("layak").get("asOf", "") ?? "").trim();
   /** @type {import("vscode-languageclient/node").ServerOptions} */
   const serverOptions = {
     command,
@@ -90,6 +91,9 @@ async function start() {
     // Files on disk only: a rule file's imports and tables are read beside it.
     documentSelector: [{ scheme: "file", language: "layak" }],
     outputChannel: output,
+    // The date hover shows parameter values for; the server takes today
+    // without one.
+    initializationOptions: asOf ? { asOf } : {},
     synchronize: {
       // The server resolves imports and reads tables from disk: tell it when
       // a rule file or a table changes outside the editor.

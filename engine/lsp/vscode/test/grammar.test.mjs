@@ -466,6 +466,7 @@ test("the .vsix holds the manifest, the bundled client and its notices, the gram
   const props = manifest.contributes.configuration.properties;
   assert.equal(props["layak.server.path"].default, "layak");
   assert.deepEqual(props["layak.server.args"].default, ["lsp"]);
+  assert.equal(props["layak.asOf"].default, "");
   // The packaged grammar is the one tested above.
   assert.equal(
     zip.get("extension/syntaxes/layak.tmLanguage.json")().toString("utf8"),
