@@ -236,13 +236,5 @@ impl Checker<'_> {
 
 /// A number with `_` between groups of three digits, as amounts are written.
 pub(super) fn group(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('_');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+    crate::fmt::group_digits(n, '_')
 }

@@ -32,7 +32,7 @@ impl Printer<'_> {
         let close = self.code_end(e.span).saturating_sub(1);
         match &e.kind {
             ExprKind::Int(n) => Doc::text(int(*n)),
-            ExprKind::Money(n) => Doc::text(format!("Rp {}", group_digits(*n))),
+            ExprKind::Money(n) => Doc::text(format!("Rp {}", group_digits(*n, '_'))),
             ExprKind::Text(s) => Doc::text(quote(s, false)),
             ExprKind::Bool(b) => Doc::text(if *b { "true" } else { "false" }),
             ExprKind::Date(d) => Doc::text(d.to_string()),

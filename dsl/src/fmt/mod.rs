@@ -165,8 +165,9 @@ impl<'s> Printer<'s> {
 
 // ---- literals ------------------------------------------------------------------
 
-/// `1234567` as `1_234_567`.
-fn group_digits(n: i64) -> String {
+/// `1234567` as `1_234_567` (with `sep` `_`, as amounts are written) or
+/// `1,234,567`.
+pub(crate) fn group_digits(n: i64, sep: char) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     if n < 0 {
@@ -175,7 +176,7 @@ fn group_digits(n: i64) -> String {
     let len = digits.len();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (len - i).is_multiple_of(3) {
-            out.push('_');
+            out.push(sep);
         }
         out.push(ch);
     }
@@ -185,7 +186,7 @@ fn group_digits(n: i64) -> String {
 /// An integer as written: plainly below 10 000, grouped from there on.
 fn int(n: i64) -> String {
     if n.unsigned_abs() >= 10_000 {
-        group_digits(n)
+        group_digits(n, '_')
     } else {
         n.to_string()
     }

@@ -210,29 +210,13 @@ impl Analysis {
             };
             out.push((d.name.clone(), kind, detail));
         }
-        out.extend(
-            [
-                "present",
-                "len",
-                "is_digits",
-                "slice",
-                "to_int",
-                "starts_with",
-                "year",
-                "month",
-                "day",
-                "is_date",
-                "date",
-                "years_between",
-                "max",
-                "min",
-            ]
-            .iter()
-            .map(|n| {
-                let sig = super::hover::builtin(n).map_or("", |(s, _)| s);
-                ((*n).to_string(), CompletionKind::Function, sig.to_string())
-            }),
-        );
+        out.extend(super::hover::BUILTINS.iter().map(|(name, sig, _)| {
+            (
+                (*name).to_string(),
+                CompletionKind::Function,
+                (*sig).to_string(),
+            )
+        }));
         if keywords {
             out.extend(KEYWORDS.iter().map(|k| {
                 (

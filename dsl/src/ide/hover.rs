@@ -20,7 +20,7 @@ pub struct Hover {
 }
 
 /// The built-in functions, as `docs/language.md` describes them.
-const BUILTINS: &[(&str, &str, &str)] = &[
+pub(super) const BUILTINS: &[(&str, &str, &str)] = &[
     (
         "present",
         "present(e): bool",
@@ -181,7 +181,12 @@ impl Analysis {
                         .program
                         .as_ref()
                         .and_then(|p| p.tables.iter().find(|x| x.name == t.name.name))
-                        .map(|x| format!("\n{} codes", group(x.codes.len() as i64)))
+                        .map(|x| {
+                            format!(
+                                "\n{} codes",
+                                crate::fmt::group_digits(x.codes.len() as i64, ',')
+                            )
+                        })
                         .unwrap_or_default();
                     format!("{}{codes}", code(&one_line(self.sources.snippet(t.span))))
                 }
@@ -307,17 +312,4 @@ impl Analysis {
 /// A declaration's text on one line: runs of white space made one space.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `83,000`.
-fn group(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
