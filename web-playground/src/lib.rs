@@ -45,6 +45,9 @@ use serde_json::{Value as Json, json};
 use wasm_bindgen::prelude::*;
 
 mod describe;
+mod ide;
+
+pub use ide::{byte_to_utf16, utf16_to_byte};
 
 /// The rule files and reference tables of one playground session. Files
 /// are kept here so the page sends only what changed (the region tables are
@@ -53,6 +56,7 @@ mod describe;
 #[derive(Default)]
 pub struct Workspace {
     files: BTreeMap<String, String>,
+    ide: ide::IdeState,
 }
 
 #[wasm_bindgen]
@@ -65,10 +69,12 @@ impl Workspace {
     /// Adds or replaces a file (`rules/pkh.lyk`, `rules/tables/villages.txt`).
     pub fn set_file(&mut self, name: &str, text: &str) {
         self.files.insert(name.to_string(), text.to_string());
+        self.ide.changed(name);
     }
 
     pub fn remove_file(&mut self, name: &str) {
         self.files.remove(name);
+        self.ide.changed(name);
     }
 
     /// Parses and checks every file, in name order as `layak` reads a rules

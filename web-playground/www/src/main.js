@@ -14,6 +14,7 @@ import { householdForm } from "./form.js";
 import { encodeState, decodeState } from "./share.js";
 import { tarArchive } from "./tar.js";
 import { renderResults, renderExplanation, renderChanges, renderWhatIf, money } from "./render.js";
+import { ide } from "./ide.js";
 
 const $ = (id) => document.getElementById(id);
 const SCHEMA_FILE = "rules/schema.lyk";
@@ -37,6 +38,7 @@ const app = {
   ws: null,
   compiled: null,
   compiledRules: null, // the rule texts `compiled` was built from
+  sentRules: null, // the rule texts the workspace holds
   wasm: null, // { bytesKey, instance }
   schema: null,
   paramsInfo: [],
@@ -54,6 +56,7 @@ const app = {
   whatIf: null, // the latest "what would change" of the selected household
   whatIfKey: null,
   whatIfRuns: 0,
+  ideTimings: { hover: [], completion: [], definition: [], rename: [] }, // ms per request
 };
 window.__layak = app;
 
@@ -73,15 +76,22 @@ function phase(name, t0) {
   if (phases.length > 400) phases.splice(0, 200);
 }
 
-function compileIfNeeded() {
-  if (!rulesChanged()) return;
-  let t0 = performance.now();
-  for (const name of Object.keys(app.compiledRules || {})) {
+/// Sends the workspace the rule texts that changed since it last saw them:
+/// before a compilation, and before the editor asks it about the rules.
+function syncWorkspace() {
+  for (const name of Object.keys(app.sentRules || {})) {
     if (!(name in state.files)) app.ws.remove_file(name);
   }
   for (const [name, text] of Object.entries(state.files)) {
-    if (!app.compiledRules || app.compiledRules[name] !== text) app.ws.set_file(name, text);
+    if (!app.sentRules || app.sentRules[name] !== text) app.ws.set_file(name, text);
   }
+  app.sentRules = { ...state.files };
+}
+
+function compileIfNeeded() {
+  if (!rulesChanged()) return;
+  let t0 = performance.now();
+  syncWorkspace();
   app.compiledRules = { ...state.files };
   if (app.compiled) app.compiled.free();
   app.compiled = app.ws.compile();
@@ -318,6 +328,7 @@ function editorState(name) {
       basicSetup,
       keymap.of([indentWithTab]),
       lyk,
+      ide(name, ideHost),
       lintGutter(),
       markField,
       readOnly.of([EditorState.readOnly.of(name === SCHEMA_FILE), EditorView.editable.of(name !== SCHEMA_FILE)]),
@@ -330,6 +341,59 @@ function editorState(name) {
       }),
     ],
   });
+}
+
+// What the editor's language services (ide.js) need from the page.
+const ideHost = {
+  ws() {
+    syncWorkspace();
+    return app.ws;
+  },
+  asOf: () => state.asOf,
+  jump: (file, from, to) => revealRange(file, from, to),
+  applyEdits,
+  timed(kind, ms) {
+    const list = app.ideTimings[kind];
+    list.push(ms);
+    if (list.length > 200) list.splice(0, 100);
+  },
+};
+
+/// Applies a rename's edits ([{file, from, to, text}], UTF-16 offsets into
+/// the current texts) to every file they touch, then recompiles as an
+/// ordinary edit does. The open file changes through its editor (one undo
+/// step); another file's kept editor state gets the same transaction, so
+/// undo works there too. Returns why nothing was changed, or null.
+function applyEdits(edits) {
+  const byFile = new Map();
+  for (const e of edits) {
+    if (!(e.file in state.files)) return `\`${e.file}\` is not open in the playground`;
+    if (!byFile.has(e.file)) byFile.set(e.file, []);
+    byFile.get(e.file).push(e);
+  }
+  if (byFile.has(SCHEMA_FILE)) return "the schema is read-only in the playground";
+  for (const [file, list] of byFile) {
+    const changes = list
+      .map((e) => ({ from: e.from, to: e.to, insert: e.text }))
+      .sort((a, b) => a.from - b.from);
+    if (file === state.tab) {
+      view.dispatch({ changes, userEvent: "rename" });
+      continue;
+    }
+    const kept = editorStates[file];
+    if (kept && kept.doc.toString() === state.files[file]) {
+      editorStates[file] = kept.update({ changes, userEvent: "rename" }).state;
+      state.files[file] = editorStates[file].doc.toString();
+    } else {
+      // Back to front, so each edit's offsets still hold.
+      let text = state.files[file];
+      for (const c of [...changes].reverse()) text = text.slice(0, c.from) + c.insert + text.slice(c.to);
+      state.files[file] = text;
+      delete editorStates[file];
+    }
+  }
+  schedule();
+  return null;
 }
 
 function buildTabs() {
@@ -427,6 +491,18 @@ function reveal(file, start, end) {
   const from = charOffset(text, start);
   const to = charOffset(text, end);
   view.dispatch({ selection: { anchor: from, head: Math.max(from, to) }, scrollIntoView: true });
+  view.focus();
+}
+
+/// Selects a range (UTF-16 offsets, CodeMirror's) of a file, opening its tab,
+/// and scrolls it to the middle of the editor.
+function revealRange(file, from, to) {
+  if (!(file in state.files)) return;
+  if (file !== state.tab) openTab(file);
+  const len = view.state.doc.length;
+  const a = Math.min(from, len);
+  const b = Math.min(Math.max(a, to), len);
+  view.dispatch({ selection: { anchor: a, head: b }, effects: EditorView.scrollIntoView(a, { y: "center" }) });
   view.focus();
 }
 

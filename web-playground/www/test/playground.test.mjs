@@ -305,6 +305,173 @@ test("a pasted 20,000-term chain shows E0901 inline with its place and hint, and
   await context.close();
 });
 
+/// Puts the cursor at the `nth` occurrence of `needle` (plus `offset`) in
+/// the open file, scrolled into view; returns the screen point of that
+/// position.
+async function cursorAt(page, needle, offset = 0, nth = 0) {
+  await page.evaluate(([needle, offset, nth]) => {
+    const view = window.__layak.view;
+    const text = view.state.doc.toString();
+    let at = -1;
+    for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
+    if (at < 0) throw new Error(`${needle} is not in the open file`);
+    view.dispatch({ selection: { anchor: at + offset }, scrollIntoView: true });
+    view.focus();
+  }, [needle, offset, nth]);
+  return page.evaluate(async () => {
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const view = window.__layak.view;
+    const r = view.coordsAtPos(view.state.selection.main.head);
+    return { x: r.left + 3, y: (r.top + r.bottom) / 2 };
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ideTimings = (page, kind) => page.evaluate((kind) => window.__layak.ideTimings[kind], kind);
+
+test("hovering PKH_ELDERLY_MIN_AGE shows 70 on the as-of date and its legal source, from the analysis in the page", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  const at = await cursorAt(page, ">= PKH_ELDERLY_MIN_AGE", ">= ".length + 4);
+  const t0 = Date.now();
+  await page.mouse.move(at.x, at.y);
+  const tip = page.locator(".cm-tooltip-hover .cm-lyk-hover");
+  await tip.waitFor();
+  const shown = Date.now() - t0;
+  const text = await tip.innerText();
+  assert.match(text, /param PKH_ELDERLY_MIN_AGE: int/);
+  assert.match(text, /\b70\b/);
+  assert.match(text, /Pedoman Umum PKH 2021/);
+  // The Markdown is rendered, not shown raw: the signature is code.
+  assert.match(await tip.locator("pre code").first().innerText(), /PKH_ELDERLY_MIN_AGE/);
+  assert.doesNotMatch(text, /```/);
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator("#rules-pane").screenshot({ path: join(artifacts, "hover.png") });
+  // A name with nothing to say gives no tooltip and no error.
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: "detached" });
+  const ms = await ideTimings(page, "hover");
+  console.log(`# hover PKH_ELDERLY_MIN_AGE: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
+    `tooltip shown ${shown} ms after the mouse stopped (CodeMirror waits 300 ms)`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("completion after `m.` lists the Member fields; picking one inserts it and the rules still compile", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  // Retype `m.sex` in `pregnant(m) and m.sex == Sex.F` (inside
+  // `def pkh_component(m: Member)`).
+  await cursorAt(page, "m.sex == Sex.F");
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    const at = view.state.selection.main.head;
+    view.dispatch({ selection: { anchor: at, head: at + "m.sex".length } });
+  });
+  const t0 = Date.now();
+  await page.keyboard.type("m.", { delay: 20 });
+  const list = page.locator(".cm-tooltip-autocomplete");
+  await list.waitFor();
+  const shown = Date.now() - t0;
+  const labels = await list.locator(".cm-completionLabel").allInnerTexts();
+  for (const field of ["nik", "name", "birth_date", "sex"]) assert.ok(labels.includes(field), `${field} in ${labels}`);
+  assert.ok(!labels.includes("PKH_ELDERLY_MIN_AGE"), "after `m.` only Member's fields");
+  // Narrow it down and pick `sex` with the mouse.
+  await page.keyboard.type("se", { delay: 20 });
+  const n = await runs(page);
+  await list.locator(".cm-completionLabel").filter({ hasText: /^sex$/ }).click();
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("pregnant(m) and m.sex == Sex.F")));
+  assert.equal(await page.locator("#diagnostics .diag").count(), 0);
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  // Ctrl-Space asks explicitly: after `m.bi` it offers `birth_date`.
+  await cursorAt(page, "m.sex == Sex.F", "m.".length);
+  await page.keyboard.type("bi");
+  await page.keyboard.press("Control+Space");
+  await list.waitFor();
+  assert.ok((await list.locator(".cm-completionLabel").allInnerTexts()).includes("birth_date"));
+  await page.keyboard.press("Escape");
+  const ms = await ideTimings(page, "completion");
+  console.log(`# completion after m.: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
+    `list shown ${shown} ms after typing began`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("F12 and Ctrl+click go to a definition in another file", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  const selected = () => page.evaluate(() => {
+    const view = window.__layak.view;
+    const { from, to } = view.state.selection.main;
+    const text = view.state.doc.toString();
+    return { name: text.slice(from, to), before: text.slice(Math.max(0, from - 4), from), from };
+  });
+  await cursorAt(page, "age(m) >= PKH_ELDERLY_MIN_AGE", 1);
+  await page.keyboard.press("F12");
+  await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/common.lyk");
+  assert.deepEqual(await selected().then(({ name, before }) => ({ name, before })), { name: "age", before: "def " });
+  // The definition is in view.
+  assert.ok(await page.evaluate(() => {
+    const view = window.__layak.view;
+    const r = view.coordsAtPos(view.state.selection.main.from);
+    const box = view.scrollDOM.getBoundingClientRect();
+    return r && r.top >= box.top && r.bottom <= box.bottom;
+  }));
+  // Ctrl+click on `in_school(m)` in pkh.lyk.
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  const at = await cursorAt(page, "not in_school(m)", "not ".length + 2);
+  await page.keyboard.down("Control");
+  await page.mouse.click(at.x, at.y);
+  await page.keyboard.up("Control");
+  await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/common.lyk");
+  assert.deepEqual(await selected().then(({ name, before }) => ({ name, before })), { name: "in_school", before: "def " });
+  // Only one cursor: the click did not add a selection range.
+  assert.equal(await page.evaluate(() => window.__layak.view.state.selection.ranges.length), 1);
+  const ms = await ideTimings(page, "definition");
+  console.log(`# go to definition: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length})`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("F2 renames a definition in every file; the rules compile and decide as before", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await cursorAt(page, "age(m) >= PKH_ELDERLY_MIN_AGE", 1);
+  await page.keyboard.press("F2");
+  const input = page.locator(".cm-rename input");
+  await input.waitFor();
+  assert.equal(await input.inputValue(), "age");
+  // Not a name: refused with the reason, nothing changed.
+  await input.fill("2umur");
+  await page.keyboard.press("Enter");
+  await page.locator(".cm-rename .cm-rename-error").waitFor();
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("age(m) >= PKH_ELDERLY_MIN_AGE")));
+  const n = await runs(page);
+  await page.locator(".cm-rename input").fill("umur");
+  await page.keyboard.press("Enter");
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  const files = await page.evaluate(() => window.__layak.compiledRules);
+  assert.match(files["rules/common.lyk"], /def umur\(m: Member\): int/);
+  assert.match(files["rules/pkh.lyk"], /umur\(m\) >= PKH_ELDERLY_MIN_AGE/);
+  assert.match(files["rules/integrity.lyk"], /require umur\(m\) in 0\.\.120/);
+  assert.match(files["rules/pip.lyk"], /umur\(member\) in 6\.\.21/);
+  for (const [name, text] of Object.entries(files)) assert.doesNotMatch(text, /\bage\(/, name);
+  assert.equal(await page.locator("#diagnostics .diag").count(), 0);
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  const got = await summaries(page);
+  got.forEach((line, i) => assert.equal(line, expected[i], `line ${i + 1} after the rename`));
+  // The open file's part of the rename is one undo step.
+  const m = await runs(page);
+  await page.keyboard.press("Control+z");
+  await settled(page, m);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("age(m) >= PKH_ELDERLY_MIN_AGE")));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("keystroke to result: recompiling the shipped rules and re-evaluating the samples", async () => {
   const { page, context, errors } = await open();
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
