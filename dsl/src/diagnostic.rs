@@ -32,6 +32,9 @@ pub struct Diagnostic {
     pub span: Span,
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// What the primary span most likely meant: a name to put in its place
+    /// ("did you mean"). Editors offer it as a quick fix.
+    pub suggestion: Option<Box<str>>,
 }
 
 impl Diagnostic {
@@ -48,7 +51,16 @@ impl Diagnostic {
             span,
             labels: Vec::new(),
             help: None,
+            suggestion: None,
         }
+    }
+
+    /// "did you mean `name`?" as the help, and `name` as the replacement of
+    /// the primary span.
+    pub fn with_suggestion(mut self, name: &str) -> Diagnostic {
+        self.help = Some(format!("did you mean `{name}`?"));
+        self.suggestion = Some(name.into());
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {

@@ -32,6 +32,7 @@ pub(crate) mod ev;
 pub mod eval;
 pub mod explain;
 pub mod fmt;
+pub mod ide;
 pub mod ir;
 pub mod limits;
 pub mod record;
@@ -60,15 +61,25 @@ pub fn compile(sources: &Sources) -> (Option<ir::Program>, Vec<Diagnostic>) {
             files.push((id, ast));
         }
     }
+    let (program, diags, _) = check_parsed(sources, &files);
+    diagnostics.extend(diags);
+    let program = program.filter(|_| !diagnostic::has_errors(&diagnostics));
+    (program, diagnostics)
+}
+
+/// Checks parsed files together, after the count limits: the program
+/// (`None` past a limit), the diagnostics of the check, and the editor's
+/// index. [`compile`] and [`ide::Analysis`] both go through here.
+pub(crate) fn check_parsed(
+    sources: &Sources,
+    files: &[(FileId, ast::File)],
+) -> (Option<ir::Program>, Vec<Diagnostic>, check::index::Index) {
     // Past a count limit, checking would be the unbounded work the limit
     // is there to prevent.
-    let past_limits = limits::check_counts(&files);
+    let past_limits = limits::check_counts(files);
     if !past_limits.is_empty() {
-        diagnostics.extend(past_limits);
-        return (None, diagnostics);
+        return (None, past_limits, check::index::Index::default());
     }
-    let (program, diags) = check::check(sources, &files);
-    diagnostics.extend(diags);
-    let program = (!diagnostic::has_errors(&diagnostics)).then_some(program);
-    (program, diagnostics)
+    let (program, diags, index) = check::check_indexed(sources, files);
+    (Some(program), diags, index)
 }

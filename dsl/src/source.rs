@@ -10,7 +10,7 @@ pub struct FileId(pub u32);
 ///
 /// Spans are left out of equality: any two spans compare equal, so that trees
 /// compare by structure.
-#[derive(Debug, Clone, Copy, Default, Eq)]
+#[derive(Debug, Clone, Copy, Default, Eq, Serialize)]
 pub struct Span {
     pub file: FileId,
     pub start: u32,

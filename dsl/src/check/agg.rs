@@ -314,6 +314,9 @@ impl Checker<'_> {
                 }
             }
             Pattern::Variant { enum_name, variant } => {
+                if let Some(en) = enum_name {
+                    self.refer_item(en);
+                }
                 let Some(e) = enum_id else { return };
                 let name = self.show(&Ty::Enum(e));
                 if let Some(en) = enum_name

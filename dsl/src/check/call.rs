@@ -40,6 +40,7 @@ impl Checker<'_> {
             return self.extremum(name, args, span);
         }
         if let Some((op, params, ret)) = builtin(&name.name) {
+            self.index.builtins.push(name.span);
             let params: Vec<(String, Ty)> = params
                 .iter()
                 .enumerate()
@@ -60,6 +61,7 @@ impl Checker<'_> {
             );
             return self.bad_call(d, args, span);
         }
+        self.refer_item(name);
         let d = match self.lookup(&name.name) {
             Lookup::Found(ItemKind::Def(def)) => return self.call_def(def, name, args, span),
             Lookup::Found(kind) => Diagnostic::new(
@@ -75,6 +77,7 @@ impl Checker<'_> {
                 return self.error_expr(span);
             }
             Lookup::Missing => {
+                self.name_site(name, true);
                 let d = Diagnostic::new(
                     "E0106",
                     name.span,
@@ -83,7 +86,7 @@ impl Checker<'_> {
                 let mut candidates = self.visible_names(|k| matches!(k, ItemKind::Def(_)));
                 candidates.extend(BUILTIN_FUNCTIONS.iter().map(|s| (*s).to_string()));
                 match did_you_mean(&name.name, candidates.iter().map(String::as_str)) {
-                    Some(help) => d.with_help(help),
+                    Some(name) => d.with_suggestion(name),
                     None if AGGREGATES.contains(&name.name.as_str()) => d.with_help(format!(
                         "aggregates name their variable: `{}(x in list where condition ...)`",
                         name.name

@@ -8,7 +8,6 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::{self, DefId, Lit};
 
 use super::schema::TypeSite;
-use super::scope::Frame;
 use super::ty::Ty;
 use super::{Checker, Owner};
 
@@ -49,7 +48,7 @@ impl Checker<'_> {
             let sig = self.sigs.get(i).cloned().unwrap_or_default();
             self.file = file;
             self.owner = Owner::Def(DefId(i as u32));
-            self.frame = Frame::default();
+            self.new_frame();
             self.poisoned = false;
             let mut seen: HashMap<&str, &ast::Ident> = HashMap::new();
             for ((name, _), (_, ty)) in decl.params.iter().zip(&sig.params) {

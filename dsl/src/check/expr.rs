@@ -114,12 +114,18 @@ impl Checker<'_> {
 
     fn name(&mut self, name: &Ident, span: Span) -> Typed {
         if let Some((id, local)) = self.frame.lookup(&name.name) {
-            let ty = local.ty.clone();
+            let (ty, subject, decl) = (local.ty.clone(), local.subject, local.span);
+            if subject {
+                self.refer_item(name);
+            } else {
+                self.refer(name.span, decl);
+            }
             return self.push(Expr::Local(id), ty, span);
         }
         if name.name == "as_of" {
             return self.push(Expr::AsOf, Ty::Date, span);
         }
+        self.refer_item(name);
         let d = match self.lookup(&name.name) {
             Lookup::Found(ItemKind::Param(p)) => {
                 self.uses_mut().params.insert(p);
@@ -211,6 +217,7 @@ impl Checker<'_> {
                 name.name
             )),
             Lookup::Missing => {
+                self.name_site(name, false);
                 let mut candidates = self.frame.names();
                 candidates.extend(
                     self.visible_names(|k| matches!(k, ItemKind::Param(_) | ItemKind::Enum(_))),
@@ -228,6 +235,7 @@ impl Checker<'_> {
             && self.frame.lookup(&n.name).is_none()
             && let Lookup::Found(ItemKind::Enum(e)) = self.lookup(&n.name)
         {
+            self.refer_item(n);
             return self.variant(e, field, span);
         }
         let b = self.expr(base, None);
@@ -260,6 +268,10 @@ impl Checker<'_> {
                 return self.error_expr(span);
             }
         };
+        self.index.field_sites.push((field.span, record));
+        if let Some((_, info)) = self.field_of(record, &field.name) {
+            self.refer(field.span, info.span);
+        }
         let Some((index, info)) = self.field_of(record, &field.name) else {
             if self.ignored_field(record, &field.name, field.span) {
                 return self.error_expr(span);
@@ -276,7 +288,7 @@ impl Checker<'_> {
                 format!("record `{rname}` has no field `{}`", field.name),
             );
             let d = match did_you_mean(&field.name, names.iter().map(String::as_str)) {
-                Some(help) => d.with_help(help),
+                Some(name) => d.with_suggestion(name),
                 None => d.with_help(format!(
                     "the fields of `{rname}` are {}",
                     list_names(&names)
@@ -322,6 +334,15 @@ impl Checker<'_> {
     /// The index of a variant, reporting E0105 when the enum has none of
     /// that name.
     pub(super) fn variant_index(&mut self, e: EnumId, variant: &Ident) -> Option<u32> {
+        self.index.variant_sites.push((variant.span, e));
+        let declared = self
+            .enums
+            .get(e.index())
+            .and_then(|(_, d)| d.variants.iter().find(|v| v.name.name == variant.name))
+            .map(|v| v.name.span);
+        if let Some(decl) = declared {
+            self.refer(variant.span, decl);
+        }
         let def = self.program.schema.enums.get(e.index())?;
         if let Some(i) = def.variants.iter().position(|v| v.name == variant.name) {
             return Some(i as u32);
@@ -333,7 +354,7 @@ impl Checker<'_> {
             format!("enum `{}` has no variant `{}`", def.name, variant.name),
         );
         let d = match did_you_mean(&variant.name, names.iter().copied()) {
-            Some(help) => d.with_help(help),
+            Some(name) => d.with_suggestion(name),
             None => d.with_help(format!(
                 "the variants of `{}` are {}",
                 def.name,

@@ -17,6 +17,7 @@ mod agg;
 mod call;
 mod decls;
 mod expr;
+pub mod index;
 mod lint;
 mod ops;
 mod ruleset;
@@ -32,12 +33,22 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::{DefId, ExprId, ParamId, Program, TableId};
 use crate::source::{FileId, Sources, Span};
 
-use scope::{Frame, ItemInfo};
+use scope::{Frame, ItemInfo, ItemKind};
 use ty::Ty;
 
 /// Checks parsed files together. Never fails: returns what it could build
 /// and every diagnostic.
 pub fn check(sources: &Sources, files: &[(FileId, ast::File)]) -> (Program, Vec<Diagnostic>) {
+    let (program, diags, _) = check_indexed(sources, files);
+    (program, diags)
+}
+
+/// [`check`], also returning what it learnt about names for the editor
+/// layer ([`crate::ide`]).
+pub fn check_indexed(
+    sources: &Sources,
+    files: &[(FileId, ast::File)],
+) -> (Program, Vec<Diagnostic>, index::Index) {
     let mut c = Checker::new(sources, files);
     c.collect();
     c.schema();
@@ -48,9 +59,10 @@ pub fn check(sources: &Sources, files: &[(FileId, ast::File)]) -> (Program, Vec<
     c.rulesets();
     c.cycles();
     c.unused();
+    c.index_declarations();
     let mut diags = c.diags;
     diags.sort_by_key(|d| (d.span.file, d.span.start));
-    (c.program, diags)
+    (c.program, diags, c.index)
 }
 
 /// Whose body an expression belongs to: references are counted per owner to
@@ -137,6 +149,8 @@ struct Checker<'a> {
     /// Set when a ruleset's subject is unknown: its subject names are then
     /// left unreported, as the one error already says why.
     poisoned: bool,
+    /// Declarations and resolved uses, for the editor layer.
+    index: index::Index,
 }
 
 impl<'a> Checker<'a> {
@@ -167,7 +181,148 @@ impl<'a> Checker<'a> {
             owner: Owner::Nothing,
             frame: Frame::default(),
             poisoned: false,
+            index: index::Index::default(),
         }
+    }
+
+    /// Records a use of the declaration whose name is at `decl`.
+    fn refer(&mut self, at: Span, decl: Span) {
+        if !at.same_place(decl) {
+            self.index.refs.push((at, decl));
+        }
+    }
+
+    /// Records a use of a top-level name.
+    fn refer_item(&mut self, name: &ast::Ident) {
+        if let Some(info) = self.items.get(&name.name) {
+            let decl = info.span;
+            self.refer(name.span, decl);
+        }
+    }
+
+    /// Records a name that could not be resolved, with the locals in scope.
+    fn name_site(&mut self, name: &ast::Ident, call: bool) {
+        let locals = self
+            .frame
+            .names()
+            .into_iter()
+            .filter_map(|n| {
+                let (_, l) = self.frame.lookup(&n)?;
+                Some((n, self.show(&l.ty)))
+            })
+            .collect();
+        self.index.name_sites.push(index::NameSite {
+            span: name.span,
+            locals,
+            call,
+        });
+    }
+
+    /// Starts the locals of a new body, indexing those of the last one.
+    fn new_frame(&mut self) {
+        self.index_locals();
+        self.frame = Frame::default();
+    }
+
+    fn index_locals(&mut self) {
+        let frame = std::mem::take(&mut self.frame);
+        for l in frame.locals.iter().filter(|l| !l.subject) {
+            let ty = self.show(&l.ty);
+            self.index.decls.push(index::Decl {
+                name: l.name.clone(),
+                kind: index::DeclKind::Local,
+                span: l.span,
+                ty: Some(ty),
+                container: None,
+            });
+        }
+        self.frame = frame;
+    }
+
+    /// Indexes every top-level name, field and variant, and the last
+    /// body's locals; then sorts the index.
+    fn index_declarations(&mut self) {
+        use index::{Decl, DeclKind};
+        self.index_locals();
+        let mut decls = Vec::new();
+        for (name, info) in &self.items {
+            let (kind, ty) = match info.kind {
+                ItemKind::Enum(_) => (DeclKind::Enum, None),
+                ItemKind::Record(_) => (DeclKind::Record, None),
+                ItemKind::Subject(s) => (
+                    DeclKind::Subject,
+                    self.subject_records
+                        .get(s.index())
+                        .copied()
+                        .flatten()
+                        .map(|r| self.show(&Ty::Record(r))),
+                ),
+                ItemKind::Def(_) => (DeclKind::Definition, None),
+                ItemKind::Param(p) => (
+                    DeclKind::Parameter,
+                    self.param_tys.get(p.index()).map(|t| self.show(t)),
+                ),
+                ItemKind::Table(_) => (DeclKind::Table, None),
+                ItemKind::Ruleset(_) => (DeclKind::Ruleset, None),
+            };
+            decls.push(Decl {
+                name: name.clone(),
+                kind,
+                span: info.span,
+                ty,
+                container: None,
+            });
+        }
+        for (r, fields) in self.fields.iter().enumerate() {
+            let record = self.show(&Ty::Record(crate::ir::RecordId(r as u32)));
+            for f in fields {
+                let ty = format!("{}{}", self.show(&f.ty), if f.optional { "?" } else { "" });
+                decls.push(Decl {
+                    name: f.name.clone(),
+                    kind: DeclKind::Field,
+                    span: f.span,
+                    ty: Some(ty),
+                    container: Some(record.clone()),
+                });
+            }
+            for f in self.ignored.get(r).into_iter().flatten() {
+                decls.push(Decl {
+                    name: f.name.clone(),
+                    kind: DeclKind::Field,
+                    span: f.span,
+                    ty: Some("ignored".to_string()),
+                    container: Some(record.clone()),
+                });
+            }
+        }
+        for (_, e) in &self.enums {
+            for v in &e.variants {
+                decls.push(Decl {
+                    name: v.name.name.clone(),
+                    kind: DeclKind::Variant,
+                    span: v.name.span,
+                    ty: Some(schema::show_code(&v.code)),
+                    container: Some(e.name.name.clone()),
+                });
+            }
+        }
+        self.index.decls.extend(decls);
+        self.index.visible = self.visible.clone();
+        self.index.record_names = self
+            .program
+            .schema
+            .records
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        self.index.enum_names = self
+            .program
+            .schema
+            .enums
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        self.index.finish();
     }
 
     fn report(&mut self, d: Diagnostic) {
@@ -232,7 +387,7 @@ impl<'a> Checker<'a> {
 
 /// The closest of `candidates` to `name`, if close enough to be a likely
 /// slip: "did you mean `desil`?".
-fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -248,7 +403,7 @@ fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -
             best = Some((d, c));
         }
     }
-    best.map(|(_, c)| format!("did you mean `{c}`?"))
+    best.map(|(_, c)| c)
 }
 
 /// `n thing` or `n things`.

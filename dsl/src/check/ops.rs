@@ -224,6 +224,7 @@ impl Checker<'_> {
             }
             ExprKind::Name(name) if self.frame.lookup(&name.name).is_none() => {
                 if let Lookup::Found(ItemKind::Table(table)) = self.lookup(&name.name) {
+                    self.refer_item(name);
                     self.uses_mut().tables.insert(table);
                     if !value.ty.agrees(&Ty::Text) {
                         let shown = self.show(&value.ty);

@@ -8,7 +8,6 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::{self, OnMissing, Per, Severity, Stage};
 use crate::source::Span;
 
-use super::scope::Frame;
 use super::ty::Ty;
 use super::{Checker, Owner, did_you_mean};
 
@@ -30,7 +29,7 @@ impl<'a> Checker<'a> {
             };
             self.file = file;
             self.owner = Owner::Ruleset(i);
-            self.frame = Frame::default();
+            self.new_frame();
             self.poisoned = false;
             let header = self.header(rs);
             if let Some(p) = header.programme {
@@ -181,7 +180,7 @@ impl<'a> Checker<'a> {
     fn unknown_word(&mut self, what: &str, id: &Ident, known: &[&str]) {
         let d = Diagnostic::new("E0303", id.span, format!("unknown {what} `{}`", id.name));
         let d = match did_you_mean(&id.name, known.iter().copied()) {
-            Some(help) => d.with_help(help),
+            Some(name) => d.with_suggestion(name),
             None => d.with_help(format!("write {}", or_list(known))),
         };
         self.report(d);
@@ -210,7 +209,7 @@ impl<'a> Checker<'a> {
                         .copied()
                         .flatten()
                         .map_or(Ty::Error, Ty::Record);
-                    subject_locals.push(self.frame.bind(&name, ty, true));
+                    subject_locals.push(self.frame.bind_subject(&name, ty));
                 }
             }
             None => self.poisoned = true,

@@ -167,6 +167,9 @@ impl Checker<'_> {
             return None;
         }
         let found = fields.iter().position(|f| f.name == name.name);
+        if let Some(f) = found.and_then(|i| fields.get(i)) {
+            self.refer(name.span, f.span);
+        }
         match found.and_then(|i| fields.get(i).map(|f| (i, f))) {
             Some((i, f)) if f.ty.agrees(&Ty::Text) => Some(i as u32),
             Some((_, f)) => {
@@ -192,7 +195,7 @@ impl Checker<'_> {
                 );
                 if let Some(help) = did_you_mean(&name.name, fields.iter().map(|f| f.name.as_str()))
                 {
-                    d = d.with_help(help);
+                    d = d.with_suggestion(help);
                 }
                 self.report(d);
                 None
@@ -206,7 +209,10 @@ impl Checker<'_> {
         };
         self.file = file;
         let record = match self.lookup(&decl.record.name) {
-            Lookup::Found(ItemKind::Record(r)) => Some(r),
+            Lookup::Found(ItemKind::Record(r)) => {
+                self.refer_item(&decl.record);
+                Some(r)
+            }
             Lookup::Hidden(f) => {
                 self.report_hidden(&decl.record, f);
                 None
@@ -225,7 +231,7 @@ impl Checker<'_> {
                 if let Some(help) =
                     did_you_mean(&decl.record.name, records.iter().map(String::as_str))
                 {
-                    d = d.with_help(help);
+                    d = d.with_suggestion(help);
                 }
                 self.report(d);
                 None
@@ -261,6 +267,10 @@ impl Checker<'_> {
         if self.ignored_field(parent_record, &field.name, field.span) {
             return;
         }
+        self.index.field_sites.push((field.span, parent_record));
+        if let Some(f) = fields.iter().find(|f| f.name == field.name) {
+            self.refer(field.span, f.span);
+        }
         let Some(fi) = fields.iter().position(|f| f.name == field.name) else {
             let mut d = Diagnostic::new(
                 "E0307",
@@ -271,7 +281,7 @@ impl Checker<'_> {
                 ),
             );
             if let Some(help) = did_you_mean(&field.name, fields.iter().map(|f| f.name.as_str())) {
-                d = d.with_help(help);
+                d = d.with_suggestion(help);
             }
             self.report(d);
             return;
@@ -413,6 +423,7 @@ impl Checker<'_> {
     }
 
     fn named_type(&mut self, name: &ast::Ident) -> Ty {
+        self.refer_item(name);
         match self.lookup(&name.name) {
             Lookup::Found(ItemKind::Enum(e)) => Ty::Enum(e),
             Lookup::Found(ItemKind::Record(r)) => Ty::Record(r),
@@ -432,7 +443,7 @@ impl Checker<'_> {
                 };
                 let d = Diagnostic::new("E0108", name.span, message);
                 let d = match did_you_mean(&name.name, names.iter().map(String::as_str)) {
-                    Some(help) => d.with_help(help),
+                    Some(name) => d.with_suggestion(name),
                     None => d.with_help("the types are `bool`, `int`, `money`, `text`, `date`, `list<T>` and the enums and records of the schema"),
                 };
                 self.report(d);

@@ -79,6 +79,9 @@ pub(super) struct LocalInfo {
     pub(super) ty: Ty,
     /// Bound to a subject or a list element, so never undetermined.
     pub(super) never_missing: bool,
+    /// A ruleset's subject (`household`, `member`): its uses refer to the
+    /// subject's declaration.
+    pub(super) subject: bool,
     pub(super) span: Span,
 }
 
@@ -97,9 +100,19 @@ impl Frame {
             name: name.name.clone(),
             ty,
             never_missing,
+            subject: false,
             span: name.span,
         });
         self.scope.push(id);
+        id
+    }
+
+    /// Binds a ruleset's subject.
+    pub(super) fn bind_subject(&mut self, name: &Ident, ty: Ty) -> LocalId {
+        let id = self.bind(name, ty, true);
+        if let Some(local) = self.locals.get_mut(id.index()) {
+            local.subject = true;
+        }
         id
     }
 
@@ -111,6 +124,7 @@ impl Frame {
             name: name.name.clone(),
             ty: Ty::Error,
             never_missing: false,
+            subject: false,
             span: name.span,
         });
         id
@@ -206,26 +220,18 @@ impl<'a> Checker<'a> {
             .map(|(id, _)| (relative(dir, self.file_name(*id)), *id))
             .collect();
         let guess = did_you_mean(&import.path, names.iter().map(|(n, _)| n.as_str()));
-        let target = guess.as_ref().and_then(|g| {
-            names
-                .iter()
-                .find(|(n, _)| g.contains(&format!("`{n}`")))
-                .map(|(_, id)| *id)
-        });
-        let help = match guess {
-            Some(dym) => dym,
-            None => format!(
-                "no rule file is named `{wanted}`; imports are relative to the importing file"
-            ),
-        };
-        self.report(
-            Diagnostic::new(
-                "E0103",
-                span,
-                format!("cannot find the file `{}`", import.path),
-            )
-            .with_help(help),
+        let target = guess.and_then(|g| names.iter().find(|(n, _)| n == g).map(|(_, id)| *id));
+        let d = Diagnostic::new(
+            "E0103",
+            span,
+            format!("cannot find the file `{}`", import.path),
         );
+        self.report(match guess {
+            Some(g) => d.with_suggestion(g),
+            None => d.with_help(format!(
+                "no rule file is named `{wanted}`; imports are relative to the importing file"
+            )),
+        });
         target
     }
 
@@ -392,6 +398,7 @@ impl<'a> Checker<'a> {
     /// name and file. The reference still counts as a use, so that the
     /// declaration is not also reported as unused.
     pub(super) fn report_hidden(&mut self, name: &Ident, defined_in: FileId) {
+        self.refer_item(name);
         if let Some(info) = self.items.get(&name.name) {
             let kind = info.kind;
             let uses = self.uses_mut();
@@ -435,7 +442,7 @@ impl<'a> Checker<'a> {
             format!("cannot find `{}` in this file or its imports", name.name),
         );
         match did_you_mean(&name.name, candidates.iter().map(String::as_str)) {
-            Some(help) => d.with_help(help),
+            Some(name) => d.with_suggestion(name),
             None => d,
         }
     }
@@ -447,7 +454,10 @@ impl<'a> Checker<'a> {
         code: &'static str,
     ) -> Option<SubjectId> {
         match self.lookup(&name.name) {
-            Lookup::Found(ItemKind::Subject(s)) => Some(s),
+            Lookup::Found(ItemKind::Subject(s)) => {
+                self.refer_item(name);
+                Some(s)
+            }
             Lookup::Found(other) => {
                 let subjects = self.visible_names(|k| matches!(k, ItemKind::Subject(_)));
                 let mut d = Diagnostic::new(
@@ -456,7 +466,7 @@ impl<'a> Checker<'a> {
                     format!("`{}` is {}, not a subject", name.name, other.describe()),
                 );
                 if let Some(help) = did_you_mean(&name.name, subjects.iter().map(String::as_str)) {
-                    d = d.with_help(help);
+                    d = d.with_suggestion(help);
                 }
                 self.report(d);
                 None
@@ -473,7 +483,7 @@ impl<'a> Checker<'a> {
                     format!("there is no subject `{}`", name.name),
                 );
                 let d = match did_you_mean(&name.name, subjects.iter().map(String::as_str)) {
-                    Some(help) => d.with_help(help),
+                    Some(name) => d.with_suggestion(name),
                     None if subjects.is_empty() => {
                         d.with_help("declare one: `subject household: Household`")
                     }

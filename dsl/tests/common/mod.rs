@@ -43,6 +43,11 @@ pub fn add_files(sources: &mut Sources, dir: &Path, prefix: &str, ext: &str) {
 /// The shipped rules: `rules/*.lyk` and `rules/tables/*.txt`, named as the
 /// CLI names them.
 pub fn shipped_rules() -> Program {
+    build(&shipped_sources())
+}
+
+/// The shipped rules' sources, as [`shipped_rules`] reads them.
+pub fn shipped_sources() -> Sources {
     let mut sources = Sources::new();
     add_files(&mut sources, &workspace().join("rules"), "rules", ".lyk");
     add_files(
@@ -51,7 +56,7 @@ pub fn shipped_rules() -> Program {
         "rules/tables",
         ".txt",
     );
-    build(&sources)
+    sources
 }
 
 /// A sample household's line (`rules/tests/samples.ndjson`) by record id.
