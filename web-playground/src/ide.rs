@@ -7,10 +7,11 @@
 //! a position inside a character down to its start. Every span in an answer
 //! is `{"file", "from", "to"}` in UTF-16 code units of that file's text.
 //!
-//! The analysis is brought up to date lazily, when a question comes: a
-//! keystroke already recompiles the whole workspace for the results, and
-//! re-checking it a second time for an editor service nobody asked for
-//! would double that cost.
+//! The same analysis gives [`Workspace::compile`] its program and
+//! diagnostics, so an edit is checked once for both the results and the
+//! editor, and only the changed file is parsed again. It is brought up to
+//! date when it is used, not on every `set_file`: the page sends the files
+//! one by one.
 
 use std::collections::BTreeSet;
 
@@ -70,15 +71,25 @@ impl IdeState {
 
 impl Workspace {
     /// The analysis of the current files: built from all of them the first
-    /// time, then told only of the files that changed.
-    fn analysis(&mut self) -> &Analysis {
+    /// time, then told only of the files that changed. A new file rebuilds
+    /// it, so that its files stay in name order, as `layak` reads a rules
+    /// directory.
+    pub(crate) fn analysis(&mut self) -> &Analysis {
         let files = &self.files;
         let ide = &mut self.ide;
+        let changed = std::mem::take(&mut ide.changed);
         if let Some(analysis) = &mut ide.analysis {
-            for name in std::mem::take(&mut ide.changed) {
-                match files.get(&name) {
-                    Some(text) => analysis.set_file(&name, text),
-                    None => analysis.remove_file(&name),
+            if changed
+                .iter()
+                .any(|name| files.contains_key(name) && analysis.file_id(name).is_none())
+            {
+                ide.analysis = None;
+            } else {
+                for name in changed {
+                    match files.get(&name) {
+                        Some(text) => analysis.set_file(&name, text),
+                        None => analysis.remove_file(&name),
+                    }
                 }
             }
         }

@@ -80,13 +80,15 @@ impl Workspace {
     /// Parses and checks every file, in name order as `layak` reads a rules
     /// directory, and generates the module of a program that checks: a
     /// module past the size limit is one more diagnostic (E0906), shown
-    /// like the others, not a failure of the page.
-    pub fn compile(&self) -> Compiled {
-        let mut sources = Sources::new();
-        for (name, text) in &self.files {
-            sources.add(name.as_str(), text.as_str());
-        }
-        let (mut program, mut diagnostics) = layak_dsl::compile(&sources);
+    /// like the others, not a failure of the page. The check is the
+    /// editor's analysis (`layak_dsl::ide`, which gives what
+    /// `layak_dsl::compile` gives): only the files changed since the last
+    /// call are parsed again.
+    pub fn compile(&mut self) -> Compiled {
+        let analysis = self.analysis();
+        let sources = analysis.sources().clone();
+        let mut program = analysis.program().cloned();
+        let mut diagnostics = analysis.diagnostics().to_vec();
         let module = match program
             .as_ref()
             .map(layak_dsl::wasm::compile_module_checked)

@@ -122,7 +122,7 @@ fn summaries(lines: &Json) -> Vec<String> {
 
 #[test]
 fn the_module_gives_the_interpreters_summary_lines() {
-    let ws = shipped();
+    let mut ws = shipped();
     let compiled = ws.compile();
     assert!(compiled.ok(), "{}", compiled.diagnostics());
     let prepared = compiled.prepare(&samples(), "2025-10-01", "{}").unwrap();
@@ -165,6 +165,60 @@ fn a_misspelt_field_gives_the_check_diagnostics_json() {
         .err()
         .unwrap();
     assert_eq!(err, r#"{"error":"the rules have errors"}"#);
+}
+
+/// The diagnostics `layak_dsl::compile` gives for the files in name order,
+/// as `layak check --format json` writes them.
+fn compile_from_scratch(files: &[(&str, String)]) -> String {
+    let mut files = files.to_vec();
+    files.sort();
+    let mut sources = layak_dsl::Sources::new();
+    for (name, text) in &files {
+        sources.add(*name, text.as_str());
+    }
+    let (_, diagnostics) = layak_dsl::compile(&sources);
+    let json: Vec<_> = diagnostics
+        .iter()
+        .map(|d| layak_dsl::diagnostic::to_json(&sources, d))
+        .collect();
+    serde_json::to_string(&json).unwrap()
+}
+
+#[test]
+fn edits_compiled_through_the_analysis_give_what_a_fresh_compile_gives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let mut files: Vec<(&str, String)> = Vec::new();
+    let mut ws = Workspace::new();
+    for name in ["schema.lyk", "common.lyk", "pkh.lyk"] {
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        let name: &str = Box::leak(format!("rules/{name}").into_boxed_str());
+        ws.set_file(name, &text);
+        files.push((name, text));
+    }
+    let step = |ws: &mut Workspace, files: &[(&str, String)]| {
+        let compiled = ws.compile();
+        assert_eq!(compiled.diagnostics(), compile_from_scratch(files));
+        compiled.ok()
+    };
+    assert!(step(&mut ws, &files));
+    // An edit that breaks a file, then one that mends it.
+    let pkh = files[2].1.clone();
+    let broken = pkh.replacen("age(m) >= PKH", "umur(m) >= PKH", 1);
+    ws.set_file("rules/pkh.lyk", &broken);
+    files[2].1 = broken;
+    assert!(!step(&mut ws, &files));
+    ws.set_file("rules/pkh.lyk", &pkh);
+    files[2].1 = pkh;
+    assert!(step(&mut ws, &files));
+    // A new file that sorts first and declares `age` again: reported in
+    // the file order `layak` reads, not in the order the files came.
+    let dup = "def age(m: Member): int = 1\n".to_string();
+    ws.set_file("rules/aa.lyk", &dup);
+    files.push(("rules/aa.lyk", dup));
+    assert!(!step(&mut ws, &files));
+    ws.remove_file("rules/aa.lyk");
+    files.pop();
+    assert!(step(&mut ws, &files));
 }
 
 #[test]
