@@ -4,6 +4,7 @@
 // with positions in UTF-16 code units, CodeMirror's own.
 import { EditorState } from "@codemirror/state";
 import { EditorView, hoverTooltip, keymap, showDialog } from "@codemirror/view";
+import { syntaxTree } from "@codemirror/language";
 import { renderMarkdown } from "./markdown.js";
 
 // The analysis's completion kinds as CodeMirror's icon types.
@@ -62,6 +63,8 @@ export function ide(file, host) {
     const word = context.matchBefore(/[A-Za-z0-9_]*/);
     const afterDot = context.state.sliceDoc(word.from - 1, word.from) === ".";
     if (!context.explicit && word.from === word.to && !afterDot) return null;
+    // Not in a comment or a string's text (a `{hole}` in a string is code).
+    if (/comment|string/.test(syntaxTree(context.state).resolveInner(context.pos, -1).name)) return null;
     const items = ask("completion", (ws) => ws.completions(file, context.pos));
     if (!Array.isArray(items) || items.length === 0) return null;
     return {
@@ -82,8 +85,15 @@ export function ide(file, host) {
   function rename(view) {
     const pos = view.state.selection.main.head;
     const target = ask("rename", (ws) => ws.prepare_rename(file, pos));
-    if (!target || target.error) return true;
-    renameDialog(view, target, target.name, null);
+    if (target && !target.error) {
+      renameDialog(view, target, target.name, null);
+    } else {
+      // Nothing renamable here: the analysis says why (no name, or a
+      // record field, whose name is the households' key), whatever the new
+      // name would be.
+      const why = ask("rename", (ws) => ws.rename(file, pos, "_"));
+      showDialog(view, { label: (why && why.error) || "there is no name to rename here", class: "cm-rename-refused", focus: true });
+    }
     return true;
   }
 

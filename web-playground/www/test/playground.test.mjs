@@ -392,6 +392,13 @@ test("completion after `m.` lists the Member fields; picking one inserts it and 
   await list.waitFor();
   assert.ok((await list.locator(".cm-completionLabel").allInnerTexts()).includes("birth_date"));
   await page.keyboard.press("Escape");
+  await list.waitFor({ state: "detached" });
+  // Typing in a comment opens no list.
+  await cursorAt(page, "// A member counts");
+  await page.keyboard.press("End");
+  await page.keyboard.type(" per", { delay: 20 });
+  await page.waitForTimeout(400);
+  assert.equal(await list.count(), 0);
   const ms = await ideTimings(page, "completion");
   console.log(`# completion after m.: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
     `list shown ${shown} ms after typing began`);
@@ -463,6 +470,11 @@ test("F2 renames a definition in every file; the rules compile and decide as bef
   assert.match(await page.locator("#status").innerText(), /^ok/);
   const got = await summaries(page);
   got.forEach((line, i) => assert.equal(line, expected[i], `line ${i + 1} after the rename`));
+  // A record field keeps its name (it is the households' key): F2 says so.
+  await cursorAt(page, "m.sex == Sex.F", "m.".length);
+  await page.keyboard.press("F2");
+  assert.match(await page.locator(".cm-rename-refused").innerText(), /`sex` is a field/);
+  await page.keyboard.press("Escape");
   // The open file's part of the rename is one undo step.
   const m = await runs(page);
   await page.keyboard.press("Control+z");
