@@ -346,12 +346,18 @@ test("hovering PKH_ELDERLY_MIN_AGE shows 70 on the as-of date and its legal sour
   assert.match(await tip.locator("pre code").first().innerText(), /PKH_ELDERLY_MIN_AGE/);
   assert.doesNotMatch(text, /```/);
   mkdirSync(artifacts, { recursive: true });
-  await page.locator("#rules-pane").screenshot({ path: join(artifacts, "hover.png") });
-  // A name with nothing to say gives no tooltip and no error.
+  await page.screenshot({ path: join(artifacts, "hover.png"), clip: { x: 0, y: 0, width: 1100, height: 720 } });
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: "detached" });
+  // A definition in another file: its signature.
+  const def = await cursorAt(page, "not in_school(m)", "not ".length + 3);
+  await page.mouse.move(def.x, def.y);
+  await tip.waitFor();
+  assert.match(await tip.innerText(), /def in_school\(m: Member\): bool/);
   await page.mouse.move(5, 5);
   await tip.waitFor({ state: "detached" });
   const ms = await ideTimings(page, "hover");
-  console.log(`# hover PKH_ELDERLY_MIN_AGE: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
+  console.log(`# hover: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
     `tooltip shown ${shown} ms after the mouse stopped (CodeMirror waits 300 ms)`);
   assert.deepEqual(errors, []);
   await context.close();
@@ -376,6 +382,8 @@ test("completion after `m.` lists the Member fields; picking one inserts it and 
   const labels = await list.locator(".cm-completionLabel").allInnerTexts();
   for (const field of ["nik", "name", "birth_date", "sex"]) assert.ok(labels.includes(field), `${field} in ${labels}`);
   assert.ok(!labels.includes("PKH_ELDERLY_MIN_AGE"), "after `m.` only Member's fields");
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "completion.png"), clip: { x: 0, y: 0, width: 1100, height: 720 } });
   // Narrow it down and pick `sex` with the mouse.
   await page.keyboard.type("se", { delay: 20 });
   const n = await runs(page);
@@ -454,6 +462,8 @@ test("F2 renames a definition in every file; the rules compile and decide as bef
   await input.fill("2umur");
   await page.keyboard.press("Enter");
   await page.locator(".cm-rename .cm-rename-error").waitFor();
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator("#rules-pane").screenshot({ path: join(artifacts, "rename.png") });
   assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("age(m) >= PKH_ELDERLY_MIN_AGE")));
   const n = await runs(page);
   await page.locator(".cm-rename input").fill("umur");
