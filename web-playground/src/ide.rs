@@ -1,5 +1,5 @@
 //! The editor's services (hover, completion, go to definition, references,
-//! rename) over `layak_dsl::ide`, the analysis behind `layak lsp` too: this
+//! rename, quick fixes) over `layak_dsl::ide`, the analysis behind `layak lsp` too: this
 //! module only converts positions and shapes JSON.
 //!
 //! CodeMirror counts positions in UTF-16 code units; the analysis in bytes
@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use layak_dsl::Sources;
 use layak_dsl::date::Date;
-use layak_dsl::ide::Analysis;
+use layak_dsl::ide::{Analysis, Edit};
 use layak_dsl::source::{FileId, Span};
 use serde_json::{Value as Json, json};
 use wasm_bindgen::prelude::*;
@@ -128,6 +128,20 @@ fn utf16_range(text: &str, span: Span) -> (usize, usize) {
     let from = byte_to_utf16(text, range.start);
     let to = byte_to_utf16(text, range.end).max(from);
     (from, to)
+}
+
+/// `[{"file", "from", "to", "text"}]` of edits, in UTF-16 code units.
+fn edits_json(sources: &Sources, edits: Vec<Edit>) -> Vec<Json> {
+    edits
+        .into_iter()
+        .map(|edit| {
+            let mut json = span_json(sources, edit.span);
+            if let Some(object) = json.as_object_mut() {
+                object.insert("text".into(), edit.text.into());
+            }
+            json
+        })
+        .collect()
 }
 
 fn answer(result: Result<Json, String>) -> String {
@@ -251,17 +265,31 @@ impl Workspace {
             let edits = analysis
                 .rename(id, offset, new_name)
                 .map_err(|e| e.message)?;
-            let edits: Vec<Json> = edits
-                .into_iter()
-                .map(|edit| {
-                    let mut json = span_json(sources, edit.span);
-                    if let Some(object) = json.as_object_mut() {
-                        object.insert("text".into(), edit.text.into());
-                    }
-                    json
-                })
-                .collect();
-            Ok(json!({ "edits": edits }))
+            Ok(json!({ "edits": edits_json(sources, edits) }))
+        }))
+    }
+
+    /// The quick fixes for the diagnostics that overlap `from`..`to`
+    /// (UTF-16) of `file`: `[{"title", "code", "edits": [{"file", "from",
+    /// "to", "text"}]}]`, each "did you mean" name of a diagnostic.
+    pub fn code_actions(&mut self, file: &str, from: u32, to: u32) -> String {
+        answer(self.at(file, from).map(|(analysis, id, start)| {
+            let sources = analysis.sources();
+            let text = sources.get(id).map_or("", |f| f.text.as_str());
+            let end = utf16_to_byte(text, to as usize).max(start);
+            Json::Array(
+                analysis
+                    .code_actions(id, start, end)
+                    .into_iter()
+                    .map(|action| {
+                        json!({
+                            "title": action.title,
+                            "code": action.code,
+                            "edits": edits_json(sources, action.edits),
+                        })
+                    })
+                    .collect(),
+            )
         }))
     }
 }

@@ -160,6 +160,16 @@ fn a_misspelt_field_gives_the_check_diagnostics_json() {
     assert_eq!(d["file"], "rules/pkh.lyk");
     assert_eq!(d["snippet"], "desl");
     assert!(d["help"].as_str().unwrap().contains("`desil`"), "{d}");
+    // Its quick fix, from the editor's analysis, in UTF-16 offsets.
+    let edited = pkh.replacen("family.desil}", "family.desl}", 1);
+    let at = (js_index(&edited, "family.desl}") + "family.".len()) as u32;
+    let actions = ask(ws.code_actions("rules/pkh.lyk", at, at + 4));
+    let fix = &actions[0];
+    assert_eq!(fix["code"], "E0104", "{actions}");
+    assert!(fix["title"].as_str().unwrap().contains("desil"), "{fix}");
+    assert_eq!(fix["edits"][0]["text"], "desil");
+    assert_eq!(fix["edits"][0]["from"], at);
+    assert_eq!(fix["edits"][0]["to"], at + 4);
     let err = compiled
         .prepare(&samples(), "2025-10-01", "{}")
         .err()

@@ -478,10 +478,27 @@ function showDiagnostics() {
         severity: d.level === "error" ? "error" : "warning",
         source: d.code,
         message: `${d.code}: ${d.message}${d.help ? `\nhelp: ${d.help}` : ""}`,
+        actions: quickFixes(d, from, Math.min(to, text.length)),
       });
     }
   }
   if (view) view.dispatch(setDiagnostics(view.state, here));
+}
+
+/// The analysis's quick fixes for a diagnostic (its "did you mean" name),
+/// as lint actions: a click applies the edits like any other edit.
+function quickFixes(d, from, to) {
+  if (!d.help || !app.ws) return [];
+  let actions;
+  try {
+    actions = JSON.parse(ideHost.ws().code_actions(d.file, from, to));
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(actions)) return [];
+  return actions
+    .filter((a) => a.code === d.code && a.edits.some((e) => e.file === d.file && e.from === from && e.to === to))
+    .map((a) => ({ name: a.title, apply: () => applyEdits(a.edits) }));
 }
 
 function reveal(file, start, end) {

@@ -251,6 +251,34 @@ test("a misspelt field shows the inline diagnostic with its code, and the page k
   await context.close();
 });
 
+test("the misspelt field's quick fix in the lint tooltip puts back the suggested name", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    const at = view.state.doc.toString().indexOf("family.desil}") + "family.".length;
+    view.dispatch({ selection: { anchor: at, head: at + "desil".length } });
+    view.focus();
+  });
+  let n = await runs(page);
+  await page.keyboard.type("desl", { delay: 20 });
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  await page.locator(".cm-lintRange-error").first().hover();
+  const fix = page.locator(".cm-tooltip-lint .cm-diagnosticAction");
+  await fix.first().waitFor();
+  assert.match(await fix.first().innerText(), /desil/);
+  n = await runs(page);
+  await fix.first().click();
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("family.desil}")));
+  assert.equal(await page.locator("#diagnostics .diag").count(), 0);
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a pasted 20,000-term chain shows E0901 inline with its place and hint, and the page answers the next edit", async () => {
   const { page, context, errors } = await open();
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
