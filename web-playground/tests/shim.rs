@@ -531,3 +531,56 @@ fn definition_and_rename_answer_in_utf16_across_files() {
     ws.remove_file("rules/zz_emoji.lyk");
     assert!(ask(ws.definition("rules/zz_emoji.lyk", 0))["error"].is_string());
 }
+
+#[test]
+fn every_position_of_the_shipped_rules_answers_json_never_a_panic() {
+    let mut ws = shipped();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lyk"))
+        .collect();
+    names.sort();
+    let mut asked = 0;
+    for name in &names {
+        let file = format!("rules/{name}");
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        let len = text.encode_utf16().count() as u32;
+        for pos in (0..=len + 2).step_by(7) {
+            // Completion checks the text again (with a marker name at the
+            // cursor): asked at every thirtieth place, to keep the test short.
+            let completions = if pos % 210 == 0 {
+                ws.completions(&file, pos)
+            } else {
+                "[]".to_string()
+            };
+            for answer in [
+                ws.hover(&file, pos, "2025-10-01"),
+                completions,
+                ws.definition(&file, pos),
+                ws.references(&file, pos),
+                ws.prepare_rename(&file, pos),
+                ws.code_actions(&file, pos, pos + 3),
+            ] {
+                let json = ask(answer);
+                assert!(json.get("error").is_none(), "{file}:{pos}: {json}");
+                asked += 1;
+            }
+        }
+    }
+    // Half-typed text: pkh.lyk cut at many places, asked at its end.
+    let pkh = std::fs::read_to_string(root.join("pkh.lyk")).unwrap();
+    for cut in (0..pkh.len())
+        .step_by(293)
+        .filter(|&c| pkh.is_char_boundary(c))
+    {
+        let text = format!("{}\n  m.", &pkh[..cut]);
+        ws.set_file("rules/pkh.lyk", &text);
+        let end = text.encode_utf16().count() as u32;
+        assert!(ask(ws.completions("rules/pkh.lyk", end)).is_array());
+        assert!(!ask(ws.hover("rules/pkh.lyk", end - 1, "")).is_string());
+        asked += 2;
+    }
+    assert!(asked > 500, "{asked}");
+}
