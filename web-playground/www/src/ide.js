@@ -1,6 +1,6 @@
 // The editor's language services, from `layak_dsl::ide` in the page's wasm
 // (the analysis `layak lsp` serves too; no server): hover, completion, go to
-// definition (F12, Ctrl/Cmd+click) and rename (F2). The shim answers in JSON
+// definition (F12, Ctrl/Cmd+click), references (Shift+F12) and rename (F2). The shim answers in JSON
 // with positions in UTF-16 code units, CodeMirror's own.
 import { EditorState } from "@codemirror/state";
 import { EditorView, hoverTooltip, keymap, showDialog } from "@codemirror/view";
@@ -27,6 +27,7 @@ const ICONS = {
 ///   asOf()               the page's `as of` date (YYYY-MM-DD)
 ///   jump(file, from, to) shows a range of a file, opening its tab
 ///   applyEdits(edits)    applies [{file, from, to, text}]; returns an error text or null
+///   showReferences(refs) shows [{file, from, to}], the uses of one name
 ///   timed(kind, ms)      records how long a service took
 export function ide(file, host) {
   /// Calls the shim and parses its JSON; null when it has no answer, and
@@ -140,12 +141,20 @@ export function ide(file, host) {
     });
   }
 
+  function references(view) {
+    const pos = view.state.selection.main.head;
+    const refs = ask("references", (ws) => ws.references(file, pos));
+    if (Array.isArray(refs) && refs.length > 0) host.showReferences(refs);
+    return true;
+  }
+
   return [
     hover,
     EditorState.languageData.of(() => [{ autocomplete: complete }]),
     keymap.of([
       { key: "F12", run: (view) => (definitionAt(view.state.selection.main.head), true) },
       { key: "F2", run: rename },
+      { key: "Shift-F12", run: references },
     ]),
     EditorView.domEventHandlers({
       mousedown(event, view) {

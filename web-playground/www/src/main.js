@@ -3,8 +3,8 @@
 // compile run on the browser's own WebAssembly, the same module the server
 // runs (docs/abi.md). Every change recompiles and re-evaluates at once.
 import init, { Workspace, format as formatRules, apply_changes as applyChanges } from "../../pkg/layak_playground.js";
-import { EditorState, StateEffect, StateField, Compartment } from "@codemirror/state";
-import { EditorView, Decoration, keymap } from "@codemirror/view";
+import { EditorState, EditorSelection, StateEffect, StateField, Compartment } from "@codemirror/state";
+import { EditorView, Decoration, keymap, showDialog } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { setDiagnostics, lintGutter } from "@codemirror/lint";
 import { indentWithTab } from "@codemirror/commands";
@@ -56,7 +56,7 @@ const app = {
   whatIf: null, // the latest "what would change" of the selected household
   whatIfKey: null,
   whatIfRuns: 0,
-  ideTimings: { hover: [], completion: [], definition: [], rename: [] }, // ms per request
+  ideTimings: { hover: [], completion: [], definition: [], references: [], rename: [] }, // ms per request
 };
 window.__layak = app;
 
@@ -352,12 +352,55 @@ const ideHost = {
   asOf: () => state.asOf,
   jump: (file, from, to) => revealRange(file, from, to),
   applyEdits,
+  showReferences,
   timed(kind, ms) {
-    const list = app.ideTimings[kind];
+    const list = (app.ideTimings[kind] ||= []);
     list.push(ms);
     if (list.length > 200) list.splice(0, 100);
   },
 };
+
+/// Shows the uses of a name ([{file, from, to}]): in the open file all of
+/// them selected (one cursor each), and a bar under the editor with the
+/// count per file; a file's button opens it with its uses selected.
+function showReferences(refs) {
+  const byFile = new Map();
+  for (const r of refs) {
+    if (!(r.file in state.files)) continue;
+    if (!byFile.has(r.file)) byFile.set(r.file, []);
+    byFile.get(r.file).push(r);
+  }
+  const here = byFile.get(state.tab);
+  if (here) {
+    const len = view.state.doc.length;
+    const ranges = here.map((r) => EditorSelection.range(Math.min(r.from, len), Math.min(r.to, len)));
+    const head = view.state.selection.main.head;
+    const main = Math.max(0, here.findIndex((r) => r.from <= head && head <= r.to));
+    view.dispatch({ selection: EditorSelection.create(ranges, main), scrollIntoView: true });
+  }
+  showDialog(view, {
+    content: (_view, close) => {
+      const form = document.createElement("form");
+      const total = refs.length;
+      form.append(`${total} use${total === 1 ? "" : "s"} (declaration included): `);
+      for (const [file, list] of byFile) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "cm-button";
+        b.dataset.file = file;
+        b.textContent = `${file.replace(/^rules\//, "")} (${list.length})`;
+        b.onclick = () => {
+          close();
+          if (file !== state.tab) openTab(file);
+          showReferences(refs);
+        };
+        form.append(b, " ");
+      }
+      return form;
+    },
+    class: "cm-references",
+  });
+}
 
 /// Applies a rename's edits ([{file, from, to, text}], UTF-16 offsets into
 /// the current texts) to every file they touch, then recompiles as an

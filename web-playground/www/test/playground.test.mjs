@@ -442,7 +442,7 @@ test("completion after `m.` lists the Member fields; picking one inserts it and 
   await context.close();
 });
 
-test("F12 and Ctrl+click go to a definition in another file", async () => {
+test("F12 and Ctrl+click go to a definition in another file; Shift+F12 shows every use", async () => {
   const { page, context, errors } = await open();
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
   const selected = () => page.evaluate(() => {
@@ -472,6 +472,21 @@ test("F12 and Ctrl+click go to a definition in another file", async () => {
   assert.deepEqual(await selected().then(({ name, before }) => ({ name, before })), { name: "in_school", before: "def " });
   // Only one cursor: the click did not add a selection range.
   assert.equal(await page.evaluate(() => window.__layak.view.state.selection.ranges.length), 1);
+  // Shift+F12: every use of `age`, selected in the open file, counted per file.
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await cursorAt(page, "age(m) >= PKH_ELDERLY_MIN_AGE", 1);
+  await page.keyboard.press("Shift+F12");
+  const bar = page.locator(".cm-references");
+  await bar.waitFor();
+  assert.match(await bar.innerText(), /\d+ uses[\s\S]*common\.lyk \(1\)[\s\S]*integrity\.lyk \(4\)[\s\S]*pkh\.lyk \(3\)/);
+  const picked = () => page.evaluate(() => {
+    const { state } = window.__layak.view;
+    return state.selection.ranges.map((r) => state.sliceDoc(r.from, r.to));
+  });
+  assert.deepEqual(await picked(), ["age", "age", "age"]);
+  await bar.locator('button[data-file="rules/integrity.lyk"]').click();
+  await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/integrity.lyk");
+  assert.deepEqual(await picked(), ["age", "age", "age", "age"]);
   const ms = await ideTimings(page, "definition");
   console.log(`# go to definition: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length})`);
   assert.deepEqual(errors, []);
