@@ -31,6 +31,11 @@
 //! Every function answers in JSON; errors are the CLI's shapes (diagnostics
 //! as `layak check --format json`, malformed households with their JSON
 //! paths), never a panic.
+//!
+//! The editor's services (hover, completion, definition, references,
+//! rename, quick fixes: the `ide` module) are `layak_dsl::ide`, the analysis
+//! `layak lsp` serves, which also checks the rules for [`Workspace::compile`];
+//! they take and give positions in UTF-16 code units, as CodeMirror counts.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -378,7 +378,8 @@ function showReferences(refs) {
     const main = Math.max(0, here.findIndex((r) => r.from <= head && head <= r.to));
     view.dispatch({ selection: EditorSelection.create(ranges, main), scrollIntoView: true });
   }
-  showDialog(view, {
+  if (closeReferences) view.dispatch({ effects: closeReferences });
+  closeReferences = showDialog(view, {
     content: (_view, close) => {
       const form = document.createElement("form");
       const total = refs.length;
@@ -399,8 +400,9 @@ function showReferences(refs) {
       return form;
     },
     class: "cm-references",
-  });
+  }).close;
 }
+let closeReferences = null; // the effect that closes the open references bar
 
 /// Applies a rename's edits ([{file, from, to, text}], UTF-16 offsets into
 /// the current texts) to every file they touch, then recompiles as an

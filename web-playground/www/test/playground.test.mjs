@@ -484,6 +484,8 @@ test("F12 and Ctrl+click go to a definition in another file; Shift+F12 shows eve
     return state.selection.ranges.map((r) => state.sliceDoc(r.from, r.to));
   });
   assert.deepEqual(await picked(), ["age", "age", "age"]);
+  await page.keyboard.press("Shift+F12");
+  assert.equal(await bar.count(), 1, "asking again replaces the bar");
   await bar.locator('button[data-file="rules/integrity.lyk"]').click();
   await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/integrity.lyk");
   assert.deepEqual(await picked(), ["age", "age", "age", "age"]);
