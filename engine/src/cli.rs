@@ -97,6 +97,11 @@ pub enum Command {
     /// Measure the shipped rules over a generated population: native Rust,
     /// interpreter, wasm, end to end and the parse floor, in one run.
     Bench(BenchArgs),
+    /// Run the language server (LSP over stdin and stdout) for editors:
+    /// diagnostics, hover, definitions, references, rename, completion,
+    /// symbols, semantic tokens, formatting and quick fixes. Editors start
+    /// it; see README.md, "Editors".
+    Lsp,
 }
 
 #[derive(Debug, clap::Args)]

@@ -19,6 +19,8 @@ mod batch;
 mod cli;
 #[path = "hostile_rules.rs"]
 mod hostile_rules;
+#[path = "lsp.rs"]
+mod lsp;
 #[path = "serve_access.rs"]
 mod serve_access;
 mod serve_common;

@@ -16,7 +16,8 @@ fn wanted(path: &Path) -> bool {
 }
 
 /// Every `.lyk` and `.txt` file under the given files and directories, in a
-/// stable order. Test fixtures under a `tests` directory are skipped.
+/// stable order. Test fixtures under a `tests` directory are skipped, and so
+/// are `target`, `node_modules` and hidden directories.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for path in paths {
@@ -38,10 +39,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in entries {
         let path = entry?.path();
         if path.is_dir() {
-            if path
-                .file_name()
-                .is_some_and(|n| n == "tests" || n == "target")
-            {
+            // Test fixtures, build output, npm packages, hidden folders.
+            if path.file_name().is_some_and(|n| {
+                n == "tests"
+                    || n == "target"
+                    || n == "node_modules"
+                    || n.to_string_lossy().starts_with('.')
+            }) {
                 continue;
             }
             walk(&path, out)?;

@@ -59,6 +59,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(command) => token::run(&command),
         Command::Audit(command) => audit::run(&command),
         Command::Bench(args) => bench(&args),
+        Command::Lsp => {
+            layak_lsp::serve_stdio()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
