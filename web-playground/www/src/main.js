@@ -406,9 +406,10 @@ let closeReferences = null; // the effect that closes the open references bar
 
 /// Applies a rename's edits ([{file, from, to, text}], UTF-16 offsets into
 /// the current texts) to every file they touch, then recompiles as an
-/// ordinary edit does. The open file changes through its editor (one undo
-/// step); another file's kept editor state gets the same transaction, so
-/// undo works there too. Returns why nothing was changed, or null.
+/// ordinary edit does. The open file changes through its editor, every
+/// other file through its editor state (kept for its tab, made if the tab
+/// was never opened): one undo step in each file's tab. Returns why nothing
+/// was changed, or null.
 function applyEdits(edits) {
   const byFile = new Map();
   for (const e of edits) {
@@ -425,17 +426,10 @@ function applyEdits(edits) {
       view.dispatch({ changes, userEvent: "rename" });
       continue;
     }
-    const kept = editorStates[file];
-    if (kept && kept.doc.toString() === state.files[file]) {
-      editorStates[file] = kept.update({ changes, userEvent: "rename" }).state;
-      state.files[file] = editorStates[file].doc.toString();
-    } else {
-      // Back to front, so each edit's offsets still hold.
-      let text = state.files[file];
-      for (const c of [...changes].reverse()) text = text.slice(0, c.from) + c.insert + text.slice(c.to);
-      state.files[file] = text;
-      delete editorStates[file];
-    }
+    let kept = editorStates[file];
+    if (!kept || kept.doc.toString() !== state.files[file]) kept = editorState(file);
+    editorStates[file] = kept.update({ changes, userEvent: "rename" }).state;
+    state.files[file] = editorStates[file].doc.toString();
   }
   schedule();
   return null;

@@ -377,6 +377,15 @@ test("hovering PKH_ELDERLY_MIN_AGE shows 70 on the as-of date and its legal sour
   await page.screenshot({ path: join(artifacts, "hover.png"), clip: { x: 0, y: 0, width: 1100, height: 720 } });
   await page.mouse.move(5, 5);
   await tip.waitFor({ state: "detached" });
+  // The value in force follows the page's `as of`: none before 2021.
+  await page.fill("#as-of", "2020-06-01");
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  const again = await cursorAt(page, ">= PKH_ELDERLY_MIN_AGE", ">= ".length + 4);
+  await page.mouse.move(again.x, again.y + 1);
+  await tip.waitFor();
+  assert.match(await tip.innerText(), /no value on 2020-06-01/);
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: "detached" });
   // A definition in another file: its signature.
   const def = await cursorAt(page, "not in_school(m)", "not ".length + 3);
   await page.mouse.move(def.x, def.y);
@@ -538,11 +547,18 @@ test("F2 renames a definition in every file; the rules compile and decide as bef
   await page.keyboard.press("F2");
   assert.match(await page.locator(".cm-rename-refused").innerText(), /`sex` is a field/);
   await page.keyboard.press("Escape");
-  // The open file's part of the rename is one undo step.
-  const m = await runs(page);
+  // The rename is one undo step in each file's tab, also in a tab never
+  // opened before.
+  let m = await runs(page);
   await page.keyboard.press("Control+z");
   await settled(page, m);
   assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("age(m) >= PKH_ELDERLY_MIN_AGE")));
+  await page.click('#tabs button[data-file="rules/common.lyk"]');
+  await cursorAt(page, "def umur");
+  m = await runs(page);
+  await page.keyboard.press("Control+z");
+  await settled(page, m);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("def age(m: Member): int")));
   assert.deepEqual(errors, []);
   await context.close();
 });
