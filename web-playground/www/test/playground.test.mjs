@@ -361,11 +361,9 @@ test("hovering PKH_ELDERLY_MIN_AGE shows 70 on the as-of date and its legal sour
   const { page, context, errors } = await open();
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
   const at = await cursorAt(page, ">= PKH_ELDERLY_MIN_AGE", ">= ".length + 4);
-  const t0 = Date.now();
   await page.mouse.move(at.x, at.y);
   const tip = page.locator(".cm-tooltip-hover .cm-lyk-hover");
   await tip.waitFor();
-  const shown = Date.now() - t0;
   const text = await tip.innerText();
   assert.match(text, /param PKH_ELDERLY_MIN_AGE: int/);
   assert.match(text, /\b70\b/);
@@ -395,7 +393,7 @@ test("hovering PKH_ELDERLY_MIN_AGE shows 70 on the as-of date and its legal sour
   await tip.waitFor({ state: "detached" });
   const ms = await ideTimings(page, "hover");
   console.log(`# hover: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
-    `tooltip shown ${shown} ms after the mouse stopped (CodeMirror waits 300 ms)`);
+    `the analysis's answer; CodeMirror shows it once the mouse has rested 300 ms`);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -411,11 +409,9 @@ test("completion after `m.` lists the Member fields; picking one inserts it and 
     const at = view.state.selection.main.head;
     view.dispatch({ selection: { anchor: at, head: at + "m.sex".length } });
   });
-  const t0 = Date.now();
   await page.keyboard.type("m.", { delay: 20 });
   const list = page.locator(".cm-tooltip-autocomplete");
   await list.waitFor();
-  const shown = Date.now() - t0;
   // Retyping the dot ten times: each is an edit (recompiled) and then a
   // completion, for the median below.
   for (let i = 0; i < 10; i++) {
@@ -454,7 +450,7 @@ test("completion after `m.` lists the Member fields; picking one inserts it and 
   assert.equal(await list.count(), 0);
   const ms = await ideTimings(page, "completion");
   console.log(`# completion after m.: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
-    `list shown ${shown} ms after typing began`);
+    `each after an edit; CodeMirror asks 100 ms after the last keystroke`);
   assert.deepEqual(errors, []);
   await context.close();
 });
