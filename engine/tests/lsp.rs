@@ -382,7 +382,10 @@ fn an_editor_session_on_the_shipped_rules() {
         json!({ "textDocument": { "uri": uri(&pkh) } }),
     );
     let data = tokens["data"].as_array().unwrap();
-    assert!(data.len() % 5 == 0 && data.len() > 5 * 50, "{tokens}");
+    assert!(
+        data.len().is_multiple_of(5) && data.len() > 5 * 50,
+        "{tokens}"
+    );
     // The first is `PKH_ELDERLY_MIN_AGE` declared on line 5 (from 0: 4),
     // column 6, 19 long: a variable (4), declaration and readonly (0b11).
     assert_eq!(

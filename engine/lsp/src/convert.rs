@@ -148,6 +148,10 @@ impl Server {
         }
     }
 
+    #[expect(
+        clippy::mutable_key_type,
+        reason = "`Uri` hashes its text only; `WorkspaceEdit` is keyed by it"
+    )]
     pub(super) fn workspace_edit(&self, edits: &[Edit]) -> lsp::WorkspaceEdit {
         let mut changes: HashMap<Uri, Vec<lsp::TextEdit>> = HashMap::new();
         for edit in edits {
