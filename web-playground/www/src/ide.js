@@ -2,8 +2,8 @@
 // (the analysis `layak lsp` serves too; no server): hover, completion, go to
 // definition (F12, Ctrl/Cmd+click), references (Shift+F12) and rename (F2). The shim answers in JSON
 // with positions in UTF-16 code units, CodeMirror's own.
-import { EditorState } from "@codemirror/state";
-import { EditorView, hoverTooltip, keymap, showDialog } from "@codemirror/view";
+import { EditorState, StateEffect, StateField } from "@codemirror/state";
+import { Decoration, EditorView, hoverTooltip, keymap, showDialog } from "@codemirror/view";
 import { syntaxTree } from "@codemirror/language";
 import { renderMarkdown } from "./markdown.js";
 
@@ -21,6 +21,24 @@ const ICONS = {
   local: "variable",
   keyword: "keyword",
 };
+
+// While Ctrl (Cmd on a Mac) is held, the name under the mouse that has a
+// definition is underlined like a link: a click goes there.
+const setLink = StateEffect.define();
+const linkField = StateField.define({
+  create: () => Decoration.none,
+  update(link, tr) {
+    if (tr.docChanged) link = Decoration.none;
+    for (const e of tr.effects) if (e.is(setLink)) link = e.value;
+    return link;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+const linkMark = Decoration.mark({ class: "cm-lyk-link" });
+
+function clearLink(view) {
+  if (view.state.field(linkField).size) view.dispatch({ effects: setLink.of(Decoration.none) });
+}
 
 /// The services for the editor of one file. `host` is the page:
 ///   ws()                 the shim's Workspace, its files up to date
@@ -148,8 +166,28 @@ export function ide(file, host) {
     return true;
   }
 
+  /// Underlines the name at the mouse when it has a definition (asked once
+  /// per name the mouse enters).
+  let linked = null;
+  function showLink(view, event) {
+    const pos = view.posAtCoords({ x: event.clientX, y: event.clientY });
+    const word = pos === null ? null : view.state.wordAt(pos);
+    if (!word) {
+      linked = null;
+      clearLink(view);
+      return;
+    }
+    const key = `${word.from}:${word.to}:${view.state.doc.length}`;
+    if (key === linked) return;
+    linked = key;
+    const d = ask("definition", (ws) => ws.definition(file, pos));
+    const marks = d && !d.error && d.file !== undefined ? Decoration.set([linkMark.range(word.from, word.to)]) : Decoration.none;
+    view.dispatch({ effects: setLink.of(marks) });
+  }
+
   return [
     hover,
+    linkField,
     EditorState.languageData.of(() => [{ autocomplete: complete }]),
     keymap.of([
       { key: "F12", run: (view) => (definitionAt(view.state.selection.main.head), true) },
@@ -157,6 +195,26 @@ export function ide(file, host) {
       { key: "Shift-F12", run: references },
     ]),
     EditorView.domEventHandlers({
+      mousemove(event, view) {
+        if (event.ctrlKey || event.metaKey) showLink(view, event);
+        else if (linked !== null) {
+          linked = null;
+          clearLink(view);
+        }
+        return false;
+      },
+      keyup(event, view) {
+        if (event.key === "Control" || event.key === "Meta") {
+          linked = null;
+          clearLink(view);
+        }
+        return false;
+      },
+      mouseleave(_event, view) {
+        linked = null;
+        clearLink(view);
+        return false;
+      },
       mousedown(event, view) {
         if (event.button !== 0 || !(event.ctrlKey || event.metaKey)) return false;
         const pos = view.posAtCoords({ x: event.clientX, y: event.clientY });

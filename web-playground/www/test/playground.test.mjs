@@ -479,9 +479,15 @@ test("F12 and Ctrl+click go to a definition in another file; Shift+F12 shows eve
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
   const at = await cursorAt(page, "not in_school(m)", "not ".length + 2);
   await page.keyboard.down("Control");
+  // With Ctrl held, the name under the mouse is underlined like a link.
+  await page.mouse.move(at.x, at.y);
+  const link = page.locator("#editor .cm-lyk-link");
+  await link.waitFor();
+  assert.equal(await link.innerText(), "in_school");
   await page.mouse.click(at.x, at.y);
   await page.keyboard.up("Control");
   await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/common.lyk");
+  assert.equal(await link.count(), 0, "no link left once Ctrl is up");
   assert.deepEqual(await selected().then(({ name, before }) => ({ name, before })), { name: "in_school", before: "def " });
   // Only one cursor: the click did not add a selection range.
   assert.equal(await page.evaluate(() => window.__layak.view.state.selection.ranges.length), 1);
