@@ -1,7 +1,8 @@
 // The editor's language services, from `layak_dsl::ide` in the page's wasm
 // (the analysis `layak lsp` serves too; no server): hover, completion, go to
-// definition (F12, Ctrl/Cmd+click), references (Shift+F12) and rename (F2). The shim answers in JSON
-// with positions in UTF-16 code units, CodeMirror's own.
+// definition (F12, Ctrl/Cmd+click), references (Shift+F12) and rename (F2).
+// The shim answers in JSON with positions in UTF-16 code units, CodeMirror's
+// own.
 import { EditorState, StateEffect, StateField } from "@codemirror/state";
 import { Decoration, EditorView, hoverTooltip, keymap, showDialog } from "@codemirror/view";
 import { syntaxTree } from "@codemirror/language";
