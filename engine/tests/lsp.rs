@@ -429,12 +429,26 @@ fn a_file_from_another_directory_is_checked_with_its_own_rules() {
             .unwrap()
             .contains("did you mean `id`?")
     );
+    // A file written next to it on disk, which the editor watches.
+    let second = other.join("second.lyk");
+    std::fs::write(&second, "def g(x: R): bool = x.id == 1\n").unwrap();
+    lsp.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&second), "type": 1 }] }),
+    );
+    let codes: Vec<String> = lsp
+        .diagnostics(&second)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    assert!(codes.contains(&"E0101".to_string()), "{codes:?}");
     // Back to the shipped rules: they check clean, and the other
     // directory's diagnostics are cleared.
     let pkh = root.join("pkh.lyk");
     lsp.open(&pkh, &std::fs::read_to_string(&pkh).unwrap());
     assert_eq!(lsp.diagnostics(&pkh), Vec::<Value>::new());
     assert_eq!(lsp.diagnostics(&broken), Vec::<Value>::new());
+    assert_eq!(lsp.diagnostics(&second), Vec::<Value>::new());
     lsp.request("shutdown", Value::Null);
     lsp.notify("exit", Value::Null);
     assert!(lsp.child.wait().unwrap().success());

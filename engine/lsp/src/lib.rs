@@ -25,8 +25,8 @@ use layak_dsl::ide::Analysis;
 use layak_dsl::{FileId, Sources};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
-    PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
@@ -315,6 +315,37 @@ impl Server {
                     }
                     if self.analysis.file_id(&name).is_some() {
                         self.analysis.set_file(&name, &change.text);
+                    }
+                }
+                self.publish()
+            }
+            DidChangeWatchedFiles::METHOD => {
+                // Files changed on disk (a `git checkout`, another editor):
+                // the ones the editor does not have open are read again.
+                if let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(n.params)
+                {
+                    for change in p.changes {
+                        let Some(path) = convert::path_of(&change.uri) else {
+                            continue;
+                        };
+                        let name = layak_host::load::source_name(&path);
+                        // What `layak check DIR` would read: rule files and
+                        // tables under the loaded directory, not its tests.
+                        let read = self.root.as_deref().is_some_and(|r| {
+                            path.strip_prefix(r).is_ok_and(|rest| {
+                                !rest.components().any(|c| c.as_os_str() == "tests")
+                            })
+                        }) && path.extension().is_some_and(|e| e == "lyk" || e == "txt");
+                        if self.open.contains_key(&name) || !read {
+                            continue;
+                        }
+                        match std::fs::read(&path) {
+                            Ok(bytes) => self
+                                .analysis
+                                .set_file(&name, &String::from_utf8_lossy(&bytes)),
+                            Err(_) => self.analysis.remove_file(&name),
+                        }
                     }
                 }
                 self.publish()
