@@ -31,6 +31,11 @@
 //! Every function answers in JSON; errors are the CLI's shapes (diagnostics
 //! as `layak check --format json`, malformed households with their JSON
 //! paths), never a panic.
+//!
+//! The editor's services (hover, completion, definition, references,
+//! rename, quick fixes: the `ide` module) are `layak_dsl::ide`, the analysis
+//! `layak lsp` serves, which also checks the rules for [`Workspace::compile`];
+//! they take and give positions in UTF-16 code units, as CodeMirror counts.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -45,6 +50,9 @@ use serde_json::{Value as Json, json};
 use wasm_bindgen::prelude::*;
 
 mod describe;
+mod ide;
+
+pub use ide::{byte_to_utf16, utf16_to_byte};
 
 /// The rule files and reference tables of one playground session. Files
 /// are kept here so the page sends only what changed (the region tables are
@@ -53,6 +61,7 @@ mod describe;
 #[derive(Default)]
 pub struct Workspace {
     files: BTreeMap<String, String>,
+    ide: ide::IdeState,
 }
 
 #[wasm_bindgen]
@@ -65,22 +74,26 @@ impl Workspace {
     /// Adds or replaces a file (`rules/pkh.lyk`, `rules/tables/villages.txt`).
     pub fn set_file(&mut self, name: &str, text: &str) {
         self.files.insert(name.to_string(), text.to_string());
+        self.ide.changed(name);
     }
 
     pub fn remove_file(&mut self, name: &str) {
         self.files.remove(name);
+        self.ide.changed(name);
     }
 
     /// Parses and checks every file, in name order as `layak` reads a rules
     /// directory, and generates the module of a program that checks: a
     /// module past the size limit is one more diagnostic (E0906), shown
-    /// like the others, not a failure of the page.
-    pub fn compile(&self) -> Compiled {
-        let mut sources = Sources::new();
-        for (name, text) in &self.files {
-            sources.add(name.as_str(), text.as_str());
-        }
-        let (mut program, mut diagnostics) = layak_dsl::compile(&sources);
+    /// like the others, not a failure of the page. The check is the
+    /// editor's analysis (`layak_dsl::ide`, which gives what
+    /// `layak_dsl::compile` gives): only the files changed since the last
+    /// call are parsed again.
+    pub fn compile(&mut self) -> Compiled {
+        let analysis = self.analysis();
+        let sources = analysis.sources().clone();
+        let mut program = analysis.program().cloned();
+        let mut diagnostics = analysis.diagnostics().to_vec();
         let module = match program
             .as_ref()
             .map(layak_dsl::wasm::compile_module_checked)

@@ -122,7 +122,7 @@ fn summaries(lines: &Json) -> Vec<String> {
 
 #[test]
 fn the_module_gives_the_interpreters_summary_lines() {
-    let ws = shipped();
+    let mut ws = shipped();
     let compiled = ws.compile();
     assert!(compiled.ok(), "{}", compiled.diagnostics());
     let prepared = compiled.prepare(&samples(), "2025-10-01", "{}").unwrap();
@@ -160,11 +160,75 @@ fn a_misspelt_field_gives_the_check_diagnostics_json() {
     assert_eq!(d["file"], "rules/pkh.lyk");
     assert_eq!(d["snippet"], "desl");
     assert!(d["help"].as_str().unwrap().contains("`desil`"), "{d}");
+    // Its quick fix, from the editor's analysis, in UTF-16 offsets.
+    let edited = pkh.replacen("family.desil}", "family.desl}", 1);
+    let at = (js_index(&edited, "family.desl}") + "family.".len()) as u32;
+    let actions = ask(ws.code_actions("rules/pkh.lyk", at, at + 4));
+    let fix = &actions[0];
+    assert_eq!(fix["code"], "E0104", "{actions}");
+    assert!(fix["title"].as_str().unwrap().contains("desil"), "{fix}");
+    assert_eq!(fix["edits"][0]["text"], "desil");
+    assert_eq!(fix["edits"][0]["from"], at);
+    assert_eq!(fix["edits"][0]["to"], at + 4);
     let err = compiled
         .prepare(&samples(), "2025-10-01", "{}")
         .err()
         .unwrap();
     assert_eq!(err, r#"{"error":"the rules have errors"}"#);
+}
+
+/// The diagnostics `layak_dsl::compile` gives for the files in name order,
+/// as `layak check --format json` writes them.
+fn compile_from_scratch(files: &[(&str, String)]) -> String {
+    let mut files = files.to_vec();
+    files.sort();
+    let mut sources = layak_dsl::Sources::new();
+    for (name, text) in &files {
+        sources.add(*name, text.as_str());
+    }
+    let (_, diagnostics) = layak_dsl::compile(&sources);
+    let json: Vec<_> = diagnostics
+        .iter()
+        .map(|d| layak_dsl::diagnostic::to_json(&sources, d))
+        .collect();
+    serde_json::to_string(&json).unwrap()
+}
+
+#[test]
+fn edits_compiled_through_the_analysis_give_what_a_fresh_compile_gives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let mut files: Vec<(&str, String)> = Vec::new();
+    let mut ws = Workspace::new();
+    for name in ["schema.lyk", "common.lyk", "pkh.lyk"] {
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        let name: &str = Box::leak(format!("rules/{name}").into_boxed_str());
+        ws.set_file(name, &text);
+        files.push((name, text));
+    }
+    let step = |ws: &mut Workspace, files: &[(&str, String)]| {
+        let compiled = ws.compile();
+        assert_eq!(compiled.diagnostics(), compile_from_scratch(files));
+        compiled.ok()
+    };
+    assert!(step(&mut ws, &files));
+    // An edit that breaks a file, then one that mends it.
+    let pkh = files[2].1.clone();
+    let broken = pkh.replacen("age(m) >= PKH", "umur(m) >= PKH", 1);
+    ws.set_file("rules/pkh.lyk", &broken);
+    files[2].1 = broken;
+    assert!(!step(&mut ws, &files));
+    ws.set_file("rules/pkh.lyk", &pkh);
+    files[2].1 = pkh;
+    assert!(step(&mut ws, &files));
+    // A new file that sorts first and declares `age` again: reported in
+    // the file order `layak` reads, not in the order the files came.
+    let dup = "def age(m: Member): int = 1\n".to_string();
+    ws.set_file("rules/aa.lyk", &dup);
+    files.push(("rules/aa.lyk", dup));
+    assert!(!step(&mut ws, &files));
+    ws.remove_file("rules/aa.lyk");
+    files.pop();
+    assert!(step(&mut ws, &files));
 }
 
 #[test]
@@ -319,4 +383,204 @@ fn what_if_offers_desil_4_for_h3_and_the_change_applies() {
         .unwrap_err();
     assert!(err.contains("families[9]"), "{err}");
     assert!(layak_playground::apply_changes("nope", "[]").is_err());
+}
+
+// ---- the editor's services: UTF-16 positions over `layak_dsl::ide` ----
+
+/// What JavaScript's `text.indexOf(needle)` gives: a UTF-16 offset.
+fn js_index(text: &str, needle: &str) -> usize {
+    let byte = text.find(needle).unwrap();
+    text[..byte].encode_utf16().count()
+}
+
+fn ask(answer: String) -> Json {
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+#[test]
+fn utf16_and_byte_offsets_convert_both_ways() {
+    use layak_playground::{byte_to_utf16, utf16_to_byte};
+    // 'é' and '—' are one UTF-16 unit (2 and 3 bytes), '💰' two (4 bytes).
+    let text = "// bantuan lansia — Rp 💰 untuk ibu é\ndef x(): int = 1\n";
+    let mut units = 0;
+    for (byte, c) in text.char_indices() {
+        assert_eq!(byte_to_utf16(text, byte), units, "byte {byte}");
+        assert_eq!(utf16_to_byte(text, units), byte, "unit {units}");
+        units += c.len_utf16();
+    }
+    assert_eq!(units, text.encode_utf16().count());
+    assert_eq!(byte_to_utf16(text, text.len()), units);
+    assert_eq!(utf16_to_byte(text, units), text.len());
+    // Past the end is the end.
+    assert_eq!(byte_to_utf16(text, text.len() + 10), units);
+    assert_eq!(utf16_to_byte(text, units + 10), text.len());
+    // Inside a character: its start.
+    let coin = text.find('💰').unwrap();
+    let coin16 = byte_to_utf16(text, coin);
+    assert_eq!(
+        utf16_to_byte(text, coin16 + 1),
+        coin,
+        "between the surrogates"
+    );
+    assert_eq!(
+        byte_to_utf16(text, coin + 2),
+        coin16,
+        "inside the UTF-8 bytes"
+    );
+    // ASCII is the identity.
+    assert_eq!(utf16_to_byte("def x", 3), 3);
+    assert_eq!(byte_to_utf16("def x", 3), 3);
+}
+
+#[test]
+fn hover_gives_a_parameters_value_on_the_date_and_its_source() {
+    let mut ws = shipped();
+    let pkh =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/pkh.lyk"))
+            .unwrap();
+    let at = js_index(&pkh, ">= PKH_ELDERLY_MIN_AGE") + 5;
+    let hover = ask(ws.hover("rules/pkh.lyk", at as u32, "2025-10-01"));
+    let markdown = hover["markdown"].as_str().unwrap();
+    assert!(markdown.contains("70"), "{markdown}");
+    assert!(markdown.contains("Pedoman Umum PKH 2021"), "{markdown}");
+    assert_eq!(hover["file"], "rules/pkh.lyk");
+    let (from, to) = (
+        hover["from"].as_u64().unwrap(),
+        hover["to"].as_u64().unwrap(),
+    );
+    assert_eq!(&pkh[from as usize..to as usize], "PKH_ELDERLY_MIN_AGE");
+    // Without a date, still the dated values; a wrong date is an error.
+    assert!(ask(ws.hover("rules/pkh.lyk", at as u32, ""))["markdown"].is_string());
+    assert!(ask(ws.hover("rules/pkh.lyk", at as u32, "soon"))["error"].is_string());
+    assert!(ask(ws.hover("rules/nope.lyk", 0, ""))["error"].is_string());
+}
+
+#[test]
+fn completion_after_a_member_dot_gives_its_fields() {
+    let mut ws = shipped();
+    let pkh =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/pkh.lyk"))
+            .unwrap();
+    // `m.` typed in place of `m.sex` inside `def pkh_component(m: Member)`.
+    let edited = pkh.replacen("m.sex == Sex.F", "m. == Sex.F", 1);
+    ws.set_file("rules/pkh.lyk", &edited);
+    let at = js_index(&edited, "m. == Sex.F") + 2;
+    let items = ask(ws.completions("rules/pkh.lyk", at as u32));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    for field in ["nik", "name", "birth_date", "sex"] {
+        assert!(labels.contains(&field), "{field} in {labels:?}");
+    }
+    let nik = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "nik")
+        .unwrap();
+    assert_eq!(nik["kind"], "field");
+    assert_eq!(nik["from"], at);
+    assert_eq!(nik["to"], at);
+}
+
+#[test]
+fn definition_and_rename_answer_in_utf16_across_files() {
+    let mut ws = shipped();
+    // A file whose text before the names is not ASCII.
+    let text =
+        "// 💰 bantuan untuk lansia — é\ndef dua(): int = 2\ndef empat(): int = dua() + dua()\n";
+    ws.set_file("rules/zz_emoji.lyk", text);
+    let at = js_index(text, "dua() +");
+    let def = ask(ws.definition("rules/zz_emoji.lyk", at as u32));
+    assert_eq!(def["file"], "rules/zz_emoji.lyk");
+    assert_eq!(def["from"], js_index(text, "dua(): int"));
+    assert_eq!(def["to"], js_index(text, "dua(): int") + 3);
+    let refs = ask(ws.references("rules/zz_emoji.lyk", at as u32));
+    assert_eq!(refs.as_array().unwrap().len(), 3, "{refs}");
+
+    // `age` in pkh.lyk goes to common.lyk; renaming it edits every file.
+    let pkh =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/pkh.lyk"))
+            .unwrap();
+    let at = js_index(&pkh, "age(m) >= PKH_ELDERLY_MIN_AGE") as u32 + 1;
+    let def = ask(ws.definition("rules/pkh.lyk", at));
+    assert_eq!(def["file"], "rules/common.lyk");
+    let target = ask(ws.prepare_rename("rules/pkh.lyk", at));
+    assert_eq!(target["name"], "age");
+    let renamed = ask(ws.rename("rules/pkh.lyk", at, "umur"));
+    let edits = renamed["edits"].as_array().unwrap();
+    let mut files: Vec<&str> = edits.iter().map(|e| e["file"].as_str().unwrap()).collect();
+    files.dedup();
+    for file in [
+        "rules/common.lyk",
+        "rules/integrity.lyk",
+        "rules/pip.lyk",
+        "rules/pkh.lyk",
+    ] {
+        assert!(files.contains(&file), "{file} in {files:?}");
+    }
+    assert!(edits.iter().all(|e| e["text"] == "umur"));
+    // A name that is not one, and a place with nothing to rename, are errors.
+    assert!(ask(ws.rename("rules/pkh.lyk", at, "2umur"))["error"].is_string());
+    assert!(ask(ws.rename("rules/pkh.lyk", 0, "x"))["error"].is_string());
+    assert!(ask(ws.prepare_rename("rules/pkh.lyk", 0)).is_null());
+    // The analysis follows the workspace: a removed file is gone.
+    ws.remove_file("rules/zz_emoji.lyk");
+    assert!(ask(ws.definition("rules/zz_emoji.lyk", 0))["error"].is_string());
+}
+
+#[test]
+fn every_position_of_the_shipped_rules_answers_json_never_a_panic() {
+    let mut ws = shipped();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lyk"))
+        .collect();
+    names.sort();
+    let mut asked = 0;
+    for name in &names {
+        let file = format!("rules/{name}");
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        let len = text.encode_utf16().count() as u32;
+        for pos in (0..=len + 2).step_by(7) {
+            // Completion checks the text again (with a marker name at the
+            // cursor): asked at every thirtieth place, to keep the test short.
+            let completions = if pos % 210 == 0 {
+                ws.completions(&file, pos)
+            } else {
+                "[]".to_string()
+            };
+            for answer in [
+                ws.hover(&file, pos, "2025-10-01"),
+                completions,
+                ws.definition(&file, pos),
+                ws.references(&file, pos),
+                ws.prepare_rename(&file, pos),
+                ws.code_actions(&file, pos, pos + 3),
+            ] {
+                let json = ask(answer);
+                assert!(json.get("error").is_none(), "{file}:{pos}: {json}");
+                asked += 1;
+            }
+        }
+    }
+    // Half-typed text: pkh.lyk cut at many places, asked at its end.
+    let pkh = std::fs::read_to_string(root.join("pkh.lyk")).unwrap();
+    for cut in (0..pkh.len())
+        .step_by(293)
+        .filter(|&c| pkh.is_char_boundary(c))
+    {
+        let text = format!("{}\n  m.", &pkh[..cut]);
+        ws.set_file("rules/pkh.lyk", &text);
+        let end = text.encode_utf16().count() as u32;
+        assert!(ask(ws.completions("rules/pkh.lyk", end)).is_array());
+        assert!(!ask(ws.hover("rules/pkh.lyk", end - 1, "")).is_string());
+        asked += 2;
+    }
+    assert!(asked > 500, "{asked}");
 }

@@ -3,8 +3,8 @@
 // compile run on the browser's own WebAssembly, the same module the server
 // runs (docs/abi.md). Every change recompiles and re-evaluates at once.
 import init, { Workspace, format as formatRules, apply_changes as applyChanges } from "../../pkg/layak_playground.js";
-import { EditorState, StateEffect, StateField, Compartment } from "@codemirror/state";
-import { EditorView, Decoration, keymap } from "@codemirror/view";
+import { EditorState, EditorSelection, StateEffect, StateField, Compartment } from "@codemirror/state";
+import { EditorView, Decoration, keymap, showDialog } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { setDiagnostics, lintGutter } from "@codemirror/lint";
 import { indentWithTab } from "@codemirror/commands";
@@ -14,6 +14,7 @@ import { householdForm } from "./form.js";
 import { encodeState, decodeState } from "./share.js";
 import { tarArchive } from "./tar.js";
 import { renderResults, renderExplanation, renderChanges, renderWhatIf, money } from "./render.js";
+import { ide } from "./ide.js";
 
 const $ = (id) => document.getElementById(id);
 const SCHEMA_FILE = "rules/schema.lyk";
@@ -37,6 +38,7 @@ const app = {
   ws: null,
   compiled: null,
   compiledRules: null, // the rule texts `compiled` was built from
+  sentRules: null, // the rule texts the workspace holds
   wasm: null, // { bytesKey, instance }
   schema: null,
   paramsInfo: [],
@@ -54,6 +56,7 @@ const app = {
   whatIf: null, // the latest "what would change" of the selected household
   whatIfKey: null,
   whatIfRuns: 0,
+  ideTimings: { hover: [], completion: [], definition: [], references: [], rename: [] }, // ms per request
 };
 window.__layak = app;
 
@@ -73,15 +76,22 @@ function phase(name, t0) {
   if (phases.length > 400) phases.splice(0, 200);
 }
 
-function compileIfNeeded() {
-  if (!rulesChanged()) return;
-  let t0 = performance.now();
-  for (const name of Object.keys(app.compiledRules || {})) {
+/// Sends the workspace the rule texts that changed since it last saw them:
+/// before a compilation, and before the editor asks it about the rules.
+function syncWorkspace() {
+  for (const name of Object.keys(app.sentRules || {})) {
     if (!(name in state.files)) app.ws.remove_file(name);
   }
   for (const [name, text] of Object.entries(state.files)) {
-    if (!app.compiledRules || app.compiledRules[name] !== text) app.ws.set_file(name, text);
+    if (!app.sentRules || app.sentRules[name] !== text) app.ws.set_file(name, text);
   }
+  app.sentRules = { ...state.files };
+}
+
+function compileIfNeeded() {
+  if (!rulesChanged()) return;
+  let t0 = performance.now();
+  syncWorkspace();
   app.compiledRules = { ...state.files };
   if (app.compiled) app.compiled.free();
   app.compiled = app.ws.compile();
@@ -318,6 +328,7 @@ function editorState(name) {
       basicSetup,
       keymap.of([indentWithTab]),
       lyk,
+      ide(name, ideHost),
       lintGutter(),
       markField,
       readOnly.of([EditorState.readOnly.of(name === SCHEMA_FILE), EditorView.editable.of(name !== SCHEMA_FILE)]),
@@ -330,6 +341,98 @@ function editorState(name) {
       }),
     ],
   });
+}
+
+// What the editor's language services (ide.js) need from the page.
+const ideHost = {
+  ws() {
+    syncWorkspace();
+    return app.ws;
+  },
+  asOf: () => state.asOf,
+  jump: (file, from, to) => revealRange(file, from, to),
+  applyEdits,
+  showReferences,
+  timed(kind, ms) {
+    const list = (app.ideTimings[kind] ||= []);
+    list.push(ms);
+    if (list.length > 200) list.splice(0, 100);
+  },
+};
+
+/// Shows the uses of a name ([{file, from, to}]): in the open file all of
+/// them selected (one cursor each), and a bar under the editor with the
+/// count per file; a file's button opens it with its uses selected.
+function showReferences(refs) {
+  const byFile = new Map();
+  for (const r of refs) {
+    if (!(r.file in state.files)) continue;
+    if (!byFile.has(r.file)) byFile.set(r.file, []);
+    byFile.get(r.file).push(r);
+  }
+  const here = byFile.get(state.tab);
+  if (here) {
+    const len = view.state.doc.length;
+    const ranges = here.map((r) => EditorSelection.range(Math.min(r.from, len), Math.min(r.to, len)));
+    const head = view.state.selection.main.head;
+    const main = Math.max(0, here.findIndex((r) => r.from <= head && head <= r.to));
+    view.dispatch({ selection: EditorSelection.create(ranges, main), scrollIntoView: true });
+  }
+  if (closeReferences) view.dispatch({ effects: closeReferences });
+  closeReferences = showDialog(view, {
+    content: (_view, close) => {
+      const form = document.createElement("form");
+      const total = refs.length;
+      form.append(`${total} use${total === 1 ? "" : "s"} (declaration included): `);
+      for (const [file, list] of byFile) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "cm-button";
+        b.dataset.file = file;
+        b.textContent = `${file.replace(/^rules\//, "")} (${list.length})`;
+        b.onclick = () => {
+          close();
+          if (file !== state.tab) openTab(file);
+          showReferences(refs);
+        };
+        form.append(b, " ");
+      }
+      return form;
+    },
+    class: "cm-references",
+  }).close;
+}
+let closeReferences = null; // the effect that closes the open references bar
+
+/// Applies a rename's edits ([{file, from, to, text}], UTF-16 offsets into
+/// the current texts) to every file they touch, then recompiles as an
+/// ordinary edit does. The open file changes through its editor, every
+/// other file through its editor state (kept for its tab, made if the tab
+/// was never opened): one undo step in each file's tab. Returns why nothing
+/// was changed, or null.
+function applyEdits(edits) {
+  const byFile = new Map();
+  for (const e of edits) {
+    if (!(e.file in state.files)) return `\`${e.file}\` is not open in the playground`;
+    if (!byFile.has(e.file)) byFile.set(e.file, []);
+    byFile.get(e.file).push(e);
+  }
+  if (byFile.has(SCHEMA_FILE)) return "the schema is read-only in the playground";
+  for (const [file, list] of byFile) {
+    const changes = list
+      .map((e) => ({ from: e.from, to: e.to, insert: e.text }))
+      .sort((a, b) => a.from - b.from);
+    if (file === state.tab) {
+      view.dispatch({ changes, userEvent: "rename" });
+      continue;
+    }
+    let kept = editorStates[file];
+    if (!kept || kept.doc.toString() !== state.files[file]) kept = editorState(file);
+    editorStates[file] = kept.update({ changes, userEvent: "rename" }).state;
+    state.files[file] = editorStates[file].doc.toString();
+  }
+  schedule();
+  return null;
 }
 
 function buildTabs() {
@@ -414,10 +517,27 @@ function showDiagnostics() {
         severity: d.level === "error" ? "error" : "warning",
         source: d.code,
         message: `${d.code}: ${d.message}${d.help ? `\nhelp: ${d.help}` : ""}`,
+        actions: quickFixes(d, from, Math.min(to, text.length)),
       });
     }
   }
   if (view) view.dispatch(setDiagnostics(view.state, here));
+}
+
+/// The analysis's quick fixes for a diagnostic (its "did you mean" name),
+/// as lint actions: a click applies the edits like any other edit.
+function quickFixes(d, from, to) {
+  if (!d.help || !app.ws) return [];
+  let actions;
+  try {
+    actions = JSON.parse(ideHost.ws().code_actions(d.file, from, to));
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(actions)) return [];
+  return actions
+    .filter((a) => a.code === d.code && a.edits.some((e) => e.file === d.file && e.from === from && e.to === to))
+    .map((a) => ({ name: a.title, apply: () => applyEdits(a.edits) }));
 }
 
 function reveal(file, start, end) {
@@ -427,6 +547,18 @@ function reveal(file, start, end) {
   const from = charOffset(text, start);
   const to = charOffset(text, end);
   view.dispatch({ selection: { anchor: from, head: Math.max(from, to) }, scrollIntoView: true });
+  view.focus();
+}
+
+/// Selects a range (UTF-16 offsets, CodeMirror's) of a file, opening its tab,
+/// and scrolls it to the middle of the editor.
+function revealRange(file, from, to) {
+  if (!(file in state.files)) return;
+  if (file !== state.tab) openTab(file);
+  const len = view.state.doc.length;
+  const a = Math.min(from, len);
+  const b = Math.min(Math.max(a, to), len);
+  view.dispatch({ selection: { anchor: a, head: b }, effects: EditorView.scrollIntoView(a, { y: "center" }) });
   view.focus();
 }
 

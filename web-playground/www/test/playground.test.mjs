@@ -251,6 +251,34 @@ test("a misspelt field shows the inline diagnostic with its code, and the page k
   await context.close();
 });
 
+test("the misspelt field's quick fix in the lint tooltip puts back the suggested name", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    const at = view.state.doc.toString().indexOf("family.desil}") + "family.".length;
+    view.dispatch({ selection: { anchor: at, head: at + "desil".length } });
+    view.focus();
+  });
+  let n = await runs(page);
+  await page.keyboard.type("desl", { delay: 20 });
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  await page.locator(".cm-lintRange-error").first().hover();
+  const fix = page.locator(".cm-tooltip-lint .cm-diagnosticAction");
+  await fix.first().waitFor();
+  assert.match(await fix.first().innerText(), /desil/);
+  n = await runs(page);
+  await fix.first().click();
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("family.desil}")));
+  assert.equal(await page.locator("#diagnostics .diag").count(), 0);
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a pasted 20,000-term chain shows E0901 inline with its place and hint, and the page answers the next edit", async () => {
   const { page, context, errors } = await open();
   await page.click('#tabs button[data-file="rules/pkh.lyk"]');
@@ -301,6 +329,238 @@ test("a pasted 20,000-term chain shows E0901 inline with its place and hint, and
   assert.equal(await page.locator('#diagnostics .diag[data-code="E0901"]').count(), 0);
   assert.equal(await page.locator("#results.stale").count(), 0);
   assert.deepEqual(await summaries(page), before);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/// Puts the cursor at the `nth` occurrence of `needle` (plus `offset`) in
+/// the open file, scrolled into view; returns the screen point of that
+/// position.
+async function cursorAt(page, needle, offset = 0, nth = 0) {
+  await page.evaluate(([needle, offset, nth]) => {
+    const view = window.__layak.view;
+    const text = view.state.doc.toString();
+    let at = -1;
+    for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
+    if (at < 0) throw new Error(`${needle} is not in the open file`);
+    view.dispatch({ selection: { anchor: at + offset }, scrollIntoView: true });
+    view.focus();
+  }, [needle, offset, nth]);
+  return page.evaluate(async () => {
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const view = window.__layak.view;
+    const r = view.coordsAtPos(view.state.selection.main.head);
+    return { x: r.left + 3, y: (r.top + r.bottom) / 2 };
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ideTimings = (page, kind) => page.evaluate((kind) => window.__layak.ideTimings[kind], kind);
+
+test("hovering PKH_ELDERLY_MIN_AGE shows 70 on the as-of date and its legal source, from the analysis in the page", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  const at = await cursorAt(page, ">= PKH_ELDERLY_MIN_AGE", ">= ".length + 4);
+  await page.mouse.move(at.x, at.y);
+  const tip = page.locator(".cm-tooltip-hover .cm-lyk-hover");
+  await tip.waitFor();
+  const text = await tip.innerText();
+  assert.match(text, /param PKH_ELDERLY_MIN_AGE: int/);
+  assert.match(text, /\b70\b/);
+  assert.match(text, /Pedoman Umum PKH 2021/);
+  // The Markdown is rendered, not shown raw: the signature is code.
+  assert.match(await tip.locator("pre code").first().innerText(), /PKH_ELDERLY_MIN_AGE/);
+  assert.doesNotMatch(text, /```/);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "hover.png"), clip: { x: 0, y: 0, width: 1100, height: 720 } });
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: "detached" });
+  // The value in force follows the page's `as of`: none before 2021.
+  await page.fill("#as-of", "2020-06-01");
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  const again = await cursorAt(page, ">= PKH_ELDERLY_MIN_AGE", ">= ".length + 4);
+  await page.mouse.move(again.x, again.y + 1);
+  await tip.waitFor();
+  assert.match(await tip.innerText(), /no value on 2020-06-01/);
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: "detached" });
+  // A definition in another file: its signature.
+  const def = await cursorAt(page, "not in_school(m)", "not ".length + 3);
+  await page.mouse.move(def.x, def.y);
+  await tip.waitFor();
+  assert.match(await tip.innerText(), /def in_school\(m: Member\): bool/);
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: "detached" });
+  const ms = await ideTimings(page, "hover");
+  console.log(`# hover: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
+    `the analysis's answer; CodeMirror shows it once the mouse has rested 300 ms`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("completion after `m.` lists the Member fields; picking one inserts it and the rules still compile", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  // Retype `m.sex` in `pregnant(m) and m.sex == Sex.F` (inside
+  // `def pkh_component(m: Member)`).
+  await cursorAt(page, "m.sex == Sex.F");
+  await page.evaluate(() => {
+    const view = window.__layak.view;
+    const at = view.state.selection.main.head;
+    view.dispatch({ selection: { anchor: at, head: at + "m.sex".length } });
+  });
+  await page.keyboard.type("m.", { delay: 20 });
+  const list = page.locator(".cm-tooltip-autocomplete");
+  await list.waitFor();
+  // Retyping the dot ten times: each is an edit (recompiled) and then a
+  // completion, for the median below.
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press("Backspace");
+    await list.waitFor({ state: "detached" });
+    await page.keyboard.type(".");
+    await list.waitFor();
+  }
+  const labels = await list.locator(".cm-completionLabel").allInnerTexts();
+  for (const field of ["nik", "name", "birth_date", "sex"]) assert.ok(labels.includes(field), `${field} in ${labels}`);
+  assert.ok(!labels.includes("PKH_ELDERLY_MIN_AGE"), "after `m.` only Member's fields");
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "completion.png"), clip: { x: 0, y: 0, width: 1100, height: 720 } });
+  // Narrow it down and pick `sex` with the mouse.
+  await page.keyboard.type("se", { delay: 20 });
+  const n = await runs(page);
+  await list.locator(".cm-completionLabel").filter({ hasText: /^sex$/ }).click();
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("pregnant(m) and m.sex == Sex.F")));
+  assert.equal(await page.locator("#diagnostics .diag").count(), 0);
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  // Ctrl-Space asks explicitly: after `m.bi` it offers `birth_date`.
+  await cursorAt(page, "m.sex == Sex.F", "m.".length);
+  await page.keyboard.type("bi");
+  await page.keyboard.press("Control+Space");
+  await list.waitFor();
+  assert.ok((await list.locator(".cm-completionLabel").allInnerTexts()).includes("birth_date"));
+  await page.keyboard.press("Escape");
+  await list.waitFor({ state: "detached" });
+  // Typing in a comment opens no list.
+  await cursorAt(page, "// A member counts");
+  await page.keyboard.press("End");
+  await page.keyboard.type(" per", { delay: 20 });
+  await page.waitForTimeout(400);
+  assert.equal(await list.count(), 0);
+  const ms = await ideTimings(page, "completion");
+  console.log(`# completion after m.: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length}), ` +
+    `each after an edit; CodeMirror asks 100 ms after the last keystroke`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("F12 and Ctrl+click go to a definition in another file; Shift+F12 shows every use", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  const selected = () => page.evaluate(() => {
+    const view = window.__layak.view;
+    const { from, to } = view.state.selection.main;
+    const text = view.state.doc.toString();
+    return { name: text.slice(from, to), before: text.slice(Math.max(0, from - 4), from), from };
+  });
+  await cursorAt(page, "age(m) >= PKH_ELDERLY_MIN_AGE", 1);
+  await page.keyboard.press("F12");
+  await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/common.lyk");
+  assert.deepEqual(await selected().then(({ name, before }) => ({ name, before })), { name: "age", before: "def " });
+  // The definition is in view.
+  assert.ok(await page.evaluate(() => {
+    const view = window.__layak.view;
+    const r = view.coordsAtPos(view.state.selection.main.from);
+    const box = view.scrollDOM.getBoundingClientRect();
+    return r && r.top >= box.top && r.bottom <= box.bottom;
+  }));
+  // Ctrl+click on `in_school(m)` in pkh.lyk.
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  const at = await cursorAt(page, "not in_school(m)", "not ".length + 2);
+  await page.keyboard.down("Control");
+  // With Ctrl held, the name under the mouse is underlined like a link.
+  await page.mouse.move(at.x, at.y);
+  const link = page.locator("#editor .cm-lyk-link");
+  await link.waitFor();
+  assert.equal(await link.innerText(), "in_school");
+  await page.mouse.click(at.x, at.y);
+  await page.keyboard.up("Control");
+  await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/common.lyk");
+  assert.equal(await link.count(), 0, "no link left once Ctrl is up");
+  assert.deepEqual(await selected().then(({ name, before }) => ({ name, before })), { name: "in_school", before: "def " });
+  // Only one cursor: the click did not add a selection range.
+  assert.equal(await page.evaluate(() => window.__layak.view.state.selection.ranges.length), 1);
+  // Shift+F12: every use of `age`, selected in the open file, counted per file.
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await cursorAt(page, "age(m) >= PKH_ELDERLY_MIN_AGE", 1);
+  await page.keyboard.press("Shift+F12");
+  const bar = page.locator(".cm-references");
+  await bar.waitFor();
+  assert.match(await bar.innerText(), /\d+ uses[\s\S]*common\.lyk \(1\)[\s\S]*integrity\.lyk \(4\)[\s\S]*pkh\.lyk \(3\)/);
+  const picked = () => page.evaluate(() => {
+    const { state } = window.__layak.view;
+    return state.selection.ranges.map((r) => state.sliceDoc(r.from, r.to));
+  });
+  assert.deepEqual(await picked(), ["age", "age", "age"]);
+  await page.keyboard.press("Shift+F12");
+  assert.equal(await bar.count(), 1, "asking again replaces the bar");
+  await bar.locator('button[data-file="rules/integrity.lyk"]').click();
+  await page.waitForFunction(() => document.querySelector("#tabs button.on").dataset.file === "rules/integrity.lyk");
+  assert.deepEqual(await picked(), ["age", "age", "age", "age"]);
+  const ms = await ideTimings(page, "definition");
+  console.log(`# go to definition: ${median(ms).toFixed(1)} ms in the page (median of ${ms.length})`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("F2 renames a definition in every file; the rules compile and decide as before", async () => {
+  const { page, context, errors } = await open();
+  await page.click('#tabs button[data-file="rules/pkh.lyk"]');
+  await cursorAt(page, "age(m) >= PKH_ELDERLY_MIN_AGE", 1);
+  await page.keyboard.press("F2");
+  const input = page.locator(".cm-rename input");
+  await input.waitFor();
+  assert.equal(await input.inputValue(), "age");
+  // Not a name: refused with the reason, nothing changed.
+  await input.fill("2umur");
+  await page.keyboard.press("Enter");
+  await page.locator(".cm-rename .cm-rename-error").waitFor();
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator("#rules-pane").screenshot({ path: join(artifacts, "rename.png") });
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("age(m) >= PKH_ELDERLY_MIN_AGE")));
+  const n = await runs(page);
+  await page.locator(".cm-rename input").fill("umur");
+  await page.keyboard.press("Enter");
+  await settled(page, n);
+  await page.waitForFunction(() => !window.__layak.pendingSince && !window.__layak.running);
+  const files = await page.evaluate(() => window.__layak.compiledRules);
+  assert.match(files["rules/common.lyk"], /def umur\(m: Member\): int/);
+  assert.match(files["rules/pkh.lyk"], /umur\(m\) >= PKH_ELDERLY_MIN_AGE/);
+  assert.match(files["rules/integrity.lyk"], /require umur\(m\) in 0\.\.120/);
+  assert.match(files["rules/pip.lyk"], /umur\(member\) in 6\.\.21/);
+  for (const [name, text] of Object.entries(files)) assert.doesNotMatch(text, /\bage\(/, name);
+  assert.equal(await page.locator("#diagnostics .diag").count(), 0);
+  assert.match(await page.locator("#status").innerText(), /^ok/);
+  const got = await summaries(page);
+  got.forEach((line, i) => assert.equal(line, expected[i], `line ${i + 1} after the rename`));
+  // A record field keeps its name (it is the households' key): F2 says so.
+  await cursorAt(page, "m.sex == Sex.F", "m.".length);
+  await page.keyboard.press("F2");
+  assert.match(await page.locator(".cm-rename-refused").innerText(), /`sex` is a field/);
+  await page.keyboard.press("Escape");
+  // The rename is one undo step in each file's tab, also in a tab never
+  // opened before.
+  let m = await runs(page);
+  await page.keyboard.press("Control+z");
+  await settled(page, m);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("age(m) >= PKH_ELDERLY_MIN_AGE")));
+  await page.click('#tabs button[data-file="rules/common.lyk"]');
+  await cursorAt(page, "def umur");
+  m = await runs(page);
+  await page.keyboard.press("Control+z");
+  await settled(page, m);
+  assert.ok(await page.evaluate(() => window.__layak.view.state.doc.toString().includes("def age(m: Member): int")));
   assert.deepEqual(errors, []);
   await context.close();
 });
