@@ -266,6 +266,22 @@ fn completion_of_names_locals_definitions_parameters_and_variants() {
 }
 
 #[test]
+fn no_completion_inside_comments_or_message_text_but_in_holes() {
+    let a = shipped();
+    let (file, offset) = at(&a, "rules/pkh.lyk", "// A member counts", 0, 5);
+    assert_eq!(a.completions(file, offset), []);
+    let text = &a.sources().get(file).unwrap().text;
+    let hole = text.find("{family.").expect("a message hole in pkh.lyk");
+    assert_eq!(a.completions(file, hole - 2), []);
+    let fields: Vec<String> = a
+        .completions(file, hole + "{family.".len())
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    assert!(fields.contains(&"desil".to_string()), "{fields:?}");
+}
+
+#[test]
 fn outline_and_semantic_tokens_of_a_file() {
     let a = shipped();
     let file = a.file_id("rules/pkh.lyk").unwrap();

@@ -70,6 +70,9 @@ impl Analysis {
         if offset > text.len() || !text.is_char_boundary(offset) {
             return Vec::new();
         }
+        if in_comment_or_text(text, offset) {
+            return Vec::new();
+        }
         let word = word_at(text, file, offset);
         let typed = text.get(word.start as usize..offset).unwrap_or("");
         let after_dot = text
@@ -253,4 +256,29 @@ fn visible_files(index: &Index, file: FileId) -> Vec<FileId> {
         .get(&file)
         .cloned()
         .unwrap_or_else(|| vec![file])
+}
+
+/// Whether `offset` is inside a `//` comment or the text of a string (a
+/// message hole `{...}` is code again), from its line alone: strings do not
+/// span lines.
+fn in_comment_or_text(text: &str, offset: usize) -> bool {
+    let line_start = text
+        .get(..offset)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = text.get(line_start..offset).unwrap_or("");
+    let (mut string, mut hole, mut escaped) = (false, false, false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if string && !hole => escaped = true,
+            '"' if !hole => string = !string,
+            '{' if string => hole = true,
+            '}' if hole => hole = false,
+            '/' if !string && chars.peek() == Some(&'/') => return true,
+            _ => {}
+        }
+    }
+    string && !hole
 }
