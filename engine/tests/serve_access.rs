@@ -10,11 +10,10 @@
 use super::serve_common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use serve_common::{BIN, Server, TempDir, create_token, root, rule_files, samples};
+use serve_common::{BIN, Database, Server, TempDir, create_token, root, rule_files, samples};
 
 #[path = "serve_access/matrix.rs"]
 mod matrix;
@@ -60,22 +59,6 @@ fn layak(args: &[&str]) -> (bool, String) {
     )
 }
 
-fn sql(db: &Path, statement: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let store = layak_service::store::Store::open(db.to_str().unwrap())
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-            .execute(store.pool())
-            .await
-            .unwrap();
-    });
-}
-
 #[test]
 fn roles_scopes_audit_and_personal_data() {
     let engine_roles: Vec<&str> = layak_service::http::auth::Role::ALL
@@ -88,7 +71,7 @@ fn roles_scopes_audit_and_personal_data() {
     );
 
     let dir = TempDir::new("access");
-    let db = dir.path().join("register.db");
+    let db = Database::new(&dir, "register.db");
     let log = dir.path().join("service.log");
     let mut server = Server::start_logged(&db, &[], Some(&log));
     let token = |role: &str, region: Option<&str>, programme: Option<&str>, name: &str| {
@@ -131,7 +114,7 @@ fn roles_scopes_audit_and_personal_data() {
         "--role",
         "district_operator",
         "--database",
-        db.to_str().unwrap(),
+        db.arg(),
     ]);
     assert!(!ok && err.contains("needs --region"), "{err}");
 
@@ -341,7 +324,7 @@ fn roles_scopes_audit_and_personal_data() {
     }
 
     // A revoked token stops working at once.
-    let listed = layak(&["token", "list", "--database", db.to_str().unwrap()]).1;
+    let listed = layak(&["token", "list", "--database", db.arg()]).1;
     let boyolali_id = listed
         .lines()
         .find(|l| l.split('\t').nth(1) == Some("boyolali"))
@@ -349,13 +332,7 @@ fn roles_scopes_audit_and_personal_data() {
         .unwrap()
         .to_string();
     assert!(!listed.contains("layak_"), "token list shows no secrets");
-    let (ok, out) = layak(&[
-        "token",
-        "revoke",
-        &boyolali_id,
-        "--database",
-        db.to_str().unwrap(),
-    ]);
+    let (ok, out) = layak(&["token", "revoke", &boyolali_id, "--database", db.arg()]);
     assert!(ok, "{out}");
     s.get_as(&tokens.boyolali, "/v1/households/H7")
         .assert_problem(401, "UNAUTHENTICATED");
@@ -379,32 +356,32 @@ fn roles_scopes_audit_and_personal_data() {
     }
 
     // The audit trail is intact; an edited or deleted entry is found.
-    let db_arg = db.to_str().unwrap();
+    let db_arg = db.arg();
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg]);
     assert!(ok && out.contains("audit trail intact"), "{out}");
     // The head, kept elsewhere, finds a truncated tail, which the chain
     // alone cannot.
     let head = out.trim().rsplit(' ').next().unwrap().to_string();
     let last: i64 = head.split(':').next().unwrap().parse().unwrap();
-    sql(&db, &format!("DELETE FROM audit WHERE seq = {last}"));
+    db.execute(&format!("DELETE FROM audit WHERE seq = {last}"));
     assert!(layak(&["audit", "verify", "--database", db_arg]).0);
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg, "--anchor", &head]);
     assert!(
         !ok && out.contains(&format!("audit entry {last} ")) && out.contains("truncated"),
         "{out}"
     );
-    sql(&db, "UPDATE audit SET records = records + 1 WHERE seq = 5");
+    db.execute("UPDATE audit SET records = records + 1 WHERE seq = 5");
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg]);
     assert!(
         !ok && out.contains("audit entry 5 ") && out.contains("edited"),
         "{out}"
     );
-    sql(&db, "UPDATE audit SET records = records - 1 WHERE seq = 5");
+    db.execute("UPDATE audit SET records = records - 1 WHERE seq = 5");
     assert!(layak(&["audit", "verify", "--database", db_arg]).0);
-    sql(&db, "UPDATE audit SET actor = 'someone' WHERE seq = 7");
+    db.execute("UPDATE audit SET actor = 'someone' WHERE seq = 7");
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg]);
     assert!(!ok && out.contains("audit entry 7 "), "{out}");
-    sql(&db, "DELETE FROM audit WHERE seq = 7");
+    db.execute("DELETE FROM audit WHERE seq = 7");
     let (ok, out) = layak(&["audit", "verify", "--database", db_arg]);
     assert!(
         !ok && out.contains("audit entry 8 ") && out.contains("missing"),
@@ -415,7 +392,7 @@ fn roles_scopes_audit_and_personal_data() {
 #[test]
 fn rate_limits_and_body_limits_answer_problem_json() {
     let dir = TempDir::new("limits");
-    let db = dir.path().join("register.db");
+    let db = Database::new(&dir, "register.db");
     let server = Server::start(
         &db,
         &[

@@ -1,20 +1,19 @@
 //! Crash safety: `kill -9` in the middle of a determination job, a restart
-//! on the same database file, and the job resumes to the same final state
+//! on the same database, and the job resumes to the same final state
 //! as an uninterrupted run: no decision lost, none twice.
 
 use super::serve_common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use serve_common::{Server, TempDir, cli};
+use serve_common::{Database, Server, TempDir, cli};
 
 /// Small batches, so the job commits many times and a kill lands between
 /// two commits or inside one.
 const FLAGS: [&str; 2] = ["--job-batch", "4"];
 
-fn prepared(db: &Path, ndjson: &[u8]) -> Server {
+fn prepared(db: &Database, ndjson: &[u8]) -> Server {
     let server = Server::start(db, &FLAGS);
     server.load_rules();
     let upload = server
@@ -70,7 +69,7 @@ fn a_killed_determination_resumes_to_the_same_state() {
     let ndjson = std::fs::read(&input).unwrap();
 
     // The reference: one uninterrupted run.
-    let reference = prepared(&dir.path().join("reference.db"), &ndjson);
+    let reference = prepared(&Database::new(&dir, "reference.db"), &ndjson);
     reference.run_job(
         "determination",
         &json!({"period": "2025-10", "as_of": "2025-10-01"}),
@@ -79,7 +78,7 @@ fn a_killed_determination_resumes_to_the_same_state() {
     drop(reference);
 
     // The same, killed with SIGKILL while the job is part done.
-    let db = dir.path().join("killed.db");
+    let db = Database::new(&dir, "killed.db");
     let mut server = prepared(&db, &ndjson);
     let reply = server.post(
         "/v1/jobs/determination",

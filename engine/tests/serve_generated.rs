@@ -9,7 +9,7 @@ use super::serve_common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
-use serve_common::{Server, TempDir, cli};
+use serve_common::{Database, Server, TempDir, cli};
 
 const HOUSEHOLDS: &str = "10000";
 
@@ -52,7 +52,7 @@ fn ten_thousand_households_match_layak_run() {
         .collect();
     assert_eq!(expected.len(), 10_000, "layak run wrote every household");
 
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     server.load_rules();
     let upload = server
         .post_bytes("/v1/households", "application/x-ndjson", &ndjson)

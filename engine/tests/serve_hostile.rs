@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::hostile_rules::{Files, cases};
-use crate::serve_common::{Reply, Server, TempDir, rule_files, samples};
+use crate::serve_common::{Database, Reply, Server, TempDir, rule_files, samples};
 
 /// `{"files": [...]}` of the shipped rules plus `extra`, written by hand so
 /// that bytes that are not UTF-8 go into the JSON as they are.
@@ -192,7 +192,7 @@ fn issue_cases() -> Vec<(String, Files)> {
 #[test]
 fn hostile_uploads_get_a_coded_answer_and_the_service_keeps_serving() {
     let dir = TempDir::new("serve-hostile");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     let hash = server.load_rules();
     let mut report = String::new();
     let mut all = cases();
@@ -264,7 +264,7 @@ fn hostile_uploads_get_a_coded_answer_and_the_service_keeps_serving() {
 #[test]
 fn concurrent_uploads_are_queued_or_refused_while_health_answers() {
     let dir = TempDir::new("serve-hostile-queue");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     // Half of them the issue's chain, half legitimate rules that differ
     // (each its own module for Cranelift to compile).
     let payloads: Vec<Vec<u8>> = (0..24)
@@ -326,7 +326,7 @@ fn concurrent_uploads_are_queued_or_refused_while_health_answers() {
 fn a_compilation_past_the_budget_is_e0907_and_a_body_past_the_limit_is_413() {
     let dir = TempDir::new("serve-hostile-budget");
     let server = Server::start(
-        &dir.path().join("register.db"),
+        &Database::new(&dir, "register.db"),
         &["--compile-budget", "0", "--max-body", "300000"],
     );
     let small = "record Household key id { id: text }\nsubject household: Household\n";

@@ -6,7 +6,7 @@
 use super::serve_common;
 
 use serde_json::{Value, json};
-use serve_common::{Server, TempDir, samples};
+use serve_common::{Database, Server, TempDir, samples};
 
 fn deep(n: usize) -> String {
     "[".repeat(n) + &"]".repeat(n)
@@ -16,7 +16,7 @@ fn deep(n: usize) -> String {
 fn bad_input_gets_problem_json_never_a_500() {
     let dir = TempDir::new("malformed");
     let server = Server::start(
-        &dir.path().join("register.db"),
+        &Database::new(&dir, "register.db"),
         &["--max-body", "1000000", "--max-line", "200000"],
     );
     server.load_rules();
@@ -271,7 +271,7 @@ fn bad_input_gets_problem_json_never_a_500() {
 #[test]
 fn stage_job_errors_keep_their_code_and_path() {
     let dir = TempDir::new("job-errors");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     server.load_rules();
     let stored = server.post_bytes(
         "/v1/households",

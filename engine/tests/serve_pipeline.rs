@@ -9,7 +9,7 @@ use super::serve_common;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use serve_common::{Server, TempDir, cli, samples};
+use serve_common::{Database, Server, TempDir, cli, samples};
 
 fn statuses(server: &Server) -> BTreeMap<String, (String, Value)> {
     server
@@ -49,7 +49,7 @@ fn codes(reasons: &Value) -> Vec<String> {
 #[test]
 fn the_samples_go_through_the_whole_pipeline() {
     let dir = TempDir::new("pipeline");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     assert_eq!(server.get("/health").json()["status"], "ok");
 
     // Proposal needs an active ruleset: its schema checks the shape.
@@ -270,7 +270,7 @@ fn the_samples_go_through_the_whole_pipeline() {
 #[test]
 fn evaluate_answers_what_layak_eval_writes() {
     let dir = TempDir::new("evaluate");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     let no_rules = server.post(
         "/v1/evaluate",
         &json!({"household": {"record_id": "X"}, "as_of": "2025-10-01"}),
@@ -414,7 +414,7 @@ fn evaluate_answers_what_layak_eval_writes() {
 #[test]
 fn rulesets_are_versioned_diagnosed_and_activated_by_date() {
     let dir = TempDir::new("rulesets");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     let hash = server.load_rules();
     // The same sources again: the same version.
     let again = server.post(
@@ -499,7 +499,7 @@ fn openapi_lists_every_route_of_the_table() {
     let dir = TempDir::new("openapi");
     let missing = dir.path().join("no-playground");
     let server = Server::start(
-        &dir.path().join("register.db"),
+        &Database::new(&dir, "register.db"),
         &["--playground", missing.to_str().unwrap()],
     );
     let doc = server.get("/openapi.json").json();
@@ -533,7 +533,7 @@ fn the_playground_is_served_at_playground_slash_once_built() {
     // The service starts before the playground is built: a 404 page that
     // gives the command that builds it.
     let server = Server::start(
-        &dir.path().join("register.db"),
+        &Database::new(&dir, "register.db"),
         &["--playground", site.to_str().unwrap()],
     );
     let missing = server.get("/playground/");
@@ -592,7 +592,7 @@ fn the_playground_is_served_at_playground_slash_once_built() {
 #[test]
 fn what_if_through_evaluate_and_the_register() {
     let dir = TempDir::new("whatif");
-    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let server = Server::start(&Database::new(&dir, "register.db"), &[]);
     server.load_rules();
     let ndjson = samples();
     let h3 = ndjson.lines().find(|l| l.contains("\"H3\"")).unwrap();

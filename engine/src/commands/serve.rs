@@ -67,10 +67,13 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let database = config.database.clone();
+    let database = layak_service::store::redacted_url(&config.database);
     runtime.block_on(async {
         let state = AppState::new(config).await?;
-        tracing::info!(database = %state.config.database, "register opened");
+        tracing::info!(
+            database = %database,
+            "register opened"
+        );
         let mut demo_tokens = Vec::new();
         if args.demo {
             http::demo::load(&state, &args.rules, args.demo_households).await?;

@@ -1,11 +1,16 @@
 //! Shared by the `serve_*` tests: the real `layak` binary serving a real
-//! database file on an ephemeral port, and a plain HTTP client.
+//! database on an ephemeral port, and a plain HTTP client. The database is a
+//! SQLite file in the test's temp dir, or, when `LAYAK_TEST_POSTGRES` names a
+//! PostgreSQL server (`scripts/with-postgres` starts one), a fresh database
+//! of its own on that server: the same tests, either store.
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -45,7 +50,147 @@ impl Drop for TempDir {
     }
 }
 
+/// The environment variable naming a PostgreSQL server to test on (a URL
+/// whose user may create databases), as `scripts/with-postgres` exports it.
+pub const POSTGRES_ENV: &str = "LAYAK_TEST_POSTGRES";
+
+/// The database one test's server runs on: what `--database` is given.
+/// Clones share it; with PostgreSQL it is dropped when the last clone goes
+/// (a [`Server`] holds one, so it outlives the server's process).
+#[derive(Clone)]
+pub struct Database(Arc<DatabaseInner>);
+
+struct DatabaseInner {
+    /// The `--database` argument: a file path or a URL.
+    arg: String,
+    /// On PostgreSQL: the server's maintenance URL and this database's name.
+    postgres: Option<(String, String)>,
+}
+
+impl Database {
+    /// A SQLite file `file` in `dir`; with `LAYAK_TEST_POSTGRES` set, a new
+    /// empty database on that server instead, named after `file` and
+    /// unique to this call.
+    pub fn new(dir: &TempDir, file: &str) -> Database {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(admin) if !admin.is_empty() => Database::postgres(&admin, file),
+            _ => Database::sqlite(&dir.path().join(file)),
+        }
+    }
+
+    pub fn sqlite(path: &Path) -> Database {
+        Database(Arc::new(DatabaseInner {
+            arg: path.to_string_lossy().into_owned(),
+            postgres: None,
+        }))
+    }
+
+    fn postgres(admin: &str, file: &str) -> Database {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let stem: String = file
+            .split('.')
+            .next()
+            .unwrap_or("db")
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "layak_{stem}_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        postgres_admin(admin, &format!("CREATE DATABASE {name}"));
+        Database(Arc::new(DatabaseInner {
+            arg: with_database(admin, &name),
+            postgres: Some((admin.to_string(), name)),
+        }))
+    }
+
+    /// What `--database` takes.
+    pub fn arg(&self) -> &str {
+        &self.0.arg
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.0.postgres.is_some()
+    }
+
+    /// Runs one SQL statement on the database directly (through the
+    /// store, so on either backend), as someone tampering with it would.
+    pub fn execute(&self, statement: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let store = layak_service::store::Store::open(self.arg())
+                .await
+                .expect("open the database");
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        });
+    }
+}
+
+impl Drop for DatabaseInner {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres {
+            // FORCE: a server killed a moment ago may leave a connection
+            // the backend has not noticed yet.
+            postgres_admin(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, its query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..authority_end])
+}
+
+/// Runs a statement on the PostgreSQL server's maintenance database
+/// (`CREATE DATABASE` cannot run inside a transaction or a pool's
+/// prepared statement, so one plain connection).
+fn postgres_admin(admin: &str, statement: &str) {
+    use sqlx::{Connection as _, Executor as _};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(admin)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {POSTGRES_ENV}={admin}: {e}"));
+        conn.execute(sqlx::AssertSqlSafe(statement.to_string()))
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        let _ = conn.close().await;
+    });
+}
+
 pub struct Server {
+    /// The harness's database, kept (not dropped) while the server may use
+    /// it; none for a server that chose its own (`serve --demo`).
+    _database: Option<Database>,
     pub child: Child,
     pub base: String,
     /// The admin token every plain request sends (created with `layak
@@ -57,10 +202,10 @@ pub struct Server {
 /// The name of the harness's admin token: events record `test-admin#<id>`.
 pub const TEST_ADMIN: &str = "test-admin";
 
-/// Creates a token with `layak token create` on the database file; returns
-/// the secret it printed.
+/// Creates a token with `layak token create` on the database; returns the
+/// secret it printed.
 pub fn create_token(
-    db: &Path,
+    db: &Database,
     role: &str,
     region: Option<&str>,
     programme: Option<&str>,
@@ -74,7 +219,7 @@ pub fn create_token(
         "--name".to_string(),
         name.to_string(),
         "--database".to_string(),
-        db.to_string_lossy().into_owned(),
+        db.arg().to_string(),
     ];
     if let Some(r) = region {
         args.extend(["--region".to_string(), r.to_string()]);
@@ -106,13 +251,13 @@ pub fn create_token(
 impl Server {
     /// Starts `layak serve` on `db` with extra flags, and waits until it
     /// listens.
-    pub fn start(db: &Path, extra: &[&str]) -> Server {
+    pub fn start(db: &Database, extra: &[&str]) -> Server {
         Server::start_logged(db, extra, None)
     }
 
     /// Starts `layak serve`; with `log`, at `LAYAK_LOG=trace` with stderr
     /// into that file.
-    pub fn start_logged(db: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+    pub fn start_logged(db: &Database, extra: &[&str], log: Option<&Path>) -> Server {
         let token = create_token(db, "admin", None, None, TEST_ADMIN);
         let (filter, stderr) = match log {
             Some(path) => (
@@ -124,7 +269,7 @@ impl Server {
         let mut child = Command::new(BIN)
             .current_dir(root())
             .args(["serve", "--listen", "127.0.0.1:0", "--database"])
-            .arg(db)
+            .arg(db.arg())
             .args(extra)
             .env("LAYAK_LOG", filter)
             .stdout(Stdio::piped())
@@ -141,7 +286,9 @@ impl Server {
             .strip_prefix("layak serve: listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_string();
-        Server::attach(child, base, token)
+        let mut server = Server::attach(child, base, token);
+        server._database = Some(db.clone());
+        server
     }
 
     /// A server started some other way (`serve --demo`), listening at
@@ -152,6 +299,7 @@ impl Server {
             .timeout_global(Some(Duration::from_secs(600)))
             .build();
         Server {
+            _database: None,
             child,
             base,
             token,

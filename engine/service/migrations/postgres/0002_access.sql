@@ -30,5 +30,6 @@ CREATE TABLE audit (
 );
 
 -- The region scope of the caller who created a job: a job is visible only
--- to callers whose scope contains it (NULL: callers without a region).
-ALTER TABLE jobs ADD COLUMN scope_region TEXT;
+-- to callers whose scope contains it (NULL: callers without a region); its
+-- LIKE compares bytes, as the region columns of 0001 do.
+ALTER TABLE jobs ADD COLUMN scope_region TEXT COLLATE "C";

@@ -426,7 +426,7 @@ pub async fn change_status(tx: &mut Tx, c: &Change<'_>) -> DbResult<bool> {
         .push(", reasons = ")
         .bind(Arg::Text(c.reasons.clone()))
         .push(", period = ")
-        .bind(c.period.map_or(Arg::Null, |p| Arg::Text(p.to_string())))
+        .bind(c.period.map_or(Arg::NullText, |p| Arg::Text(p.to_string())))
         .push(", updated_at = ")
         .bind(Arg::Int(now))
         .push(" WHERE record_id = ")

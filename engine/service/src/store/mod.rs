@@ -1,16 +1,23 @@
-//! The register's storage: one code path over sqlx's `Any` driver, so the
-//! embedded SQLite file of today and PostgreSQL later run the same queries.
+//! The register's storage: one code path over sqlx's `Any` driver, so an
+//! embedded SQLite file and a PostgreSQL server run the same queries.
 //!
 //! Portable SQL only: `$1` placeholders (SQLite reads them by number too),
 //! `INSERT ... RETURNING id`, `ON CONFLICT DO NOTHING`, integers for money
-//! (rupiah), times (milliseconds since the epoch) and dates (yyyymmdd). Each
-//! backend has its own migrations (`engine/migrations/{sqlite,postgres}`),
-//! embedded in the binary.
+//! (rupiah), times (milliseconds since the epoch) and dates (yyyymmdd), and
+//! a NULL bound with its column's type ([`Arg::NullInt`], [`Arg::NullText`]:
+//! PostgreSQL refuses a text NULL for a BIGINT column). Each backend has its
+//! own migrations (`engine/service/migrations/{sqlite,postgres}`), embedded
+//! in the binary; on PostgreSQL the text columns that are ordered, compared
+//! by range or matched with `LIKE` compare bytes (`COLLATE "C"`), as
+//! SQLite's do, so pages, cursors and listings come in the same order.
 //!
-//! Writes go through [`Store::write`], one transaction at a time in this
-//! process: SQLite has one writer anyway, and a deferred SQLite transaction
-//! that reads before it writes could otherwise fail with `SQLITE_BUSY`
-//! instead of waiting.
+//! Writes go through [`Store::begin_write`] (the [`write_tx!`] macro), one
+//! transaction at a time: in this process behind a mutex (SQLite has one
+//! writer anyway, and a deferred SQLite transaction that reads before it
+//! writes could otherwise fail with `SQLITE_BUSY` instead of waiting), and on
+//! PostgreSQL also across processes (`layak token create` beside a running
+//! service) by a transaction-scoped advisory lock, so the audit trail's
+//! read-the-head-then-append is never raced on either backend.
 //!
 //! Every query that reads stored records for a caller goes through
 //! [`Scope::restrict`], the one place where access control adds the
@@ -63,6 +70,12 @@ pub enum Backend {
     Postgres,
 }
 
+/// The key of the PostgreSQL advisory lock every write transaction holds
+/// (`pg_advisory_xact_lock`): the one-writer rule of SQLite, across every
+/// process on the database. Any fixed number would do; this one spells
+/// "layak" in ASCII.
+const WRITE_LOCK_KEY: i64 = 0x6c_61_79_61_6b;
+
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
@@ -101,6 +114,24 @@ pub fn database_url(given: &str) -> String {
         given.to_string()
     } else {
         format!("sqlite://{given}?mode=rwc")
+    }
+}
+
+/// The database as logs and the demo's banner show it: a URL's password
+/// replaced by `***` (a PostgreSQL URL may carry one), anything else as
+/// given.
+pub fn redacted_url(given: &str) -> String {
+    let Some((scheme, rest)) = given.split_once("://") else {
+        return given.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => given.to_string(),
+        },
+        None => given.to_string(),
     }
 }
 
@@ -181,11 +212,18 @@ impl Store {
         self.backend
     }
 
-    /// Starts this process's one write transaction; use it through
-    /// [`write_tx!`], which commits when the body returns `Ok`.
+    /// Starts the one write transaction; use it through [`write_tx!`],
+    /// which commits when the body returns `Ok`. On PostgreSQL it waits for
+    /// the database-wide write lock too, released at commit or rollback.
     pub async fn begin_write(&self) -> DbResult<WriteTx<'_>> {
         let guard = self.write_lock.lock().await;
-        let tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(WriteTx { _guard: guard, tx })
     }
 }
@@ -211,12 +249,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A bound value of a [`Sql`] statement.
+/// A bound value of a [`Sql`] statement. A NULL carries its column's
+/// type: PostgreSQL checks it (SQLite binds both alike).
 #[derive(Debug, Clone)]
 pub enum Arg {
     Text(String),
     Int(i64),
-    Null,
+    NullText,
+    NullInt,
 }
 
 /// A statement built from parts, with `$n` placeholders numbered as values
@@ -254,7 +294,8 @@ impl Sql {
             q = match arg {
                 Arg::Text(s) => q.bind(s.clone()),
                 Arg::Int(i) => q.bind(*i),
-                Arg::Null => q.bind(None::<String>),
+                Arg::NullText => q.bind(None::<String>),
+                Arg::NullInt => q.bind(None::<i64>),
             };
         }
         q
@@ -332,3 +373,6 @@ pub fn like_prefix(prefix: &str) -> String {
         "-".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests;
