@@ -27,7 +27,7 @@ pub fn run(command: &AuditCommand) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Store::open(&db.database).await?;
+        let store = Store::open_explained(&db.database).await?;
         let (entries, head) = match store.verify_audit().await? {
             Verified::Intact { entries, head } => (entries, head),
             Verified::Broken { seq, reason } => {

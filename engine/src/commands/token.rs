@@ -33,7 +33,7 @@ pub fn run(command: &TokenCommand) -> Result<ExitCode> {
                     bail!("a token name is 1 to 64 characters without control characters");
                 }
                 let secret = new_secret().map_err(|e| anyhow!("no randomness: {e}"))?;
-                let store = Store::open(&db.database).await?;
+                let store = Store::open_explained(&db.database).await?;
                 let row = store
                     .create_token(
                         &secret,
@@ -63,7 +63,7 @@ pub fn run(command: &TokenCommand) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             TokenCommand::Revoke { id, db } => {
-                let store = Store::open(&db.database).await?;
+                let store = Store::open_explained(&db.database).await?;
                 if !store.revoke_token(*id).await? {
                     bail!("no live token {id}");
                 }
@@ -71,7 +71,7 @@ pub fn run(command: &TokenCommand) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             TokenCommand::List { db } => {
-                let store = Store::open(&db.database).await?;
+                let store = Store::open_explained(&db.database).await?;
                 println!("id\tname\trole\tregion\tprogramme\tcreated_at\trevoked_at");
                 for t in store.tokens().await? {
                     println!(

@@ -80,7 +80,7 @@ pub struct AppState {
 
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let store = Store::open(&config.database).await?;
+        let store = Store::open_explained(&config.database).await?;
         Ok(AppState {
             store: Arc::new(store),
             rules: Arc::new(RuleCache::new(compiler::Compiler::start(

@@ -135,7 +135,40 @@ pub fn redacted_url(given: &str) -> String {
     }
 }
 
+/// Why `given` could not be opened, in one line for a person: the database
+/// as [`redacted_url`] shows it, the driver's or the server's message (once,
+/// without sqlx's repeated source), and what to check.
+pub fn open_error(given: &str, err: &sqlx::Error) -> anyhow::Error {
+    let shown = redacted_url(given);
+    let url = database_url(given);
+    let message = match err.as_database_error() {
+        Some(db) => db.message().to_string(),
+        None => err.to_string(),
+    };
+    let message = match message.split_once(": ") {
+        // sqlx prints a wrapped error as "outer: inner" where the outer
+        // repeats the inner.
+        Some((outer, inner)) if outer.ends_with(inner) || outer == inner => outer.to_string(),
+        _ => message,
+    };
+    let hint = if matches!(err, sqlx::Error::Tls(_)) {
+        "this build connects to PostgreSQL without TLS: use `sslmode=disable` (or leave `sslmode` out) on a trusted network"
+    } else if matches!(err, sqlx::Error::Configuration(_)) && !url.starts_with("postgres") {
+        "give a SQLite file path or a `postgres://USER:PASSWORD@HOST:PORT/DB` URL"
+    } else if url.starts_with("postgres") {
+        "check that the server runs and answers at that address, that the database exists (`createdb`), and that the user may create tables in it"
+    } else {
+        "check that the file's directory exists and is writable"
+    };
+    anyhow::anyhow!("cannot open the database `{shown}`: {message}\nhelp: {hint}")
+}
+
 impl Store {
+    /// [`Store::open`], its error explained by [`open_error`].
+    pub async fn open_explained(given: &str) -> anyhow::Result<Store> {
+        Store::open(given).await.map_err(|e| open_error(given, &e))
+    }
+
     /// Connects, sets SQLite up for a service (WAL, so readers never wait for
     /// the writer) and runs the migrations.
     pub async fn open(url: &str) -> DbResult<Store> {
@@ -146,6 +179,13 @@ impl Store {
         } else {
             Backend::Sqlite
         };
+        if backend == Backend::Postgres {
+            // One plain connection first: a refused or unreachable server
+            // fails at once with the system's reason, where the pool would
+            // retry until its timeout and say only that it timed out.
+            use sqlx::Connection as _;
+            sqlx::AnyConnection::connect(&url).await?.close().await?;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .after_connect(move |conn, _meta| {
