@@ -430,3 +430,35 @@ fn rate_limits_and_body_limits_answer_problem_json() {
         .post_as(&other, "/v1/evaluate", &big)
         .assert_problem(413, "BODY_TOO_LARGE");
 }
+
+#[test]
+fn a_database_that_cannot_be_opened_is_named_without_its_password() {
+    // Nothing listens on port 1 of the loopback: refused at once.
+    let (ok, out) = layak(&[
+        "token",
+        "list",
+        "--database",
+        "postgres://layak:s3cret@127.0.0.1:1/register",
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("cannot open the database `postgres://layak:***@127.0.0.1:1/register`")
+            && out.contains("Connection refused")
+            && out.contains("help: check that the server runs")
+            && !out.contains("s3cret"),
+        "{out}"
+    );
+    let (ok, out) = layak(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        "mysql://layak@127.0.0.1/register",
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("no driver found for URL scheme \"mysql\"")
+            && out.contains("help: give a SQLite file path or a `postgres://"),
+        "{out}"
+    );
+}
