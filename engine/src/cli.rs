@@ -86,7 +86,7 @@ pub enum Command {
     /// Compare two rule versions, or one with parameter overrides, over a
     /// population: who becomes (in)eligible and how much money moves.
     Impact(ImpactArgs),
-    /// Run the register service (HTTP API over an embedded database).
+    /// Run the register service (HTTP API over SQLite or PostgreSQL).
     Serve(ServeArgs),
     /// Create, revoke and list the service's API tokens.
     #[command(subcommand)]
@@ -109,8 +109,8 @@ pub struct ServeArgs {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "LAYAK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// The database: a SQLite file path (created if missing) or a URL
-    /// (default `layak.db`; with `--demo`, a file in a fresh temporary
+    /// The database: a SQLite file path (created if missing) or a
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` URL (default `layak.db`; with `--demo`, a file in a fresh temporary
     /// directory of this run, removed when the service stops).
     #[arg(long, env = "LAYAK_DATABASE")]
     pub database: Option<String>,
@@ -156,7 +156,7 @@ pub struct ServeArgs {
 /// The register's database, as `layak serve` takes it.
 #[derive(Debug, clap::Args)]
 pub struct DatabaseArg {
-    /// A SQLite file path or a database URL.
+    /// A SQLite file path or a `postgres://` URL.
     #[arg(long, env = "LAYAK_DATABASE", default_value = "layak.db")]
     pub database: String,
 }

@@ -1,5 +1,5 @@
 //! The register service (`layak serve`): the pipeline of `docs/domain.md`
-//! over HTTP on an embedded database, and stateless evaluation for other
+//! over HTTP on SQLite or PostgreSQL, and stateless evaluation for other
 //! systems.
 //!
 //! Only this module knows about HTTP and JSON bodies. The route table
