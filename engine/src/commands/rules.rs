@@ -310,7 +310,12 @@ impl Client {
         let mut request = self
             .agent
             .post(&url)
-            .header("content-type", "application/json");
+            .header("content-type", "application/json")
+            // A refused token is answered before the body is read, and the
+            // service then closes the connection: without waiting for
+            // `100 Continue` the client would fail writing the rules
+            // (a broken pipe) instead of reading the 401 or 403.
+            .header("expect", "100-continue");
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
