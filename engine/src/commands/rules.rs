@@ -69,10 +69,10 @@ fn read_dir(dir: &Path) -> Result<Local> {
 fn push(args: &PushArgs) -> Result<ExitCode> {
     let local = read_dir(&args.dir)?;
     let client = Client::new(&args.server, args.token.as_deref());
-    let mut body = json!({"files": local.files});
-    if let Some(note) = &args.note {
-        body["note"] = json!(note);
-    }
+    let body = match &args.note {
+        Some(note) => json!({"files": local.files, "note": note}),
+        None => json!({"files": local.files}),
+    };
     let stored = match client.post("/v1/rulesets", &body)? {
         Answer::Ok(value) => value,
         Answer::Problem(problem) if problem.code == "RULES_INVALID" => {
