@@ -72,6 +72,17 @@ fn a_tar_of_the_rules_stores_the_version_the_json_form_stores() {
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["hash"], stored["hash"]);
     assert_eq!(again.json()["created"], false);
+    // An archive of the folder itself (`tar -c rules`, and the playground's
+    // "Download rules", whose names start `rules/`) is the same version.
+    let folder = Command::new("tar")
+        .current_dir(root())
+        .args(["-c", "rules"])
+        .output()
+        .unwrap()
+        .stdout;
+    let reply = server.post_bytes("/v1/rulesets", TAR, &folder);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["hash"], stored["hash"]);
     // Every file `layak check rules` reads, named relative to `rules/`, and
     // nothing under `tests/`.
     let shown = server.get(&format!("/v1/rulesets/{}", stored["id"])).json();

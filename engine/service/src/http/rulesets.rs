@@ -60,7 +60,8 @@ pub const TAR: &str = "application/x-tar";
     request_body(description = "the rule files as JSON (`application/json`), or the rules directory \
         as a tar archive (`application/x-tar`, as `tar -C rules -c .` or the playground's \
         \"Download rules\" make it): its `.lyk` and `.txt` files are read as `layak check` \
-        reads a directory, skipping `tests/` and every other entry",
+        reads a directory, skipping `tests/` and every other entry; an archive of one folder \
+        (`rules/...`) is read as that folder",
         content((CreateRuleset = "application/json"), ("application/x-tar"))),
     responses(
         (status = 201, description = "stored", body = RulesetCreated),

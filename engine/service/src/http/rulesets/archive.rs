@@ -5,8 +5,9 @@
 //! The archive is read as `layak check DIR` reads a directory
 //! (`layak_host::load::collect_files`): regular files ending `.lyk` or
 //! `.txt`, except under a `tests`, `target`, `node_modules` or hidden
-//! folder. Every other entry (folders, links, other files) is skipped, so
-//! `tar -C rules -c .` and the playground's "Download rules" store the same
+//! folder. Every other entry (folders, links, other files) is skipped, and
+//! an archive of one folder is read as that folder, so `tar -C rules -c .`,
+//! `tar -c rules` and the playground's "Download rules" store the same
 //! version as the JSON upload of the same directory.
 
 use std::io::Read as _;
@@ -53,6 +54,7 @@ pub fn read_files(bytes: &[u8]) -> Result<Vec<SourceFile>, String> {
         })?;
         files.push(SourceFile { name, text });
     }
+    strip_common_folder(&mut files);
     if !files.iter().any(|f| f.name.ends_with(".lyk")) {
         return Err(
             "the archive has no rule file (`.lyk`): make it inside the rules directory, \
@@ -61,6 +63,28 @@ pub fn read_files(bytes: &[u8]) -> Result<Vec<SourceFile>, String> {
         );
     }
     Ok(files)
+}
+
+/// An archive whose files all lie in one folder (the playground's
+/// "Download rules" writes `rules/schema.lyk`, and so does `tar -c rules`)
+/// is read as that folder, so it stores the version `tar -C rules -c .`
+/// stores. Imports and tables are relative to the importing file, so only
+/// the names change.
+fn strip_common_folder(files: &mut [SourceFile]) {
+    let folder = |name: &str| name.split_once('/').map(|(first, _)| first.to_string());
+    let Some(first) = files.first().and_then(|f| folder(&f.name)) else {
+        return;
+    };
+    if files
+        .iter()
+        .all(|f| folder(&f.name).as_ref() == Some(&first))
+    {
+        for f in files.iter_mut() {
+            if let Some(rest) = f.name.strip_prefix(&format!("{first}/")) {
+                f.name = rest.to_string();
+            }
+        }
+    }
 }
 
 /// The name a kept entry has (its path without a leading `./`), or `None`

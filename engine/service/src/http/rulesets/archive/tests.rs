@@ -50,6 +50,30 @@ fn keeps_what_layak_check_reads_and_skips_the_rest() {
 }
 
 #[test]
+fn an_archive_of_one_folder_is_read_as_that_folder() {
+    // As the playground's "Download rules" writes it.
+    let bytes = archive(&[
+        ("rules/schema.lyk", FILE, b"a"),
+        ("rules/tables/regions.txt", FILE, b"b"),
+        ("rules/tests/case.lyk", FILE, b"c"),
+    ]);
+    let names: Vec<String> = read_files(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["schema.lyk", "tables/regions.txt"]);
+    // Files in two folders keep their names.
+    let bytes = archive(&[("a/x.lyk", FILE, b"a"), ("b/y.lyk", FILE, b"b")]);
+    let names: Vec<String> = read_files(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["a/x.lyk", "b/y.lyk"]);
+}
+
+#[test]
 fn refuses_what_cannot_be_a_rules_directory() {
     let junk = read_files(&[7u8; 2048]).unwrap_err();
     assert!(junk.starts_with("the body is not a tar archive"), "{junk}");
