@@ -216,7 +216,7 @@ pub struct PushArgs {
     #[arg(default_value = "rules")]
     pub dir: PathBuf,
     /// The service's base URL, e.g. `http://127.0.0.1:8080`.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_server)]
     pub server: String,
     /// An API token that may author rules (`admin` or `policy_author`).
     #[arg(long, env = "LAYAK_TOKEN", hide_env_values = true)]
@@ -236,6 +236,16 @@ pub struct PushArgs {
 pub struct Activation {
     pub stage: String,
     pub effective_from: String,
+}
+
+fn parse_server(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not an http URL; write `http://{text}`"
+        ))
+    }
 }
 
 fn parse_activation(text: &str) -> Result<Activation, String> {

@@ -325,3 +325,40 @@ fn rules_push_to_an_unreachable_server_says_which() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn rules_push_prints_warnings_as_layak_check_prints_them() {
+    let dir = TempDir::new("rules-push-warning");
+    let server = Server::start(&dir.path().join("register.db"), &[]);
+    let rules = dir.path().join("rules");
+    copy_rules(&rules);
+    let common = rules.join("common.lyk");
+    let mut text = std::fs::read_to_string(&common).unwrap();
+    text.push_str("\ndef never_used(f: Family): bool = true\n");
+    std::fs::write(&common, text).unwrap();
+
+    let rules_arg = rules.to_str().unwrap();
+    let out = layak(&[
+        "rules",
+        "push",
+        rules_arg,
+        "--server",
+        &server.base,
+        "--token",
+        &server.token,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning[W0001]"), "{stderr}");
+    let check = layak(&["check", rules_arg]);
+    assert_eq!(check.status.code(), Some(0));
+    let check = String::from_utf8_lossy(&check.stderr);
+    let (rendered, summary) = check.trim_end().rsplit_once('\n').unwrap();
+    assert!(summary.ends_with("0 errors, 1 warning"), "{summary}");
+    assert_eq!(stderr, format!("{rendered}\n"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("stored ruleset 1 (hash "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
