@@ -269,10 +269,11 @@ impl Checker<'_> {
             }
         };
         self.index.field_sites.push((field.span, record));
-        if let Some((_, info)) = self.field_of(record, &field.name) {
+        let found = self.field_of(record, &field.name);
+        if let Some((_, info)) = &found {
             self.refer(field.span, info.span);
         }
-        let Some((index, info)) = self.field_of(record, &field.name) else {
+        let Some((index, info)) = found else {
             if self.ignored_field(record, &field.name, field.span) {
                 return self.error_expr(span);
             }
