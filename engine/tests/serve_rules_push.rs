@@ -101,6 +101,13 @@ fn a_tar_of_the_rules_stores_the_version_the_json_form_stores() {
     assert_eq!(names(&shown), names(&expected));
     assert!(shown == expected, "the stored texts differ from the files");
 
+    // The JSON form takes `?note=` too, but not a second note.
+    let twice = server.post(
+        "/v1/rulesets?note=b",
+        &json!({"files": rule_files(), "note": "a"}),
+    );
+    twice.assert_problem(422, "INVALID_REQUEST");
+
     // A body that is no tar archive, a file that is not UTF-8, an archive
     // without a rule file: 422 naming what is wrong.
     let junk = server.post_bytes("/v1/rulesets", TAR, &[0x5a; 4096]);
