@@ -99,7 +99,9 @@ fn wanted(path: &[u8]) -> Option<&[u8]> {
     let skipped_folder = parts.iter().any(|part| {
         matches!(*part, b"tests" | b"target" | b"node_modules") || part.starts_with(b".")
     });
-    let rules_file = file.ends_with(b".lyk") || file.ends_with(b".txt");
+    // `._name.lyk`: the resource forks a macOS `tar` adds beside each file.
+    let rules_file =
+        (file.ends_with(b".lyk") || file.ends_with(b".txt")) && !file.starts_with(b"._");
     (rules_file && !skipped_folder).then_some(name)
 }
 

@@ -33,6 +33,7 @@ fn keeps_what_layak_check_reads_and_skips_the_rest() {
         ("./README.md", FILE, b"f"),
         ("pkh.lyk", FILE, b"g"),
         ("./link.lyk", tar::EntryType::Symlink, b""),
+        ("./._schema.lyk", FILE, b"\x00\x05\x16\x07"),
     ]);
     let files = read_files(&bytes).unwrap();
     let names: Vec<(&str, &str)> = files
