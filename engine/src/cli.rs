@@ -91,6 +91,9 @@ pub enum Command {
     /// Create, revoke and list the service's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Rulesets on a running service: store and activate a rules directory.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Check the service's audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -197,6 +200,71 @@ pub enum TokenCommand {
         #[command(flatten)]
         db: DatabaseArg,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Store a rules directory on a service (`POST /v1/rulesets`) and
+    /// activate the stored version; the service's diagnostics are printed
+    /// as `layak check` prints them.
+    Push(PushArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// The rules directory, read as `layak check DIR` reads it.
+    #[arg(default_value = "rules")]
+    pub dir: PathBuf,
+    /// The service's base URL, e.g. `http://127.0.0.1:8080`.
+    #[arg(long, value_parser = parse_server)]
+    pub server: String,
+    /// An API token that may author rules (`admin` or `policy_author`).
+    #[arg(long, env = "LAYAK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Activate the stored version for a stage (`verification`, `qc` or
+    /// `determination`) from a date, after storing it (repeatable, in
+    /// order).
+    #[arg(long, value_name = "STAGE:YYYY-MM-DD", value_parser = parse_activation)]
+    pub activate: Vec<Activation>,
+    /// A note stored with the version (what changed, and why).
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// One `--activate STAGE:YYYY-MM-DD`.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub stage: String,
+    pub effective_from: String,
+}
+
+fn parse_server(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not an http URL; write `http://{text}`"
+        ))
+    }
+}
+
+fn parse_activation(text: &str) -> Result<Activation, String> {
+    const STAGES: [&str; 3] = ["verification", "qc", "determination"];
+    let (stage, date) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not STAGE:YYYY-MM-DD"))?;
+    if !STAGES.contains(&stage) {
+        return Err(format!(
+            "the stage is `verification`, `qc` or `determination`, found `{stage}`"
+        ));
+    }
+    if layak_dsl::date::Date::parse(date).is_none() {
+        return Err(format!("`{date}` is not a date YYYY-MM-DD"));
+    }
+    Ok(Activation {
+        stage: stage.to_string(),
+        effective_from: date.to_string(),
+    })
 }
 
 #[derive(Debug, Subcommand)]

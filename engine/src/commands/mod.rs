@@ -18,6 +18,7 @@ mod eval;
 mod fmt;
 mod r#gen;
 mod impact;
+mod rules;
 pub mod run;
 mod serve;
 mod test;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Impact(args) => impact::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Token(command) => token::run(&command),
+        Command::Rules(command) => rules::run(&command),
         Command::Audit(command) => audit::run(&command),
         Command::Bench(args) => bench(&args),
         Command::Lsp => {

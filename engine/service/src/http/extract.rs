@@ -13,10 +13,7 @@ use super::problem::{ApiResult, Problem, rejection};
 /// `INVALID_REQUEST` for JSON of the wrong shape, 413 for a body over the
 /// limit.
 pub fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
-    let bytes = body.map_err(|r| {
-        let status = r.status();
-        rejection(status, "INVALID_BODY", r.body_text())
-    })?;
+    let bytes = self::bytes(body)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
@@ -25,6 +22,14 @@ pub fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResu
                 Problem::bad_request("INVALID_JSON", format!("the body is not JSON: {e}"))
             }
         }
+    })
+}
+
+/// A body of any kind: 413 for one over the limit.
+pub fn bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|r| {
+        let status = r.status();
+        rejection(status, "INVALID_BODY", r.body_text())
     })
 }
 

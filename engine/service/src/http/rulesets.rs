@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use crate::store::rulesets::{Activation, RulesetRow, SourceFile};
@@ -14,6 +14,8 @@ use super::compiler::{Built, rules_invalid};
 use super::problem::{ApiResult, Problem};
 use super::rules::Compilation;
 use super::{AppState, extract, parse_date};
+
+mod archive;
 
 /// The stages a version can be activated for.
 pub const STAGES: [&str; 3] = ["verification", "qc", "determination"];
@@ -41,20 +43,64 @@ pub struct RulesetCreated {
     pub diagnostics: Vec<layak_dsl::diagnostic::JsonDiagnostic>,
 }
 
-#[utoipa::path(post, path = "/v1/rulesets", tag = "rulesets", request_body = CreateRuleset,
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQuery {
+    /// The note of a version sent as a tar archive (the JSON form carries
+    /// its own `note`).
+    pub note: Option<String>,
+}
+
+/// The media type of a tar archive of the rules directory.
+pub const TAR: &str = "application/x-tar";
+
+#[utoipa::path(post, path = "/v1/rulesets", tag = "rulesets",
+    params(CreateQuery),
+    request_body(description = "the rule files as JSON (`application/json`), or the rules directory \
+        as a tar archive (`application/x-tar`, as `tar -C rules -c .` or the playground's \
+        \"Download rules\" make it): its `.lyk` and `.txt` files are read as `layak check` \
+        reads a directory, skipping `tests/` and every other entry; an archive of one folder \
+        (`rules/...`) is read as that folder",
+        content((CreateRuleset = "application/json"), ("application/x-tar"))),
     responses(
         (status = 201, description = "stored", body = RulesetCreated),
         (status = 200, description = "the same sources were already stored", body = RulesetCreated),
         (status = 413, description = "the body is larger than `--max-body` (`BODY_TOO_LARGE`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "the rules have errors (`RULES_INVALID`, with `diagnostics`; E0907 when compiling them takes longer than `--compile-budget`), or a file name or count is refused (`INVALID_REQUEST`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the rules have errors (`RULES_INVALID`, with `diagnostics`; E0907 when compiling them takes longer than `--compile-budget`), or a file name or count is refused, or the archive is not a tar of a rules directory (`INVALID_REQUEST`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the compile queue is full (`COMPILER_BUSY`, with `Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
     caller: super::auth::Caller,
+    query: Result<Query<CreateQuery>, QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<RulesetCreated>)> {
-    let req: CreateRuleset = extract::json(body)?;
+    let query = extract::query(query)?;
+    let req = if is_tar(&headers) {
+        let bytes = extract::bytes(body)?;
+        let files = archive::read_files(&bytes)
+            .map_err(|detail| Problem::unprocessable("INVALID_REQUEST", detail))?;
+        CreateRuleset {
+            files,
+            note: query.note,
+        }
+    } else {
+        let req: CreateRuleset = extract::json(body)?;
+        match (req.note, query.note) {
+            (Some(_), Some(_)) => {
+                return Err(Problem::unprocessable(
+                    "INVALID_REQUEST",
+                    "the note is given twice: in the body and as `?note=`",
+                ));
+            }
+            (body_note, query_note) => CreateRuleset {
+                files: req.files,
+                note: body_note.or(query_note),
+            },
+        }
+    };
     if req.files.is_empty() || req.files.len() > MAX_FILES {
         return Err(Problem::unprocessable(
             "INVALID_REQUEST",
@@ -107,6 +153,16 @@ pub async fn create(
             diagnostics,
         }),
     ))
+}
+
+/// Whether the body is a tar archive (`content-type: application/x-tar`,
+/// parameters aside); anything else is read as JSON.
+fn is_tar(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(TAR))
 }
 
 /// The diagnostics of a compilation, in the JSON of `layak check --format
