@@ -339,3 +339,28 @@ fn a_broken_file_still_gets_answers_and_nothing_panics() {
     let _ = a.document_symbols(file);
     let _ = a.semantic_tokens(file);
 }
+
+#[test]
+fn completion_in_an_early_file_lists_its_own_record_fields() {
+    // Records numbered by file order: completing in the first file must
+    // not mistake its record for the second file's.
+    let mut sources = Sources::new();
+    sources.add(
+        "a.lyk",
+        "import \"b.lyk\"\nrecord A key id { id: text, alpha: int }\ndef f(x: A): int = x.alpha\n",
+    );
+    sources.add(
+        "b.lyk",
+        "record B key id { id: text, beta: int }\nsubject b: B\n",
+    );
+    let a = Analysis::new(sources);
+    let file = a.file_id("a.lyk").unwrap();
+    let text = &a.sources().get(file).unwrap().text;
+    let cursor = text.find("x.alpha").unwrap() + 2;
+    let labels: Vec<String> = a
+        .completions(file, cursor)
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    assert_eq!(labels, ["alpha", "id"]);
+}

@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use crate::check::index::{DeclKind, Index};
-use crate::ir::{EnumId, RecordId};
 use crate::source::{FileId, Span};
 
 use super::{Analysis, word_at};
@@ -54,8 +53,10 @@ const TYPES: &[&str] = &["bool", "int", "money", "text", "date", "list"];
 
 /// What the marker turned out to be.
 enum Site {
-    Field(RecordId),
-    Variant(EnumId),
+    /// After `.` on a record: its name.
+    Field(String),
+    /// After `Enum.`: the enum's name.
+    Variant(String),
     Name {
         locals: Vec<(String, String)>,
         call: bool,
@@ -79,8 +80,8 @@ impl Analysis {
             .get(..word.start as usize)
             .is_some_and(|b| b.trim_end_matches([' ', '\t']).ends_with('.'));
         let mut items = match self.site(file, offset) {
-            Some(Site::Field(r)) => self.fields_of(r),
-            Some(Site::Variant(e)) => self.variants_of(e),
+            Some(Site::Field(record)) => self.fields_of(&record),
+            Some(Site::Variant(e)) => self.variants_of(&e),
             Some(Site::Name { locals, call }) => self.names(file, &locals, !call),
             None if after_dot => Vec::new(),
             None => {
@@ -117,21 +118,23 @@ impl Analysis {
         let mut sources = self.sources.clone();
         sources.add(name, marked.as_str());
         let mut files: Vec<(FileId, crate::ast::File)> = self
-            .parsed
+            .files
             .iter()
-            .filter(|p| p.file != file)
-            .map(|p| (p.file, p.ast.clone()))
+            .filter(|(f, _)| *f != file)
+            .cloned()
             .collect();
         files.push((file, crate::syntax::parse_file(file, &marked).0));
+        // In file order, as the analysis checks them.
+        files.sort_by_key(|(f, _)| *f);
         let (_, _, index) = crate::check_parsed(&sources, &files);
         let at = |s: &Span| {
             s.file == file && s.start as usize <= offset && offset + MARKER.len() <= s.end as usize
         };
         if let Some((_, r)) = index.field_sites.iter().find(|(s, _)| at(s)) {
-            return Some(Site::Field(*r));
+            return index.record_names.get(r.index()).cloned().map(Site::Field);
         }
         if let Some((_, e)) = index.variant_sites.iter().find(|(s, _)| at(s)) {
-            return Some(Site::Variant(*e));
+            return index.enum_names.get(e.index()).cloned().map(Site::Variant);
         }
         let site = index.name_sites.iter().find(|n| at(&n.span))?;
         Some(Site::Name {
@@ -140,14 +143,11 @@ impl Analysis {
         })
     }
 
-    fn fields_of(&self, record: RecordId) -> Vec<(String, CompletionKind, String)> {
-        let Some(name) = self.index.record_names.get(record.index()) else {
-            return Vec::new();
-        };
+    fn fields_of(&self, name: &str) -> Vec<(String, CompletionKind, String)> {
         self.index
             .decls
             .iter()
-            .filter(|d| d.kind == DeclKind::Field && d.container.as_deref() == Some(name.as_str()))
+            .filter(|d| d.kind == DeclKind::Field && d.container.as_deref() == Some(name))
             .filter(|d| d.ty.as_deref() != Some("ignored"))
             .map(|d| {
                 (
@@ -159,16 +159,11 @@ impl Analysis {
             .collect()
     }
 
-    fn variants_of(&self, e: EnumId) -> Vec<(String, CompletionKind, String)> {
-        let Some(name) = self.index.enum_names.get(e.index()) else {
-            return Vec::new();
-        };
+    fn variants_of(&self, name: &str) -> Vec<(String, CompletionKind, String)> {
         self.index
             .decls
             .iter()
-            .filter(|d| {
-                d.kind == DeclKind::Variant && d.container.as_deref() == Some(name.as_str())
-            })
+            .filter(|d| d.kind == DeclKind::Variant && d.container.as_deref() == Some(name))
             .map(|d| {
                 (
                     d.name.clone(),

@@ -44,19 +44,15 @@ pub struct CodeAction {
     pub edits: Vec<Edit>,
 }
 
-/// One parsed rule file, kept until its text changes.
-#[derive(Debug, Clone)]
-struct Parsed {
-    file: FileId,
-    ast: ast::File,
-    diagnostics: Vec<Diagnostic>,
-}
-
 /// The analysis of one set of rule files.
 #[derive(Debug, Clone)]
 pub struct Analysis {
     sources: Sources,
-    parsed: Vec<Parsed>,
+    /// Each rule file's tree, kept until its text changes, in file order:
+    /// the very slice the checker reads.
+    files: Vec<(FileId, ast::File)>,
+    /// Each rule file's syntax diagnostics, beside its tree.
+    parse_diagnostics: Vec<(FileId, Vec<Diagnostic>)>,
     program: Option<Program>,
     diagnostics: Vec<Diagnostic>,
     index: Index,
@@ -65,17 +61,18 @@ pub struct Analysis {
 impl Analysis {
     /// Parses and checks every file of `sources`.
     pub fn new(sources: Sources) -> Analysis {
-        let parsed = sources
-            .iter()
-            .filter_map(|(id, _)| parse(&sources, id))
-            .collect();
         let mut analysis = Analysis {
             sources,
-            parsed,
+            files: Vec::new(),
+            parse_diagnostics: Vec::new(),
             program: None,
             diagnostics: Vec::new(),
             index: Index::default(),
         };
+        let ids: Vec<FileId> = analysis.sources.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            analysis.parse(id);
+        }
         analysis.check();
         analysis
     }
@@ -91,11 +88,11 @@ impl Analysis {
             return;
         }
         let id = self.sources.add(name, text);
-        self.parsed.retain(|p| p.file != id);
-        if let Some(p) = parse(&self.sources, id) {
-            self.parsed.push(p);
-            self.parsed.sort_by_key(|p| p.file);
-        }
+        self.files.retain(|(f, _)| *f != id);
+        self.parse_diagnostics.retain(|(f, _)| *f != id);
+        self.parse(id);
+        self.files.sort_by_key(|(f, _)| *f);
+        self.parse_diagnostics.sort_by_key(|(f, _)| *f);
         self.check();
     }
 
@@ -158,12 +155,21 @@ impl Analysis {
             .collect()
     }
 
+    /// Parses one rule file (nothing for a data file or one that is not
+    /// UTF-8, whose E0006 `check` gives).
+    fn parse(&mut self, id: FileId) {
+        let Some(f) = self.sources.get(id) else {
+            return;
+        };
+        if !f.name.ends_with(".lyk") || f.not_utf8_at.is_some() {
+            return;
+        }
+        let (ast, diagnostics) = crate::syntax::parse_file(id, &f.text);
+        self.files.push((id, ast));
+        self.parse_diagnostics.push((id, diagnostics));
+    }
+
     fn check(&mut self) {
-        let files: Vec<(FileId, ast::File)> = self
-            .parsed
-            .iter()
-            .map(|p| (p.file, p.ast.clone()))
-            .collect();
         // In file order, as `compile` gives them.
         let mut diagnostics = Vec::new();
         for (id, f) in self
@@ -174,14 +180,14 @@ impl Analysis {
             match crate::limits::not_utf8(id, f) {
                 Some(d) => diagnostics.push(d),
                 None => diagnostics.extend(
-                    self.parsed
+                    self.parse_diagnostics
                         .iter()
-                        .filter(|p| p.file == id)
-                        .flat_map(|p| p.diagnostics.iter().cloned()),
+                        .filter(|(f, _)| *f == id)
+                        .flat_map(|(_, d)| d.iter().cloned()),
                 ),
             }
         }
-        let (program, diags, index) = crate::check_parsed(&self.sources, &files);
+        let (program, diags, index) = crate::check_parsed(&self.sources, &self.files);
         diagnostics.extend(diags);
         self.program = program.filter(|_| !diagnostic::has_errors(&diagnostics));
         self.diagnostics = diagnostics;
@@ -193,7 +199,10 @@ impl Analysis {
     }
 
     fn ast(&self, file: FileId) -> Option<&ast::File> {
-        self.parsed.iter().find(|p| p.file == file).map(|p| &p.ast)
+        self.files
+            .iter()
+            .find(|(f, _)| *f == file)
+            .map(|(_, ast)| ast)
     }
 
     /// The declaration a name at `offset` declares or refers to, and the
@@ -210,20 +219,6 @@ impl Analysis {
             .find(|d| at(&d.span))
             .map(|d| (d.span, d))
     }
-}
-
-/// Parses one rule file (`None` for a data file or one that is not UTF-8).
-fn parse(sources: &Sources, id: FileId) -> Option<Parsed> {
-    let f = sources.get(id)?;
-    if !f.name.ends_with(".lyk") || f.not_utf8_at.is_some() {
-        return None;
-    }
-    let (ast, diagnostics) = crate::syntax::parse_file(id, &f.text);
-    Some(Parsed {
-        file: id,
-        ast,
-        diagnostics,
-    })
 }
 
 /// Whether `c` can be part of a name.
