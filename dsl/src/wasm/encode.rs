@@ -1,7 +1,15 @@
-//! Households (decoded [`Value`]s) into a batch in the module's memory
-//! layout (docs/abi.md). Pointers are written relative to the batch and
-//! listed in a relocation table; the module adds the batch's address to
-//! each before it reads anything.
+//! Households into a batch in the module's memory layout (docs/abi.md).
+//! Pointers are written relative to the batch and listed in a relocation
+//! table; the module adds the batch's address to each before it reads
+//! anything.
+//!
+//! A [`BatchBuilder`] takes households one at a time, either as decoded
+//! [`Value`]s ([`BatchBuilder::push_value`]) or straight from their JSON
+//! text ([`BatchBuilder::push_json`], `scan.rs`: no `serde_json::Value`,
+//! no `Value`), and both give the same bytes. The records are written into
+//! an area of their own and moved behind the header, the parameters and
+//! the household index when the batch is finished, because how long the
+//! index is depends on how many households the batch ends up with.
 
 use super::layout::{
     self, H_AS_OF, H_COUNT, H_INDEX, H_PARAMS, H_RELOC, H_RELOC_COUNT, HEADER_SIZE,
@@ -11,6 +19,11 @@ use crate::context::{EvalContext, resolve};
 use crate::ev::{Ev, V, reason};
 use crate::ir::{Program, RecordId, Type};
 use crate::value::{Record, Value};
+
+mod read;
+mod scan;
+
+pub use read::households_of_batch;
 
 /// One record of a household, numbered in the order the encoder writes
 /// them (depth first, fields in schema order, list elements in order).
@@ -23,15 +36,19 @@ pub(crate) struct RecordRef<'h> {
 /// The household's records by record number; the root is number 0.
 pub(crate) fn records_of<'h>(program: &Program, household: &'h Value) -> Vec<RecordRef<'h>> {
     let mut out = Vec::new();
-    let root = program
-        .schema
-        .root()
-        .and_then(|s| program.schema.subjects.get(s.index()))
-        .map(|s| s.record);
-    if let (Some(id), Value::Record(record)) = (root, household) {
+    if let (Some(id), Value::Record(record)) = (root_record(program), household) {
         walk_record(program, record, id, String::new(), &mut out);
     }
     out
+}
+
+/// The record of the schema's root subject.
+fn root_record(program: &Program) -> Option<RecordId> {
+    program
+        .schema
+        .root()
+        .and_then(|s| program.schema.subjects.get(s.index()))
+        .map(|s| s.record)
 }
 
 fn walk_record<'h>(
@@ -82,15 +99,16 @@ fn join(base: &str, field: &str) -> String {
     }
 }
 
-struct Writer<'p> {
-    program: &'p Program,
-    layouts: Vec<RecordLayout>,
+/// A growing run of 8-aligned blocks and text bytes, with the offsets of
+/// its pointer words.
+#[derive(Default)]
+struct Writer {
     buf: Vec<u8>,
     relocs: Vec<u32>,
     next_record: u32,
 }
 
-impl Writer<'_> {
+impl Writer {
     fn reserve(&mut self, size: u32) -> u32 {
         let at = self.buf.len().next_multiple_of(8);
         self.buf.resize(at + size as usize, 0);
@@ -103,13 +121,20 @@ impl Writer<'_> {
         }
     }
 
+    fn get_u32(&self, at: u32) -> u32 {
+        self.buf
+            .get(at as usize..at as usize + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, u32::from_le_bytes)
+    }
+
     fn put_i64(&mut self, at: u32, v: i64) {
         if let Some(slot) = self.buf.get_mut(at as usize..at as usize + 8) {
             slot.copy_from_slice(&v.to_le_bytes());
         }
     }
 
-    /// A pointer relative to the batch, relocated by the module.
+    /// A pointer relative to the start of this writer's bytes.
     fn put_ptr(&mut self, at: u32, target: u32) {
         self.put_u32(at, target);
         self.relocs.push(at);
@@ -122,53 +147,225 @@ impl Writer<'_> {
         self.put_u32(at + 4, s.len() as u32);
     }
 
+    /// Sets field `field`'s presence bit in the record block at `block`.
+    fn present(&mut self, block: u32, field: usize) {
+        let word = block + PRESENCE + 4 * (field as u32 / 32);
+        let bits = self.get_u32(word);
+        self.put_u32(word, bits | 1 << (field % 32));
+    }
+
+    /// A new record block of layout `layout`, numbered.
+    fn block(&mut self, layout: &RecordLayout) -> u32 {
+        let block = self.reserve(layout.size);
+        self.put_u32(block, self.next_record);
+        self.next_record += 1;
+        block
+    }
+}
+
+/// The program's record layouts, with the writer of [`Value`]s.
+struct Values<'p> {
+    program: &'p Program,
+    layouts: &'p [RecordLayout],
+}
+
+impl Values<'_> {
     /// Writes a value into the 8-byte slot at `at`.
-    fn slot(&mut self, at: u32, value: &Value, ty: &Type) {
+    fn slot(&self, w: &mut Writer, at: u32, value: &Value, ty: &Type) {
         match (value, ty) {
-            (Value::Bool(b), _) => self.put_i64(at, i64::from(*b)),
-            (Value::Int(n) | Value::Money(n), _) => self.put_i64(at, *n),
-            (Value::Date(d), _) => self.put_i64(at, i64::from(d.yyyymmdd())),
-            (Value::Enum(i), _) => self.put_i64(at, i64::from(*i)),
-            (Value::Text(s), _) => self.text(at, s),
+            (Value::Bool(b), _) => w.put_i64(at, i64::from(*b)),
+            (Value::Int(n) | Value::Money(n), _) => w.put_i64(at, *n),
+            (Value::Date(d), _) => w.put_i64(at, i64::from(d.yyyymmdd())),
+            (Value::Enum(i), _) => w.put_i64(at, i64::from(*i)),
+            (Value::Text(s), _) => w.text(at, s),
             (Value::Record(r), Type::Record(id)) => {
-                let block = self.record(r, *id);
-                self.put_ptr(at, block);
+                let block = self.record(w, r, *id).unwrap_or(0);
+                w.put_ptr(at, block);
             }
             (Value::List(items), Type::List(elem)) => {
-                let array = self.reserve(8 * items.len() as u32);
-                self.put_ptr(at, array);
-                self.put_u32(at + 4, items.len() as u32);
+                let array = w.reserve(8 * items.len() as u32);
+                w.put_ptr(at, array);
+                w.put_u32(at + 4, items.len() as u32);
                 for (i, item) in items.iter().enumerate() {
-                    self.slot(array + 8 * i as u32, item, elem);
+                    self.slot(w, array + 8 * i as u32, item, elem);
                 }
             }
             _ => {}
         }
     }
 
-    fn record(&mut self, record: &Record, id: RecordId) -> u32 {
-        let Some(layout) = self.layouts.get(id.index()).cloned() else {
-            return 0;
-        };
-        let block = self.reserve(layout.size);
-        self.put_u32(block, self.next_record);
-        self.next_record += 1;
+    fn record(&self, w: &mut Writer, record: &Record, id: RecordId) -> Option<u32> {
+        let layout = self.layouts.get(id.index())?;
+        let block = w.block(layout);
         let Some(def) = self.program.schema.records.get(id.index()) else {
-            return block;
+            return Some(block);
         };
         for (i, (field, offset)) in def.fields.iter().zip(&layout.fields).enumerate() {
             if let Some(value) = record.field(i as u32) {
-                let word = block + PRESENCE + 4 * (i as u32 / 32);
-                let bits = self
-                    .buf
-                    .get(word as usize..word as usize + 4)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map_or(0, u32::from_le_bytes);
-                self.put_u32(word, bits | 1 << (i % 32));
-                self.slot(block + offset, value, &field.ty);
+                w.present(block, i);
+                self.slot(w, block + offset, value, &field.ty);
             }
         }
-        block
+        Some(block)
+    }
+}
+
+/// A batch being built, household by household: `push_value` or
+/// `push_json` each, then `finish` with the evaluation context.
+pub struct BatchBuilder<'p> {
+    program: &'p Program,
+    layouts: Vec<RecordLayout>,
+    root: Option<RecordId>,
+    /// The households' records; offsets relative to the area.
+    area: Writer,
+    /// Per household, its root block in the area (none without a root
+    /// record) and how many of the area's relocations came before its
+    /// index entry.
+    roots: Vec<(Option<u32>, usize)>,
+}
+
+impl<'p> BatchBuilder<'p> {
+    pub fn new(program: &'p Program) -> BatchBuilder<'p> {
+        BatchBuilder {
+            program,
+            layouts: layout::layouts(&program.schema),
+            root: root_record(program),
+            area: Writer::default(),
+            roots: Vec::new(),
+        }
+    }
+
+    /// How many households the batch holds.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// Adds a decoded household (a `Value::Record` of the root record;
+    /// anything else is encoded as an empty record).
+    pub fn push_value(&mut self, household: &Value) {
+        let empty = Record::default();
+        let record = match household {
+            Value::Record(r) => r,
+            _ => &empty,
+        };
+        self.area.next_record = 0;
+        let values = Values {
+            program: self.program,
+            layouts: &self.layouts,
+        };
+        let block = self
+            .root
+            .and_then(|id| values.record(&mut self.area, record, id));
+        self.roots.push((block, self.area.relocs.len()));
+    }
+
+    /// Adds a household straight from one line of JSON, when the line is
+    /// one the fast scanner takes whole: an object with only fields its
+    /// records name, plain strings and integers, the fields that hold text,
+    /// lists or records in schema order. For any other line (malformed, an
+    /// unknown field, an escape in a string, a number with a fraction or an
+    /// exponent, ...) it returns false and leaves the batch as it was: the
+    /// caller decodes the line with `record::decode_line_with`, which gives
+    /// the exact errors or the value for [`BatchBuilder::push_value`].
+    pub fn push_json(&mut self, line: &str) -> bool {
+        let Some(root) = self.root else {
+            return false;
+        };
+        let mark = (
+            self.area.buf.len(),
+            self.area.relocs.len(),
+            self.area.next_record,
+        );
+        self.area.next_record = 0;
+        let scanned = scan::household(self.program, &self.layouts, &mut self.area, root, line);
+        match scanned {
+            Some(block) => {
+                self.roots.push((Some(block), self.area.relocs.len()));
+                true
+            }
+            None => {
+                self.area.buf.truncate(mark.0);
+                self.area.relocs.truncate(mark.1);
+                self.area.next_record = mark.2;
+                false
+            }
+        }
+    }
+
+    /// The batch: the header, the parameter values in force at `ctx.as_of`
+    /// (or overridden), the household index, the records and the
+    /// relocation table. The builder is left empty, for the next batch
+    /// (it keeps its buffers).
+    pub fn finish(&mut self, ctx: &EvalContext) -> Vec<u8> {
+        let program = self.program;
+        let count = self.roots.len() as u32;
+        let mut w = Writer {
+            buf: Vec::with_capacity(self.area.buf.len() + 4096),
+            ..Writer::default()
+        };
+        w.buf.resize(HEADER_SIZE as usize, 0);
+        w.put_u32(0, layout::ABI_VERSION);
+        w.put_u32(H_COUNT, count);
+        w.put_u32(H_AS_OF, ctx.as_of.yyyymmdd() as u32);
+        let (values, _) = resolve(program, ctx.as_of, &ctx.overrides);
+        let params = w.reserve(PARAM_SLOT * values.len() as u32);
+        w.put_u32(H_PARAMS, params);
+        for (i, value) in values.iter().enumerate() {
+            let at = params + PARAM_SLOT * i as u32;
+            match value {
+                Ev::Val(v) => {
+                    w.put_u32(at, PARAM_VALUE);
+                    match v {
+                        V::Bool(b) => w.put_i64(at + 8, i64::from(*b)),
+                        V::Int(n) | V::Money(n) => w.put_i64(at + 8, *n),
+                        V::Date(d) => w.put_i64(at + 8, i64::from(d.yyyymmdd())),
+                        V::Enum(e) => w.put_i64(at + 8, i64::from(*e)),
+                        V::Text(s) => w.text(at + 8, s),
+                        V::Rec(_) | V::List(_) => {}
+                    }
+                }
+                Ev::Und(m) if m.contains(reason::BAD_OVERRIDE) => {
+                    w.put_u32(at, PARAM_BAD_OVERRIDE);
+                }
+                Ev::Und(_) => w.put_u32(at, PARAM_NO_VALUE),
+            }
+        }
+        let index = w.reserve(4 * count);
+        w.put_u32(H_INDEX, index);
+        // The area, 8-aligned as its first block was, with every pointer
+        // in it moved by where it now starts.
+        let base = w.buf.len().next_multiple_of(8) as u32;
+        w.buf.resize(base as usize, 0);
+        w.buf.extend_from_slice(&self.area.buf);
+        let mut area_relocs = self.area.relocs.iter().enumerate().peekable();
+        for (h, (block, before)) in self.roots.iter().enumerate() {
+            while let Some((_, at)) = area_relocs.next_if(|(i, _)| i < before) {
+                let target = w.get_u32(base + at);
+                w.put_ptr(base + at, base + target);
+            }
+            if let Some(block) = block {
+                w.put_ptr(index + 4 * h as u32, base + block);
+            }
+        }
+        for (_, at) in area_relocs {
+            let target = w.get_u32(base + at);
+            w.put_ptr(base + at, base + target);
+        }
+        self.area.buf.clear();
+        self.area.relocs.clear();
+        self.roots.clear();
+        let relocs = std::mem::take(&mut w.relocs);
+        let table = w.reserve(4 * relocs.len() as u32);
+        w.put_u32(H_RELOC, table);
+        w.put_u32(H_RELOC_COUNT, relocs.len() as u32);
+        for (i, at) in relocs.iter().enumerate() {
+            w.put_u32(table + 4 * i as u32, *at);
+        }
+        w.buf
     }
 }
 
@@ -176,67 +373,10 @@ impl Writer<'_> {
 /// the parameter values in force (or overridden), the households' records
 /// and the relocation table.
 pub fn encode_batch(program: &Program, households: &[Value], ctx: &EvalContext) -> Vec<u8> {
-    let mut w = Writer {
-        program,
-        layouts: layout::layouts(&program.schema),
-        buf: vec![0; HEADER_SIZE as usize],
-        relocs: Vec::new(),
-        next_record: 0,
-    };
-    w.put_u32(0, layout::ABI_VERSION);
-    w.put_u32(H_COUNT, households.len() as u32);
-    w.put_u32(H_AS_OF, ctx.as_of.yyyymmdd() as u32);
-    let (values, _) = resolve(program, ctx.as_of, &ctx.overrides);
-    let params = w.reserve(PARAM_SLOT * values.len() as u32);
-    w.put_u32(H_PARAMS, params);
-    for (i, value) in values.iter().enumerate() {
-        let at = params + PARAM_SLOT * i as u32;
-        match value {
-            Ev::Val(v) => {
-                w.put_u32(at, PARAM_VALUE);
-                match v {
-                    V::Bool(b) => w.put_i64(at + 8, i64::from(*b)),
-                    V::Int(n) | V::Money(n) => w.put_i64(at + 8, *n),
-                    V::Date(d) => w.put_i64(at + 8, i64::from(d.yyyymmdd())),
-                    V::Enum(e) => w.put_i64(at + 8, i64::from(*e)),
-                    V::Text(s) => w.text(at + 8, s),
-                    V::Rec(_) | V::List(_) => {}
-                }
-            }
-            Ev::Und(m) if m.contains(reason::BAD_OVERRIDE) => {
-                w.put_u32(at, PARAM_BAD_OVERRIDE);
-            }
-            Ev::Und(_) => w.put_u32(at, PARAM_NO_VALUE),
-        }
+    let mut builder = BatchBuilder::new(program);
+    for household in households {
+        builder.push_value(household);
     }
-    let index = w.reserve(4 * households.len() as u32);
-    w.put_u32(H_INDEX, index);
-    let root = program
-        .schema
-        .root()
-        .and_then(|s| program.schema.subjects.get(s.index()))
-        .map(|s| s.record);
-    let empty = Record::default();
-    for (h, household) in households.iter().enumerate() {
-        w.next_record = 0;
-        let record = match household {
-            Value::Record(r) => r,
-            _ => &empty,
-        };
-        let block = match root {
-            Some(id) => w.record(record, id),
-            None => 0,
-        };
-        if block != 0 {
-            w.put_ptr(index + 4 * h as u32, block);
-        }
-    }
-    let relocs = std::mem::take(&mut w.relocs);
-    let table = w.reserve(4 * relocs.len() as u32);
-    w.put_u32(H_RELOC, table);
-    w.put_u32(H_RELOC_COUNT, relocs.len() as u32);
-    for (i, at) in relocs.iter().enumerate() {
-        w.put_u32(table + 4 * i as u32, *at);
-    }
-    w.buf
+    builder.finish(ctx)
 }
+

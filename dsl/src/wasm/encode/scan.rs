@@ -1,0 +1,385 @@
+//! One household's JSON text straight into a batch's record area, driven
+//! by the schema's record layout: no `serde_json::Value`, no `Value`.
+//!
+//! The scanner takes only what it can decode exactly as `record.rs` does
+//! and gives up (`None`) on everything else, leaving the line to that
+//! decoder: so every error message, and every household with an unknown
+//! field to count, still comes from the one decoder, and the scanner needs
+//! no error paths of its own. It gives up on: anything that is not JSON or
+//! not the schema's shape (a wrong type, a missing required field, a
+//! `null` list element, an integer out of its range or of 64 bits), a key
+//! the record does not name, a key twice, a backslash or control
+//! character in a string, a number with an exponent (in an ignored value)
+//! or a fraction (in a field: `3.0` is an integer to the decoder), nesting
+//! past [`MAX_DEPTH`], and fields that hold text, records or lists out of
+//! schema order (their bytes would follow each other in another order
+//! than [`super::Values`] writes them).
+
+use super::Writer;
+use crate::ast::Code;
+use crate::date::Date;
+use crate::ir::{Program, RecordId, Type};
+use crate::wasm::layout::RecordLayout;
+
+/// How deep objects and arrays may nest before the scanner leaves the
+/// line to the decoder (serde_json stops at 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Most fields a record may have for the scanner (it tracks the keys seen
+/// in a fixed bit set).
+const MAX_FIELDS: usize = 256;
+
+/// Writes the household of `line` into `w` as the record `root`; its
+/// block's offset, or `None` when the scanner does not take the line (the
+/// caller rolls `w` back).
+pub(super) fn household(
+    program: &Program,
+    layouts: &[RecordLayout],
+    w: &mut Writer,
+    root: RecordId,
+    line: &str,
+) -> Option<u32> {
+    let mut s = Scan {
+        program,
+        layouts,
+        text: line,
+        bytes: line.as_bytes(),
+        pos: 0,
+    };
+    s.ws();
+    let block = s.record(w, root, 0)?;
+    s.ws();
+    (s.pos == s.bytes.len()).then_some(block)
+}
+
+struct Scan<'a> {
+    program: &'a Program,
+    layouts: &'a [RecordLayout],
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let rest = self.bytes.get(self.pos..)?;
+        rest.starts_with(word).then(|| self.pos += word.len())
+    }
+
+    /// After the separator of an object or array: true for another
+    /// member, false at the closing bracket.
+    fn more(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.pos += 1;
+                self.ws();
+                Some(true)
+            }
+            b if b == close => {
+                self.pos += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// A string without escapes, as it stands in the line.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let rest = self.bytes.get(start..)?;
+        let len = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.pos = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// An integer as JSON writes one (no fraction, no exponent) that fits
+    /// 64 bits.
+    fn integer(&mut self) -> Option<i64> {
+        let negative = self.eat(b'-').is_some();
+        let start = self.pos;
+        let mut n: i128 = 0;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            if self.pos - start >= 19 {
+                return None;
+            }
+            n = n * 10 + i128::from(d - b'0');
+            self.pos += 1;
+        }
+        let digits = self.pos - start;
+        let leading_zero = digits > 1 && self.bytes.get(start) == Some(&b'0');
+        if digits == 0 || leading_zero || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        i64::try_from(if negative { -n } else { n }).ok()
+    }
+
+    /// Skips a value the rules do not read (an `ignored` field), checking
+    /// that it is JSON the decoder would take.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'{' | b'[' if depth >= MAX_DEPTH => None,
+            b'{' => {
+                self.pos += 1;
+                self.ws();
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.string()?;
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    if !self.more(b'}')? {
+                        return Some(());
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                self.ws();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    if !self.more(b']')? {
+                        return Some(());
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    /// A number with at most a fraction (an exponent, or an integer part
+    /// long enough to overflow a float, is left to the decoder).
+    fn number(&mut self) -> Option<()> {
+        self.eat(b'-');
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        let digits = self.pos - start;
+        let leading_zero = digits > 1 && self.bytes.get(start) == Some(&b'0');
+        if digits == 0 || digits > 20 || leading_zero {
+            return None;
+        }
+        if self.eat(b'.').is_some() {
+            let start = self.pos;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.pos += 1;
+            }
+            if self.pos == start {
+                return None;
+            }
+        }
+        (!matches!(self.peek(), Some(b'e' | b'E'))).then_some(())
+    }
+
+    /// How many elements the array from the current position (just after
+    /// its `[`) holds: a quick count of the commas at its own level, which
+    /// the element-by-element pass then checks.
+    fn count_elements(&self) -> Option<u32> {
+        let rest = self.bytes.get(self.pos..)?;
+        let (mut depth, mut commas, mut any) = (0u32, 0u32, false);
+        let mut in_string = false;
+        for &b in rest {
+            if in_string {
+                match b {
+                    b'"' => in_string = false,
+                    b'\\' => return None,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    in_string = true;
+                    any = true;
+                }
+                b'[' | b'{' => {
+                    depth += 1;
+                    any = true;
+                }
+                b']' | b'}' if depth == 0 => return Some(if any { commas + 1 } else { 0 }),
+                b']' | b'}' => depth -= 1,
+                b',' if depth == 0 => commas += 1,
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                _ => any = true,
+            }
+        }
+        None
+    }
+
+    /// A record block for the object at the current position.
+    fn record(&mut self, w: &mut Writer, id: RecordId, depth: u32) -> Option<u32> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let program = self.program;
+        let def = program.schema.records.get(id.index())?;
+        let layout = self.layouts.get(id.index())?;
+        if def.fields.len() > MAX_FIELDS {
+            return None;
+        }
+        self.eat(b'{')?;
+        let block = w.block(layout);
+        let mut seen = [0u64; MAX_FIELDS / 64];
+        // The last field written that puts bytes after the block.
+        let mut last_placed: Option<usize> = None;
+        // Keys usually come in schema order: try the next field first.
+        let mut guess = 0;
+        self.ws();
+        let mut more = self.eat(b'}').is_none();
+        while more {
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            let found = match def.fields.get(guess) {
+                Some(f) if f.name == key => Some(guess),
+                _ => def.fields.iter().position(|f| f.name == key),
+            };
+            match found {
+                Some(i) => {
+                    let field = def.fields.get(i)?;
+                    let bit = seen.get_mut(i / 64)?;
+                    if *bit & 1 << (i % 64) != 0 {
+                        return None;
+                    }
+                    *bit |= 1 << (i % 64);
+                    guess = i + 1;
+                    if self.literal(b"null").is_some() {
+                        if !field.optional {
+                            return None;
+                        }
+                    } else {
+                        if matches!(field.ty, Type::Text | Type::Record(_) | Type::List(_)) {
+                            if last_placed.is_some_and(|last| last > i) {
+                                return None;
+                            }
+                            last_placed = Some(i);
+                        }
+                        w.present(block, i);
+                        let at = block + layout.fields.get(i)?;
+                        let range = match field.ty {
+                            Type::Int => field.range,
+                            _ => None,
+                        };
+                        self.value(w, at, &field.ty, range, depth)?;
+                    }
+                }
+                None if def.ignored.iter().any(|n| n == key) => self.skip(depth + 1)?,
+                None => return None,
+            }
+            more = self.more(b'}')?;
+        }
+        let missing = def.fields.iter().enumerate().any(|(i, f)| {
+            !f.optional && seen.get(i / 64).is_none_or(|bits| bits & 1 << (i % 64) == 0)
+        });
+        (!missing).then_some(block)
+    }
+
+    /// A present value of type `ty` into the slot at `at`.
+    fn value(
+        &mut self,
+        w: &mut Writer,
+        at: u32,
+        ty: &Type,
+        range: Option<(i64, i64)>,
+        depth: u32,
+    ) -> Option<()> {
+        match ty {
+            Type::Bool => {
+                let b = match self.peek()? {
+                    b't' => self.literal(b"true").map(|()| 1),
+                    _ => self.literal(b"false").map(|()| 0),
+                }?;
+                w.put_i64(at, b);
+            }
+            Type::Int | Type::Money => {
+                let n = self.integer()?;
+                if range.is_some_and(|(lo, hi)| !(lo..=hi).contains(&n)) {
+                    return None;
+                }
+                w.put_i64(at, n);
+            }
+            Type::Date => {
+                let d = Date::parse(self.string()?)?;
+                w.put_i64(at, i64::from(d.yyyymmdd()));
+            }
+            Type::Text => {
+                let s = self.string()?;
+                w.text(at, s);
+            }
+            Type::Enum(id) => {
+                let def = self.program.schema.enums.get(id.index())?;
+                let found = if self.peek()? == b'"' {
+                    let s = self.string()?;
+                    let text = |v: &crate::ir::VariantDef| matches!(&v.code, Code::Text(c) if c == s);
+                    def.variants.iter().position(text)
+                } else {
+                    let n = self.integer()?;
+                    let int = |v: &crate::ir::VariantDef| matches!(&v.code, Code::Int(c) if *c == n);
+                    def.variants.iter().position(int)
+                }?;
+                w.put_i64(at, found as i64);
+            }
+            Type::Record(id) => {
+                let block = self.record(w, *id, depth + 1)?;
+                w.put_ptr(at, block);
+            }
+            Type::List(elem) => {
+                if depth + 1 >= MAX_DEPTH {
+                    return None;
+                }
+                self.eat(b'[')?;
+                let count = self.count_elements()?;
+                let array = w.reserve(count.checked_mul(8)?);
+                w.put_ptr(at, array);
+                w.put_u32(at + 4, count);
+                self.ws();
+                let mut i = 0;
+                let mut more = self.eat(b']').is_none();
+                while more {
+                    if i >= count || self.peek()? == b'n' {
+                        return None;
+                    }
+                    self.value(w, array + 8 * i, elem, None, depth + 1)?;
+                    i += 1;
+                    more = self.more(b']')?;
+                }
+                if i != count {
+                    return None;
+                }
+            }
+        }
+        Some(())
+    }
+}
