@@ -301,6 +301,11 @@ pub struct BenchArgs {
     /// Households the interpreter stage takes (it is ~100x slower).
     #[arg(long, default_value_t = 20_000)]
     pub interp_households: u64,
+    /// Households of the `layak run` projection (generated into a
+    /// temporary file, run by this binary in a process of its own, timed
+    /// with its peak memory); 0 skips it.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub run_households: u64,
     /// The evaluation date, YYYY-MM-DD.
     #[arg(long, default_value = "2025-10-01")]
     pub as_of: String,

@@ -16,7 +16,7 @@ use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch};
+use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch, households_of_batch};
 
 use crate::sandbox::{ErrorCode, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session};
 
@@ -101,6 +101,38 @@ impl Engine {
         }
     }
 
+    /// Whether this is the compiled engine, which takes households as
+    /// batches (`layak_dsl::wasm::BatchBuilder`) through
+    /// [`Engine::evaluate_batch`].
+    pub fn is_compiled(&self) -> bool {
+        matches!(self.backend, Backend::Wasm { .. })
+    }
+
+    /// [`Engine::evaluate`] for the `count` households of `batch`, a batch
+    /// that `layak_dsl::wasm::BatchBuilder` made for this program and `ctx`:
+    /// the households go to the module as they are, and are read back from
+    /// the batch only to rebuild the decisions.
+    pub fn evaluate_batch(
+        &self,
+        batch: &[u8],
+        count: usize,
+        ctx: &EvalContext,
+    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
+        let Some(households) = households_of_batch(&self.program, batch) else {
+            let e = RuntimeError::new(ErrorCode::Abi, "the batch is not one of this program's");
+            return vec![Err(e); count];
+        };
+        match &self.backend {
+            Backend::Interpreter => self.evaluate(&households, ctx),
+            Backend::Wasm { module, sessions } => {
+                let mut session = take_session(module, sessions);
+                let out = self.evaluate_wasm(&mut session, Some(batch), &households, ctx);
+                put_session(sessions, session);
+                out
+            }
+        }
+    }
+
     /// One decision per household, in order; a household the sandbox
     /// stopped (a trap, its fuel budget, the memory cap) gets that error
     /// instead, and the others still get their decisions.
@@ -115,27 +147,28 @@ impl Engine {
                 .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx)))
                 .collect(),
             Backend::Wasm { module, sessions } => {
-                let mut session = sessions
-                    .lock()
-                    .ok()
-                    .and_then(|mut pool| pool.pop())
-                    .unwrap_or_else(|| module.session());
-                let out = self.evaluate_wasm(&mut session, households, ctx);
-                if let Ok(mut pool) = sessions.lock() {
-                    pool.push(session);
-                }
+                let mut session = take_session(module, sessions);
+                let out = self.evaluate_wasm(&mut session, None, households, ctx);
+                put_session(sessions, session);
                 out
             }
         }
     }
 
+    /// `households` in one call (as `batch` when it is already encoded);
+    /// when that call fails, each household alone.
     fn evaluate_wasm(
         &self,
         session: &mut Session,
+        batch: Option<&[u8]>,
         households: &[Value],
         ctx: &EvalContext,
     ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
-        match self.call(session, households, ctx) {
+        let whole = match batch {
+            Some(batch) => self.call_encoded(session, batch, households, ctx),
+            None => self.call(session, households, ctx),
+        };
+        match whole {
             Ok(decisions) => decisions.into_iter().map(Ok).collect(),
             Err(e) if households.len() <= 1 => vec![Err(e)],
             // Find the household at fault: each one alone.
@@ -163,11 +196,36 @@ impl Engine {
         ctx: &EvalContext,
     ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
         let batch = encode_batch(&self.program, households, ctx);
+        self.call_encoded(session, &batch, households, ctx)
+    }
+
+    fn call_encoded(
+        &self,
+        session: &mut Session,
+        batch: &[u8],
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
         session
-            .call_with(&batch, |result| {
+            .call_with(batch, |result| {
                 decode_results(&self.program, households, ctx, result)
             })?
             .map_err(|e| RuntimeError::new(ErrorCode::Abi, e.to_string()))
+    }
+}
+
+/// A session of the pool, or a new one.
+fn take_session(module: &LoadedModule, sessions: &Mutex<Vec<Session>>) -> Session {
+    sessions
+        .lock()
+        .ok()
+        .and_then(|mut pool| pool.pop())
+        .unwrap_or_else(|| module.session())
+}
+
+fn put_session(sessions: &Mutex<Vec<Session>>, session: Session) {
+    if let Ok(mut pool) = sessions.lock() {
+        pool.push(session);
     }
 }
 

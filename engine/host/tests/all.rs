@@ -14,6 +14,8 @@
 
 #[path = "hostile.rs"]
 mod hostile;
+#[path = "scan.rs"]
+mod scan;
 #[path = "wasm_engine.rs"]
 mod wasm_engine;
 

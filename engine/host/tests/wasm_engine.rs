@@ -21,15 +21,15 @@ use layak_host::engine::Engine;
 use layak_host::pipeline::SLICE;
 use layak_host::sandbox::{ErrorCode, Limits, Runtime, RuntimeConfig};
 
-fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-fn shipped() -> Arc<Program> {
+pub(crate) fn shipped() -> Arc<Program> {
     Arc::new(layak_host::load::load_program(&root().join("rules")).unwrap())
 }
 
-fn runtime(limits: Limits) -> Runtime {
+pub(crate) fn runtime(limits: Limits) -> Runtime {
     Runtime::new(RuntimeConfig {
         limits,
         cache_dir: None,

@@ -35,6 +35,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         threads,
         interp_households: args.interp_households,
         as_of,
+        rules: args.rules.clone(),
+        run_households: args.run_households,
+        layak: std::env::current_exe().ok(),
     };
     // A spinner saying which stage runs, on a terminal only.
     let bar = if std::io::stderr().is_terminal() {

@@ -38,6 +38,7 @@ use anyhow::Result;
 use layak_dsl::decision::HouseholdDecision;
 use layak_dsl::eval::EvalContext;
 use layak_dsl::record::{DecodeError, UnknownFields, decode_line_with};
+use layak_dsl::wasm::BatchBuilder;
 
 use crate::engine::Engine;
 use crate::sandbox::RuntimeError;
@@ -109,22 +110,17 @@ impl Evaluator<'_> {
         lines: &[Line],
         unknown: &mut UnknownFields,
     ) -> Vec<Outcome> {
+        if self.engine.is_compiled() {
+            return self.scan_and_evaluate(lines, unknown);
+        }
         let schema = &self.engine.program().schema;
         let mut out: Vec<Outcome> = Vec::with_capacity(lines.len());
         let mut households = Vec::with_capacity(lines.len().min(SLICE));
         let mut slots = Vec::with_capacity(lines.len().min(SLICE));
         for line in lines {
-            let decoded = match &line.text {
-                Ok(text) => decode_line_with(schema, text, unknown),
-                Err(message) => Err(vec![DecodeError {
-                    path: "$".to_string(),
-                    message: message.clone(),
-                }]),
-            };
-            match decoded {
+            match decode(schema, line, unknown) {
                 Ok(household) => {
                     slots.push(out.len());
-                    // A placeholder, replaced by the decision below.
                     out.push(Err(LineError::Malformed(Vec::new())));
                     households.push(household);
                 }
@@ -133,13 +129,75 @@ impl Evaluator<'_> {
         }
         for (slice, slots) in households.chunks(SLICE).zip(slots.chunks(SLICE)) {
             let results = self.engine.evaluate(slice, self.ctx);
-            for (result, slot) in results.into_iter().zip(slots) {
-                if let Some(place) = out.get_mut(*slot) {
-                    *place = result.map_err(LineError::Sandbox);
-                }
-            }
+            place(&mut out, slots, results);
         }
         out
+    }
+
+    /// The compiled engine's path: each line scanned straight into the
+    /// batch (`BatchBuilder::push_json`); a line the scanner does not take
+    /// is decoded as the interpreter's path decodes it, so its errors, or
+    /// its unknown fields, are exactly that decoder's.
+    fn scan_and_evaluate(&self, lines: &[Line], unknown: &mut UnknownFields) -> Vec<Outcome> {
+        let program = self.engine.program();
+        let mut out: Vec<Outcome> = Vec::with_capacity(lines.len());
+        let mut builder = BatchBuilder::new(program);
+        let mut slots = Vec::with_capacity(lines.len().min(SLICE));
+        for line in lines {
+            let scanned = line.text.as_ref().is_ok_and(|t| builder.push_json(t));
+            if !scanned {
+                match decode(&program.schema, line, unknown) {
+                    Ok(household) => builder.push_value(&household),
+                    Err(errors) => {
+                        out.push(Err(LineError::Malformed(errors)));
+                        continue;
+                    }
+                }
+            }
+            slots.push(out.len());
+            // A placeholder, replaced by the decision below.
+            out.push(Err(LineError::Malformed(Vec::new())));
+            if builder.len() == SLICE {
+                let batch = builder.finish(self.ctx);
+                let results = self.engine.evaluate_batch(&batch, slots.len(), self.ctx);
+                place(&mut out, &slots, results);
+                slots.clear();
+            }
+        }
+        if !builder.is_empty() {
+            let batch = builder.finish(self.ctx);
+            let results = self.engine.evaluate_batch(&batch, slots.len(), self.ctx);
+            place(&mut out, &slots, results);
+        }
+        out
+    }
+}
+
+/// One line decoded against the schema, with every error's JSON path.
+fn decode(
+    schema: &layak_dsl::ir::Schema,
+    line: &Line,
+    unknown: &mut UnknownFields,
+) -> Result<layak_dsl::value::Value, Vec<DecodeError>> {
+    match &line.text {
+        Ok(text) => decode_line_with(schema, text, unknown),
+        Err(message) => Err(vec![DecodeError {
+            path: "$".to_string(),
+            message: message.clone(),
+        }]),
+    }
+}
+
+/// Puts a slice's results into the places its households' lines hold.
+fn place(
+    out: &mut [Outcome],
+    slots: &[usize],
+    results: Vec<Result<HouseholdDecision, RuntimeError>>,
+) {
+    for (result, slot) in results.into_iter().zip(slots) {
+        if let Some(place) = out.get_mut(*slot) {
+            *place = result.map_err(LineError::Sandbox);
+        }
     }
 }
 
