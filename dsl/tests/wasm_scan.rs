@@ -75,7 +75,10 @@ fn check_lines(program: &Program, ctx: &EvalContext, lines: &[String]) -> (usize
         assert_eq!(builder.len(), values.len());
     }
     let batch = builder.finish(ctx);
-    assert!(batch == encode_batch(program, &values, ctx), "batch bytes differ");
+    assert!(
+        batch == encode_batch(program, &values, ctx),
+        "batch bytes differ"
+    );
     assert_eq!(households_of_batch(program, &batch).unwrap(), values);
     (taken, values.len())
 }
@@ -206,7 +209,11 @@ fn damage(doc: &mut serde_json::Value, pointer: &str, op: u8, n: i64) {
             if let Some((parent, key)) = parent
                 && let Some(serde_json::Value::Object(map)) = doc.pointer_mut(parent)
             {
-                let name = if op == 1 { "hobby".to_string() } else { format!("{key}_kk") };
+                let name = if op == 1 {
+                    "hobby".to_string()
+                } else {
+                    format!("{key}_kk")
+                };
                 map.insert(name, json!(n));
             }
             return;

@@ -379,4 +379,3 @@ pub fn encode_batch(program: &Program, households: &[Value], ctx: &EvalContext) 
     }
     builder.finish(ctx)
 }
-

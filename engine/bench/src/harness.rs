@@ -273,7 +273,10 @@ pub fn run(program: &Arc<Program>, opts: &Options, note: &dyn Fn(&str)) -> Resul
 
         note(&format!("explain path, run {} of {runs}", r + 1));
         explain_times.push(end_to_end(&evaluator, &ndjson, &config, true)?);
-        note(&format!("PKH rule alone, one thread, run {} of {runs}", r + 1));
+        note(&format!(
+            "PKH rule alone, one thread, run {} of {runs}",
+            r + 1
+        ));
         pkh_times.push(end_to_end(&pkh, &ndjson, &one_thread, false)?);
     }
 

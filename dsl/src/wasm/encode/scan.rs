@@ -301,7 +301,10 @@ impl<'a> Scan<'a> {
             more = self.more(b'}')?;
         }
         let missing = def.fields.iter().enumerate().any(|(i, f)| {
-            !f.optional && seen.get(i / 64).is_none_or(|bits| bits & 1 << (i % 64) == 0)
+            !f.optional
+                && seen
+                    .get(i / 64)
+                    .is_none_or(|bits| bits & 1 << (i % 64) == 0)
         });
         (!missing).then_some(block)
     }
@@ -342,11 +345,13 @@ impl<'a> Scan<'a> {
                 let def = self.program.schema.enums.get(id.index())?;
                 let found = if self.peek()? == b'"' {
                     let s = self.string()?;
-                    let text = |v: &crate::ir::VariantDef| matches!(&v.code, Code::Text(c) if c == s);
+                    let text =
+                        |v: &crate::ir::VariantDef| matches!(&v.code, Code::Text(c) if c == s);
                     def.variants.iter().position(text)
                 } else {
                     let n = self.integer()?;
-                    let int = |v: &crate::ir::VariantDef| matches!(&v.code, Code::Int(c) if *c == n);
+                    let int =
+                        |v: &crate::ir::VariantDef| matches!(&v.code, Code::Int(c) if *c == n);
                     def.variants.iter().position(int)
                 }?;
                 w.put_i64(at, found as i64);
