@@ -524,10 +524,11 @@ pub fn table(r: &Report) -> String {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// The explain path's rate on this machine before issue 14 (`layak bench
-/// --households 100000 --runs 3` at 738f8fd, 2 threads): its target is
-/// five times that.
-pub const EXPLAIN_BEFORE: f64 = 1.0;
+/// The explain path's rate before issue 14, at most: issue 14's (d)
+/// without explanations at 186811a (5,884 households/s, 2 threads; the
+/// explain path does strictly more work). Its target is five times that,
+/// so the check is, if anything, stricter than the issue's.
+pub const EXPLAIN_BEFORE: f64 = 5_884.0;
 
 /// Every target of issue 14, met or missed, with the figure behind it.
 fn targets(r: &Report) -> String {
