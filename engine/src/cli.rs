@@ -134,6 +134,12 @@ pub struct ServeArgs {
     /// Evaluation threads of a stage job (default: every core).
     #[arg(long, env = "LAYAK_THREADS")]
     pub threads: Option<usize>,
+    /// Seconds a replica holds a running stage job or upload without
+    /// renewing it (it renews every third of this while it lives): when a
+    /// replica dies, another on the same database takes its job over this
+    /// long after.
+    #[arg(long, env = "LAYAK_JOB_LEASE", default_value_t = 10.0)]
+    pub job_lease: f64,
     /// Load the shipped rules and a generated population, and run them
     /// through the pipeline (only into an empty register).
     #[arg(long)]

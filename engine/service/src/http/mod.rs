@@ -57,6 +57,9 @@ pub struct Config {
     pub job_batch: usize,
     /// Evaluation threads of a stage job.
     pub threads: usize,
+    /// How long a replica holds a running job without renewing it: another
+    /// replica takes a job over this long after its replica died.
+    pub job_lease: std::time::Duration,
     /// Requests a second per token on average (0: no limit).
     pub rate_limit: f64,
     /// Requests a token may send at once before the rate applies.
@@ -80,7 +83,9 @@ pub struct AppState {
 
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let store = Store::open_explained(&config.database).await?;
+        let store = Store::open_explained(&config.database)
+            .await?
+            .with_job_lease(config.job_lease);
         Ok(AppState {
             store: Arc::new(store),
             rules: Arc::new(RuleCache::new(compiler::Compiler::start(

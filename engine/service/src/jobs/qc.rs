@@ -26,13 +26,13 @@ use layak_host::pipeline::Line;
 use crate::store::decisions::Fact;
 use crate::store::households::{QC_PASSED, StoredHousehold};
 
-use super::{JobError, Program, Run, commit_statuses};
+use super::{Cursor, JobError, Program, Run, commit_statuses};
 
 pub(super) async fn batch(
     run: &Run<'_>,
     batch: Vec<StoredHousehold>,
-    last: &str,
-) -> Result<(), JobError> {
+    at: Cursor<'_>,
+) -> Result<bool, JobError> {
     let ids: Vec<String> = batch.iter().map(|h| h.record_id.clone()).collect();
     let facts = run.state.store.registry_facts(&ids).await?;
     let no_exclusions = BTreeSet::new();
@@ -65,7 +65,7 @@ pub(super) async fn batch(
             returned.insert(h.record_id.as_str());
         }
     }
-    commit_statuses(run, &batch, &outcomes, QC_PASSED, last).await
+    commit_statuses(run, &batch, &outcomes, QC_PASSED, at).await
 }
 
 /// The record's body with its registry facts attached: every member and

@@ -4,13 +4,13 @@
 
 use crate::store::households::{StoredHousehold, VERIFIED};
 
-use super::{JobError, Program, Run, commit_statuses, lines_of};
+use super::{Cursor, JobError, Program, Run, commit_statuses, lines_of};
 
 pub(super) async fn batch(
     run: &Run<'_>,
     batch: Vec<StoredHousehold>,
-    last: &str,
-) -> Result<(), JobError> {
+    at: Cursor<'_>,
+) -> Result<bool, JobError> {
     let outcomes = run.evaluate(Program::Households, lines_of(&batch)).await?;
-    commit_statuses(run, &batch, &outcomes, VERIFIED, last).await
+    commit_statuses(run, &batch, &outcomes, VERIFIED, at).await
 }

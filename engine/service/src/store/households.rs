@@ -416,43 +416,93 @@ async fn propose_one(
     Ok(Proposal::Stored)
 }
 
-/// Applies a status change and appends its event; false (and nothing
-/// written) when the record is no longer in a `from` state with that
-/// content.
-pub async fn change_status(tx: &mut Tx, c: &Change<'_>) -> DbResult<bool> {
+/// Changes per statement of [`change_statuses`]: 6 values each in the
+/// update and 9 in the events, well under SQLite's 32,766 parameters and
+/// PostgreSQL's 65,535.
+const CHANGES_PER_STATEMENT: usize = 500;
+
+/// Applies status changes and appends their events, in a few statements
+/// for a whole batch: one `UPDATE ... FROM` over the changes as a table of
+/// values (each applies only while its record is still in its `from` state
+/// with that content; otherwise nothing is written for it), then one
+/// multi-row insert of the events of the records that changed. Returns the
+/// ids of those records.
+pub async fn change_statuses(
+    tx: &mut Tx,
+    changes: &[Change<'_>],
+) -> DbResult<std::collections::HashSet<String>> {
+    let mut changed = std::collections::HashSet::new();
     let now = now_ms();
-    let mut sql = Sql::new("UPDATE households SET status = ");
-    sql.bind(Arg::Text(c.to.to_string()))
-        .push(", reasons = ")
-        .bind(Arg::Text(c.reasons.clone()))
-        .push(", period = ")
-        .bind(c.period.map_or(Arg::NullText, |p| Arg::Text(p.to_string())))
-        .push(", updated_at = ")
+    for chunk in changes.chunks(CHANGES_PER_STATEMENT) {
+        let mut sql = Sql::new(
+            "WITH v (record_id, from_status, content_hash, to_status, reasons, period) AS (VALUES ",
+        );
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(Arg::Text(c.record_id.to_string()))
+                .push(", ")
+                .bind(Arg::Text(c.from.to_string()))
+                .push(", ")
+                .bind(Arg::Text(c.content_hash.to_string()))
+                .push(", ")
+                .bind(Arg::Text(c.to.to_string()))
+                .push(", ")
+                .bind(Arg::Text(c.reasons.clone()))
+                .push(", ")
+                .bind(c.period.map_or(Arg::NullText, |p| Arg::Text(p.to_string())))
+                .push(")");
+        }
+        sql.push(
+            ") UPDATE households SET status = v.to_status, reasons = v.reasons, period = v.period, updated_at = ",
+        )
         .bind(Arg::Int(now))
-        .push(" WHERE record_id = ")
-        .bind(Arg::Text(c.record_id.to_string()))
-        .push(" AND content_hash = ")
-        .bind(Arg::Text(c.content_hash.to_string()));
-    sql.push(" AND status = ")
-        .bind(Arg::Text(c.from.to_string()));
-    let done = sql.query().execute(&mut **tx).await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
+        .push(
+            " FROM v WHERE households.record_id = v.record_id
+             AND households.content_hash = v.content_hash AND households.status = v.from_status
+             RETURNING households.record_id",
+        );
+        let mut done = std::collections::HashSet::new();
+        for row in sql.query().fetch_all(&mut **tx).await? {
+            done.insert(row.try_get::<String, _>(0)?);
+        }
+        let applied: Vec<&Change<'_>> = chunk
+            .iter()
+            .filter(|c| done.contains(c.record_id))
+            .collect();
+        if !applied.is_empty() {
+            let mut sql = Sql::new(
+                "INSERT INTO events (record_id, at, actor, from_status, to_status, reasons, content_hash, ruleset_hash, job_id) VALUES ",
+            );
+            for (i, c) in applied.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(")
+                    .bind(Arg::Text(c.record_id.to_string()))
+                    .push(", ")
+                    .bind(Arg::Int(now))
+                    .push(", ")
+                    .bind(Arg::Text(c.actor.to_string()))
+                    .push(", ")
+                    .bind(Arg::Text(c.from.to_string()))
+                    .push(", ")
+                    .bind(Arg::Text(c.to.to_string()))
+                    .push(", ")
+                    .bind(Arg::Text(c.reasons.clone()))
+                    .push(", ")
+                    .bind(Arg::Text(c.content_hash.to_string()))
+                    .push(", ")
+                    .bind(c.ruleset_hash.map_or(Arg::NullText, |h| Arg::Text(h.to_string())))
+                    .push(", ")
+                    .bind(c.job_id.map_or(Arg::NullInt, Arg::Int))
+                    .push(")");
+            }
+            sql.query().execute(&mut **tx).await?;
+        }
+        changed.extend(done);
     }
-    sqlx::query(
-        "INSERT INTO events (record_id, at, actor, from_status, to_status, reasons, content_hash, ruleset_hash, job_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(c.record_id.to_string())
-    .bind(now)
-    .bind(c.actor.to_string())
-    .bind(c.from.to_string())
-    .bind(c.to.to_string())
-    .bind(c.reasons.clone())
-    .bind(c.content_hash.to_string())
-    .bind(c.ruleset_hash.map(str::to_string))
-    .bind(c.job_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(true)
+    Ok(changed)
 }
