@@ -36,6 +36,8 @@ mod serve_hostile;
 mod serve_malformed;
 #[path = "serve_pipeline.rs"]
 mod serve_pipeline;
+#[path = "serve_replicas.rs"]
+mod serve_replicas;
 #[path = "serve_rules_push.rs"]
 mod serve_rules_push;
 
