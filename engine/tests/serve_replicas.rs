@@ -16,7 +16,7 @@ use serve_common::{BIN, Database, Server, TempDir, cli, root, samples};
 
 /// Small batches, so the job commits many times and the kill lands between
 /// two commits or inside one; a short lease, so the takeover comes soon.
-const FLAGS: [&str; 4] = ["--job-batch", "4", "--job-lease", "1.5"];
+const FLAGS: [&str; 4] = ["--job-batch", "4", "--job-lease", "2"];
 
 /// The pid in a replica id (`<pid>-<hex>`).
 fn pid_of(owner: &Value) -> Option<u32> {
@@ -124,7 +124,10 @@ fn a_killed_replica_s_job_is_finished_by_the_other_exactly_once() {
     // left in the stage, and the audit entries of its batches add up to the
     // households done: no batch committed twice, none lost.
     let q = |sql: &str| db.query_i64(sql);
-    assert_eq!(q(&format!("SELECT COUNT(*) FROM events WHERE job_id = {id}")), done);
+    assert_eq!(
+        q(&format!("SELECT COUNT(*) FROM events WHERE job_id = {id}")),
+        done
+    );
     assert_eq!(
         q(&format!(
             "SELECT COUNT(DISTINCT record_id) FROM events WHERE job_id = {id}"
@@ -153,12 +156,16 @@ fn a_killed_replica_s_job_is_finished_by_the_other_exactly_once() {
         determined
     );
     assert_eq!(
-        q(&format!("SELECT COUNT(*) FROM decisions WHERE job_id <> {id}")),
+        q(&format!(
+            "SELECT COUNT(*) FROM decisions WHERE job_id <> {id}"
+        )),
         0
     );
     assert_eq!(
-        q("SELECT COUNT(*) FROM (SELECT record_id, programme, subject FROM decisions
-           GROUP BY record_id, period, programme, subject HAVING COUNT(*) > 1) twice"),
+        q(
+            "SELECT COUNT(*) FROM (SELECT record_id, programme, subject FROM decisions
+           GROUP BY record_id, period, programme, subject HAVING COUNT(*) > 1) twice"
+        ),
         0
     );
     assert!(
@@ -172,8 +179,8 @@ fn a_killed_replica_s_job_is_finished_by_the_other_exactly_once() {
         .args(["audit", "verify", "--database", db.arg()])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && text.contains("audit trail intact"),
         "{text}"

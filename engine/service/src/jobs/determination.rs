@@ -12,16 +12,17 @@ use crate::store::households::{DETERMINED, RETURNED, StoredHousehold, change_sta
 use crate::store::jobs::advance;
 use layak_host::hex::encode as hex;
 
-use super::{Cursor, JobError, Program, Run, lines_of, verification_reasons};
+use super::{Cursor, JobError, Run, verification_reasons};
 
-/// Evaluates a batch and commits it: the status changes (multi-row), the
+/// Commits an evaluated batch: the status changes (multi-row), the
 /// decision rows of the records that moved (one delete, multi-row
 /// inserts), the errors, the cursor and the audit entry, in one
 /// transaction. False (nothing written) when this replica no longer holds
 /// the job.
-pub(super) async fn batch(
+pub(super) async fn commit(
     run: &Run<'_>,
-    batch: Vec<StoredHousehold>,
+    batch: &[StoredHousehold],
+    outcomes: &[layak_host::pipeline::Outcome],
     at: Cursor<'_>,
 ) -> Result<bool, JobError> {
     let period = run
@@ -31,7 +32,6 @@ pub(super) async fn batch(
         .and_then(|p| p.as_str())
         .unwrap_or_default()
         .to_string();
-    let outcomes = run.evaluate(Program::Households, lines_of(&batch)).await?;
     // The parameters in force are the same for every household of a job;
     // they are stored once and referred to by hash.
     let params_body = outcomes
@@ -46,7 +46,7 @@ pub(super) async fn batch(
     let mut changes = Vec::with_capacity(batch.len());
     let mut decided = Vec::with_capacity(batch.len());
     let mut failed = Vec::new();
-    for (h, outcome) in batch.iter().zip(&outcomes) {
+    for (h, outcome) in batch.iter().zip(outcomes) {
         match outcome {
             Ok(d) if d.status == Status::Returned => {
                 changes.push(run.change(h, RETURNED, verification_reasons(d).to_string(), None));

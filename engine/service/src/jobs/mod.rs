@@ -13,9 +13,12 @@
 //! batch, and the final state is that of an uninterrupted run: no decision
 //! lost, none twice.
 //!
-//! The stages: [`verification`] (integrity rules), [`qc`] (registry-wide
-//! rules over facts the register attaches) and [`determination`]
-//! (eligibility and benefit per programme).
+//! The stages: verification (integrity rules: a record that fails a
+//! blocking criterion is returned with its reasons, the others become
+//! `VERIFIED`), [`qc`] (registry-wide rules over facts the register
+//! attaches) and [`determination`] (eligibility and benefit per
+//! programme). The next batch of a verification or determination job is
+//! read and evaluated while the current one commits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,13 +32,14 @@ use crate::http::evaluate::context;
 use crate::http::jobs::{job_scope, statuses};
 use crate::http::privacy::mask_digits;
 use crate::http::rules::Compiled;
-use crate::store::households::{Change, RETURNED, StoredHousehold, change_statuses};
+use crate::store::households::{
+    Change, QC_PASSED, RETURNED, StoredHousehold, VERIFIED, change_statuses,
+};
 use crate::store::jobs::{self, Job, record_error};
 use crate::store::{DbResult, Tx};
 
 mod determination;
 mod qc;
-mod verification;
 
 /// Why a job stopped before its end. Households the pipeline could not
 /// decide are not job errors: they are recorded with their code and path
@@ -179,31 +183,84 @@ async fn run_job(state: &AppState, job: Job) -> Result<(), JobError> {
         let total = state.store.count_stage(wanted, &scope).await?;
         state.store.set_job_total(job.id, total).await?;
     }
+    let kind = match job.kind.as_str() {
+        "verification" => Kind::Verification,
+        "qc" => Kind::Qc,
+        "determination" => Kind::Determination,
+        other => return Err(JobError::Kind(other.to_string())),
+    };
     let batch_size = i64::try_from(state.config.job_batch.max(1)).unwrap_or(512);
+    let read = |after: String| {
+        let (run, scope) = (&run, &scope);
+        async move {
+            let batch = state
+                .store
+                .stage_batch(wanted, &after, scope, batch_size)
+                .await?;
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            let outcomes = match kind {
+                Kind::Qc => qc::evaluate(run, &batch).await?,
+                Kind::Verification | Kind::Determination => {
+                    run.evaluate(Program::Households, lines_of(&batch)).await?
+                }
+            };
+            Ok::<_, JobError>(Some((batch, outcomes)))
+        }
+    };
     let mut cursor = job.cursor.clone();
+    let mut ahead = None;
     loop {
         if !state.store.holds_job(job.id).await? {
-            tracing::info!(job = job.id, "job stopped: cancelled, or taken over by another replica");
+            tracing::info!(
+                job = job.id,
+                "job stopped: cancelled, or taken over by another replica"
+            );
             return Ok(());
         }
-        let batch = state
-            .store
-            .stage_batch(wanted, &cursor, &scope, batch_size)
-            .await?;
-        let Some(last) = batch.last() else { break };
-        let last = last.record_id.clone();
+        let current = match ahead.take() {
+            Some(evaluated) => evaluated,
+            None => match read(cursor.clone()).await? {
+                Some(evaluated) => evaluated,
+                None => break,
+            },
+        };
+        let (batch, outcomes) = current;
+        let Some(last) = batch.last().map(|h| h.record_id.clone()) else {
+            break;
+        };
         let at = Cursor {
             from: &cursor,
             to: &last,
         };
-        let committed = match job.kind.as_str() {
-            "verification" => verification::batch(&run, batch, at).await?,
-            "qc" => qc::batch(&run, batch, at).await?,
-            "determination" => determination::batch(&run, batch, at).await?,
-            kind => return Err(JobError::Kind(kind.to_string())),
+        let commit = async {
+            match kind {
+                Kind::Verification => commit_statuses(&run, &batch, &outcomes, VERIFIED, at).await,
+                Kind::Qc => commit_statuses(&run, &batch, &outcomes, QC_PASSED, at).await,
+                Kind::Determination => determination::commit(&run, &batch, &outcomes, at).await,
+            }
+        };
+        // The next batch is read and evaluated while this one commits:
+        // its records lie after this batch's, so the commit cannot change
+        // them. Not for QC, whose facts depend on what this batch returns.
+        let committed = if kind == Kind::Qc {
+            commit.await?
+        } else {
+            let (committed, next) = tokio::join!(commit, read(last.clone()));
+            let committed = committed?;
+            match next? {
+                Some(next) => ahead = Some(next),
+                None if committed => break,
+                None => {}
+            }
+            committed
         };
         if !committed {
-            tracing::info!(job = job.id, "job stopped: cancelled, or taken over by another replica");
+            tracing::info!(
+                job = job.id,
+                "job stopped: cancelled, or taken over by another replica"
+            );
             return Ok(());
         }
         cursor = last;
@@ -211,6 +268,14 @@ async fn run_job(state: &AppState, job: Job) -> Result<(), JobError> {
     state.store.finish_job(job.id, jobs::DONE, None).await?;
     tracing::info!(job = job.id, kind = %job.kind, "job done");
     Ok(())
+}
+
+/// The stage a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Verification,
+    Qc,
+    Determination,
 }
 
 /// Which of a version's programs a batch runs.

@@ -495,7 +495,10 @@ pub async fn change_statuses(
                     .push(", ")
                     .bind(Arg::Text(c.content_hash.to_string()))
                     .push(", ")
-                    .bind(c.ruleset_hash.map_or(Arg::NullText, |h| Arg::Text(h.to_string())))
+                    .bind(
+                        c.ruleset_hash
+                            .map_or(Arg::NullText, |h| Arg::Text(h.to_string())),
+                    )
                     .push(", ")
                     .bind(c.job_id.map_or(Arg::NullInt, Arg::Int))
                     .push(")");

@@ -205,6 +205,25 @@ impl Store {
     /// taken over keeps its cursor and counts, and resumes after them.
     pub async fn claim_job(&self) -> DbResult<Option<Job>> {
         let (me, lease) = (self.replica().to_string(), self.job_lease_ms());
+        // A look without the write lock first: an idle replica polls, and
+        // should not queue behind the writers to find nothing to do.
+        let head: Option<(String, Option<String>, Option<i64>)> = sqlx::query(
+            "SELECT state, owner, lease_until FROM jobs
+             WHERE state IN ('queued', 'running') AND kind <> 'proposal' ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()?;
+        match head {
+            None => return Ok(None),
+            Some((state, Some(owner), Some(until)))
+                if state == RUNNING && owner != me && until >= now_ms() =>
+            {
+                return Ok(None);
+            }
+            Some(_) => {}
+        }
         crate::store::write_tx!(self, |tx| {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS}, lease_until FROM jobs
@@ -251,25 +270,35 @@ impl Store {
     /// runs (stage jobs and uploads) one lease ahead, and marks uploads
     /// whose lease has run out (their replica died) interrupted; returns
     /// how many it interrupted. Called every third of a lease.
+    ///
+    /// Two single statements outside [`Store::begin_write`]: they touch
+    /// only job rows, never the audit trail, and must not wait behind the
+    /// write lock (a long batch of another replica) for so long that the
+    /// lease they renew runs out. This replica's uploads are renewed before
+    /// the expired ones are looked for, so it never interrupts its own.
     pub async fn heartbeat(&self) -> DbResult<u64> {
         let (me, lease) = (self.replica().to_string(), self.job_lease_ms());
-        crate::store::write_tx!(self, |tx| {
-            let now = now_ms();
-            sqlx::query("UPDATE jobs SET lease_until = $2 WHERE owner = $1 AND state = 'running'")
-                .bind(me.clone())
-                .bind(now.saturating_add(lease))
-                .execute(&mut **tx)
-                .await?;
-            interrupt_expired_uploads(tx, now).await
-        })
+        let now = now_ms();
+        sqlx::query("UPDATE jobs SET lease_until = $2 WHERE owner = $1 AND state = 'running'")
+            .bind(me)
+            .bind(now.saturating_add(lease))
+            .execute(self.pool())
+            .await?;
+        let done = sqlx::query(INTERRUPT_EXPIRED_UPLOADS)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Proposal uploads whose replica stopped (its lease ran out, or it
     /// ran before leases existed): at start, and on every heartbeat.
     pub async fn interrupt_uploads(&self) -> DbResult<u64> {
-        crate::store::write_tx!(self, |tx| {
-            interrupt_expired_uploads(tx, now_ms()).await
-        })
+        let done = sqlx::query(INTERRUPT_EXPIRED_UPLOADS)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Sets how many records a job will see, counted when it starts.
@@ -360,17 +389,11 @@ impl Store {
     }
 }
 
-async fn interrupt_expired_uploads(tx: &mut Tx, now: i64) -> DbResult<u64> {
-    let done = sqlx::query(
-        "UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1,
-         message = 'the upload was cut off; what was committed is stored, send the rest again'
-         WHERE kind = 'proposal' AND state = 'running' AND (lease_until IS NULL OR lease_until < $1)",
-    )
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected())
-}
+/// Marks interrupted the uploads whose replica stopped (`$1`: now).
+const INTERRUPT_EXPIRED_UPLOADS: &str =
+    "UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1,
+     message = 'the upload was cut off; what was committed is stored, send the rest again'
+     WHERE kind = 'proposal' AND state = 'running' AND (lease_until IS NULL OR lease_until < $1)";
 
 /// The fence of a stage job's batch, the first statement of its
 /// transaction: true when job `id` is still running, held by `owner`, at

@@ -338,11 +338,7 @@ fn replica_id() -> String {
             .unwrap_or(0)
             .to_be_bytes();
     }
-    format!(
-        "{}-{}",
-        std::process::id(),
-        layak_host::hex::encode(&bytes)
-    )
+    format!("{}-{}", std::process::id(), layak_host::hex::encode(&bytes))
 }
 
 fn lease_ms(lease: std::time::Duration) -> i64 {
