@@ -416,17 +416,15 @@ async fn propose_one(
     Ok(Proposal::Stored)
 }
 
-/// Changes per statement of [`change_statuses`]: 6 values each in the
-/// update and 9 in the events, well under SQLite's 32,766 parameters and
-/// PostgreSQL's 65,535.
+/// Events per insert of [`change_statuses`]: 9 values each, well under
+/// SQLite's 32,766 parameters and PostgreSQL's 65,535.
 const CHANGES_PER_STATEMENT: usize = 500;
 
-/// Applies status changes and appends their events, in a few statements
-/// for a whole batch: one `UPDATE ... FROM` over the changes as a table of
-/// values (each applies only while its record is still in its `from` state
-/// with that content; otherwise nothing is written for it), then one
-/// multi-row insert of the events of the records that changed. Returns the
-/// ids of those records.
+/// Applies status changes and appends their events for a whole batch: an
+/// update per record (each applies only while its record is still in its
+/// `from` state with that content; otherwise nothing is written for it),
+/// then one multi-row insert of the events of the records that changed.
+/// Returns the ids of those records.
 pub async fn change_statuses(
     tx: &mut Tx,
     changes: &[Change<'_>],
@@ -434,39 +432,28 @@ pub async fn change_statuses(
     let mut changed = std::collections::HashSet::new();
     let now = now_ms();
     for chunk in changes.chunks(CHANGES_PER_STATEMENT) {
-        let mut sql = Sql::new(
-            "WITH v (record_id, from_status, content_hash, to_status, reasons, period) AS (VALUES ",
-        );
-        for (i, c) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .bind(Arg::Text(c.record_id.to_string()))
-                .push(", ")
-                .bind(Arg::Text(c.from.to_string()))
-                .push(", ")
-                .bind(Arg::Text(c.content_hash.to_string()))
-                .push(", ")
-                .bind(Arg::Text(c.to.to_string()))
-                .push(", ")
-                .bind(Arg::Text(c.reasons.clone()))
-                .push(", ")
-                .bind(c.period.map_or(Arg::NullText, |p| Arg::Text(p.to_string())))
-                .push(")");
-        }
-        sql.push(
-            ") UPDATE households SET status = v.to_status, reasons = v.reasons, period = v.period, updated_at = ",
-        )
-        .bind(Arg::Int(now))
-        .push(
-            " FROM v WHERE households.record_id = v.record_id
-             AND households.content_hash = v.content_hash AND households.status = v.from_status
-             RETURNING households.record_id",
-        );
+        // One prepared statement per record (the same text, so the
+        // connection's statement cache keeps it): an `UPDATE ... FROM` a
+        // table of values is planned by SQLite as a scan of `households`
+        // per batch, far slower than these index lookups.
         let mut done = std::collections::HashSet::new();
-        for row in sql.query().fetch_all(&mut **tx).await? {
-            done.insert(row.try_get::<String, _>(0)?);
+        for c in chunk {
+            let updated = sqlx::query(
+                "UPDATE households SET status = $1, reasons = $2, period = $3, updated_at = $4
+                 WHERE record_id = $5 AND content_hash = $6 AND status = $7",
+            )
+            .bind(c.to.to_string())
+            .bind(c.reasons.clone())
+            .bind(c.period.map(str::to_string))
+            .bind(now)
+            .bind(c.record_id.to_string())
+            .bind(c.content_hash.to_string())
+            .bind(c.from.to_string())
+            .execute(&mut **tx)
+            .await?;
+            if updated.rows_affected() > 0 {
+                done.insert(c.record_id.to_string());
+            }
         }
         let applied: Vec<&Change<'_>> = chunk
             .iter()
