@@ -214,15 +214,34 @@ impl Store {
         scope: &Scope,
         limit: i64,
     ) -> DbResult<Vec<StoredHousehold>> {
+        // The next ids of each status in the order of the `(status,
+        // record_id)` index, then the bodies of the first `limit` of them:
+        // a plain `status IN (...) ORDER BY record_id` would sort every
+        // remaining record of the stage, bodies and all, for every batch.
         let mut sql = Sql::new(&format!(
             "SELECT {COLUMNS} FROM households h JOIN household_versions v
              ON v.record_id = h.record_id AND v.content_hash = h.content_hash
-             WHERE h.record_id > "
+             WHERE h.record_id IN ("
         ));
-        sql.bind(Arg::Text(cursor.to_string()));
-        status_in(&mut sql, "h", statuses);
-        scope.restrict(&mut sql, "h", false);
-        sql.push(" ORDER BY h.record_id LIMIT ")
+        for (i, status) in statuses.iter().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push(
+                "SELECT record_id FROM (SELECT s.record_id FROM households s WHERE s.status = ",
+            )
+            .bind(Arg::Text((*status).to_string()))
+            .push(" AND s.record_id > ")
+            .bind(Arg::Text(cursor.to_string()));
+            scope.restrict(&mut sql, "s", false);
+            sql.push(" ORDER BY s.record_id LIMIT ")
+                .bind(Arg::Int(limit))
+                .push(&format!(") next{i}"));
+        }
+        if statuses.is_empty() {
+            sql.push("NULL");
+        }
+        sql.push(") ORDER BY h.record_id LIMIT ")
             .bind(Arg::Int(limit));
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter().map(stored).collect()
