@@ -131,9 +131,14 @@ pub struct ServeArgs {
     /// Households per committed batch of a stage job.
     #[arg(long, env = "LAYAK_JOB_BATCH", default_value_t = 512)]
     pub job_batch: usize,
-    /// Evaluation threads of a stage job (default: every core).
+    /// Evaluation threads of a stage job, and of `/v1/evaluate` (default:
+    /// every core).
     #[arg(long, env = "LAYAK_THREADS")]
     pub threads: Option<usize>,
+    /// Evaluations of `/v1/evaluate` that may wait for a thread; past it,
+    /// 503 `EVALUATION_BUSY` with `Retry-After`.
+    #[arg(long, env = "LAYAK_EVAL_QUEUE", default_value_t = layak_service::http::pool::DEFAULT_QUEUE)]
+    pub eval_queue: usize,
     /// Load the shipped rules and a generated population, and run them
     /// through the pipeline (only into an empty register).
     #[arg(long)]

@@ -18,6 +18,7 @@ use axum::response::IntoResponse;
 use tokio::sync::Notify;
 
 use crate::store::Store;
+use crate::store::appender::AuditAppender;
 
 pub mod audit;
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod households;
 pub mod intake;
 pub mod jobs;
 pub mod openapi;
+pub mod pool;
 pub mod privacy;
 pub mod problem;
 pub mod routes;
@@ -64,6 +66,9 @@ pub struct Config {
     /// How long an uploaded ruleset may take to compile, queue included
     /// ([`compiler`]).
     pub compile_budget: std::time::Duration,
+    /// Evaluations of `/v1/evaluate` waiting for a thread, at most
+    /// ([`pool`]); past it, 503 `EVALUATION_BUSY`.
+    pub eval_queue: usize,
 }
 
 /// What every handler shares.
@@ -76,13 +81,28 @@ pub struct AppState {
     pub jobs_ready: Arc<Notify>,
     /// The per-token rate limit.
     pub limiter: Arc<auth::RateLimiter>,
+    /// The live tokens, in memory ([`auth::TokenCache`]).
+    pub tokens: Arc<auth::TokenCache>,
+    /// The group commit of audit entries ([`AuditAppender`]).
+    pub audit: Arc<AuditAppender>,
+    /// Where `/v1/evaluate` evaluates ([`pool`]).
+    pub pool: Arc<pool::EvalPool>,
 }
 
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let store = Store::open_explained(&config.database).await?;
+        let store = Arc::new(Store::open_explained(&config.database).await?);
+        // The token cache and the audit appender run beside the requests
+        // for as long as the runtime does.
+        let tokens = Arc::new(auth::TokenCache::default());
+        tokio::spawn(Arc::clone(&tokens).run(Arc::clone(&store)));
+        let audit = Arc::new(AuditAppender::start(Arc::clone(&store)));
+        let pool = Arc::new(pool::EvalPool::start(config.threads, config.eval_queue)?);
         Ok(AppState {
-            store: Arc::new(store),
+            store,
+            tokens,
+            audit,
+            pool,
             rules: Arc::new(RuleCache::new(compiler::Compiler::start(
                 config.compile_budget,
             )?)),
