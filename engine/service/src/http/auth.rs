@@ -8,6 +8,10 @@
 //! `FORBIDDEN`). The handler then gets the [`Caller`], whose
 //! [`Caller::scope_for`] limits every read of stored records; a record
 //! outside the scope is answered as missing (404), never 403.
+//!
+//! Tokens are checked from memory ([`TokenCache`]): a request does not read
+//! the database to know its caller, and a revocation reaches every process
+//! on the database within a second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
