@@ -48,7 +48,9 @@ fn audit_trail(server: &Server) -> Vec<Value> {
     let mut out = Vec::new();
     let mut after = 0;
     loop {
-        let page = server.get(&format!("/v1/audit?limit=1000&after={after}")).json();
+        let page = server
+            .get(&format!("/v1/audit?limit=1000&after={after}"))
+            .json();
         let entries = page["entries"].as_array().unwrap().clone();
         out.extend(entries);
         match page["next"].as_i64() {
@@ -227,10 +229,7 @@ fn the_ndjson_stream_answers_what_layak_run_writes() {
     server.load_rules();
     // The samples, generated households, and lines that are not
     // households (each answered with its errors, in place).
-    let generated = cli(
-        &["gen", "--households", "1500", "--seed", "7"],
-        None,
-    );
+    let generated = cli(&["gen", "--households", "1500", "--seed", "7"], None);
     let mut input = samples().into_bytes();
     input.extend_from_slice(b"not json\n\n{\"record_id\": 5}\n");
     input.extend_from_slice(&generated);
@@ -360,9 +359,9 @@ fn raw_stream(
                 match seen_rx.recv_timeout(left) {
                     Ok(n) if n >= lines => break,
                     Ok(_) => {}
-                    Err(e) => panic!(
-                        "no {lines} answer lines before the rest of the body was sent: {e}"
-                    ),
+                    Err(e) => {
+                        panic!("no {lines} answer lines before the rest of the body was sent: {e}")
+                    }
                 }
             }
         }
@@ -399,7 +398,8 @@ fn read_chunked(
         head.push_str(&line);
     }
     assert!(
-        head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
         "{head}"
     );
     let mut body = Vec::new();
@@ -436,7 +436,13 @@ fn a_large_stream_flows_both_ways() {
     let server = Server::start(&db, &["--rate-limit", "0"]);
     server.load_rules();
     let input = cli(
-        &["gen", "--households", &HOUSEHOLDS.to_string(), "--seed", "3"],
+        &[
+            "gen",
+            "--households",
+            &HOUSEHOLDS.to_string(),
+            "--seed",
+            "3",
+        ],
         None,
     );
     let want = layak_run_lines(&dir, &input, &[]);

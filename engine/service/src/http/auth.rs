@@ -24,8 +24,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::store::access::{TokenRow, TokenStamp, token_hash};
-use crate::store::{DbResult, Scope, Store};
 use crate::store::jobs::JobOwner;
+use crate::store::{DbResult, Scope, Store};
 
 use super::AppState;
 use super::problem::{ApiResult, Problem};
@@ -463,10 +463,7 @@ impl RateLimiter {
             return Ok(());
         }
         let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let (level, last) = buckets.entry(token).or_insert((self.burst, now));
         let refill = now.duration_since(*last).as_secs_f64() * self.rate;
         *level = (*level + refill).min(self.burst);

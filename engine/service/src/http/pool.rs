@@ -77,7 +77,10 @@ impl EvalPool {
         match self.queue.try_send(task) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                tracing::warn!(queue = self.capacity, "evaluation queue full: request refused");
+                tracing::warn!(
+                    queue = self.capacity,
+                    "evaluation queue full: request refused"
+                );
                 return Err(busy(format!(
                     "{} evaluations are waiting for a thread; send the request again in a moment",
                     self.capacity

@@ -63,7 +63,10 @@ const BATCH_LINES: usize = 512;
 /// body. Listed for the API description; read by [`Options`]' parser.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, reason = "the API description's; the query is read as pairs")]
+#[allow(
+    dead_code,
+    reason = "the API description's; the query is read as pairs"
+)]
 pub struct StreamQuery {
     /// For an NDJSON body: the date of the evaluation, YYYY-MM-DD
     /// (required).
@@ -142,12 +145,17 @@ fn asked(pairs: Vec<(String, String)>) -> ApiResult<Asked> {
     })
 }
 
-/// Why a stream stopped early: a stable code for its closing error line.
-type StopCode = Arc<Mutex<Option<&'static str>>>;
+/// Why a stream stopped early: a stable code and a message for its closing
+/// error line (the first reason found).
+type StopCode = Arc<Mutex<Option<(&'static str, String)>>>;
 
-fn stop(code: &StopCode, what: &'static str) {
+fn stop(code: &StopCode, what: &'static str, message: String) {
     let mut slot = code.lock().unwrap_or_else(PoisonError::into_inner);
-    slot.get_or_insert(what);
+    slot.get_or_insert((what, message));
+}
+
+fn stopped(code: &StopCode) -> Option<(&'static str, String)> {
+    code.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
 /// Evaluates the NDJSON `body` as it arrives; answers with a stream.
@@ -178,11 +186,11 @@ pub async fn evaluate(
 
     let reader = ChunkReader {
         chunks: chunk_rx,
-        chunk: Bytes::new(),
-        line_len: 0,
+        ready: Bytes::new(),
+        partial: Vec::new(),
         lines: 0,
         max_line: state.config.max_line,
-        failed: None,
+        done: false,
         code: Arc::clone(&code),
     };
     let options = Options {
@@ -193,80 +201,81 @@ pub async fn evaluate(
     let audit = Arc::clone(&state.audit);
     let actor = caller.actor().to_string();
     let runtime = tokio::runtime::Handle::current();
+    let runtime_for_panic = runtime.clone();
+    let out_for_work = out.clone();
+    let work = move || {
+        let out = out_for_work;
+        let _permit = permit;
+        let mut answered = 0u64;
+        let evaluator = compiled.evaluator(&ctx);
+        let ran = pipeline::run(
+            &evaluator,
+            Source::Reader(Box::new(BufReader::with_capacity(64 << 10, reader))),
+            &options,
+            &|_| {},
+            |lines, outcomes| render(lines, outcomes, explain),
+            |slice: anyhow::Result<(Vec<u8>, u64)>| {
+                let (bytes, count) = slice?;
+                answered += count;
+                // The timer is made inside the runtime's context.
+                let sent = runtime.block_on(async {
+                    tokio::time::timeout(STREAM_IDLE, out.send(Ok(Bytes::from(bytes)))).await
+                });
+                let why = match sent {
+                    Ok(Ok(())) => return Ok(()),
+                    Ok(Err(_)) => ("CLIENT_GONE", "the client went away".to_string()),
+                    Err(_) => (
+                        "STREAM_IDLE",
+                        format!("the client took no output for {} s", STREAM_IDLE.as_secs()),
+                    ),
+                };
+                let message = why.1.clone();
+                stop(&code, why.0, why.1);
+                Err(anyhow::anyhow!(message))
+            },
+        );
+        // The lines that left are recorded, however the stream ended.
+        let audited = runtime.block_on(audit.append(PendingAudit {
+            actor,
+            action: "evaluate",
+            target: "households streamed for evaluation".to_string(),
+            records: i64::try_from(answered).unwrap_or(i64::MAX),
+        }));
+        // A limit the reader met ends the input early but cleanly: every
+        // line before the offending one has its answer, then the reason.
+        let failure = match (ran, audited) {
+            (Ok(()), Ok(())) => stopped(&code),
+            (Err(e), _) => Some(stopped(&code).unwrap_or_else(|| {
+                tracing::error!(error = %super::super::privacy::mask_digits(&format!("{e:#}")), "evaluation stream failed");
+                ("INTERNAL", format!("{e:#}"))
+            })),
+            (Ok(()), Err(e)) => {
+                tracing::error!(error = %e, "evaluation stream not recorded");
+                Some((
+                    "INTERNAL",
+                    "the stream could not be recorded in the audit trail; it was logged"
+                        .to_string(),
+                ))
+            }
+        };
+        tracing::debug!(lines = answered, "evaluation stream ended");
+        if let Some((code, message)) = failure {
+            cut_short(&runtime, &out, code, &message);
+        }
+    };
+    let failed = out.clone();
     std::thread::Builder::new()
         .name("layak-eval-stream".to_string())
         .spawn(move || {
-            let _permit = permit;
-            let mut answered = 0u64;
-            let evaluator = compiled.evaluator(&ctx);
-            let ran = pipeline::run(
-                &evaluator,
-                Source::Reader(Box::new(BufReader::with_capacity(64 << 10, reader))),
-                &options,
-                &|_| {},
-                |lines, outcomes| render(lines, outcomes, explain),
-                |slice: anyhow::Result<(Vec<u8>, u64)>| {
-                    let (bytes, count) = slice?;
-                    answered += count;
-                    let sent = runtime.block_on(tokio::time::timeout(
-                        STREAM_IDLE,
-                        out.send(Ok(Bytes::from(bytes))),
-                    ));
-                    match sent {
-                        Ok(Ok(())) => Ok(()),
-                        Ok(Err(_)) => {
-                            stop(&code, "CLIENT_GONE");
-                            Err(anyhow::anyhow!("the client went away"))
-                        }
-                        Err(_) => {
-                            stop(&code, "STREAM_IDLE");
-                            Err(anyhow::anyhow!(
-                                "the client took no output for {} s",
-                                STREAM_IDLE.as_secs()
-                            ))
-                        }
-                    }
-                },
-            );
-            // The lines that left are recorded, however the stream ended.
-            let audited = runtime.block_on(audit.append(PendingAudit {
-                actor,
-                action: "evaluate",
-                target: "households streamed for evaluation".to_string(),
-                records: i64::try_from(answered).unwrap_or(i64::MAX),
-            }));
-            let failure = match (ran, audited) {
-                (Ok(()), Ok(())) => None,
-                (Err(e), _) => {
-                    let code = code
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .unwrap_or("INTERNAL");
-                    if code == "INTERNAL" {
-                        tracing::error!(error = %super::super::privacy::mask_digits(&format!("{e:#}")), "evaluation stream failed");
-                    }
-                    Some((code, format!("{e:#}")))
-                }
-                (Ok(()), Err(e)) => {
-                    tracing::error!(error = %e, "evaluation stream not recorded");
-                    Some((
-                        "INTERNAL",
-                        "the stream could not be recorded in the audit trail; it was logged"
-                            .to_string(),
-                    ))
-                }
-            };
-            tracing::debug!(lines = answered, "evaluation stream ended");
-            if let Some((code, message)) = failure {
-                let line = serde_json::json!({"error": {"code": code, "message": message}});
-                let mut bytes = line.to_string().into_bytes();
-                bytes.push(b'\n');
-                let _ = runtime.block_on(tokio::time::timeout(STREAM_IDLE, async {
-                    let _ = out.send(Ok(Bytes::from(bytes))).await;
-                    let _ = out
-                        .send(Err(std::io::Error::other("the stream stopped early")))
-                        .await;
-                }));
+            // Should the work panic, the body must not end as if whole.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).is_err() {
+                tracing::error!("an evaluation stream panicked");
+                cut_short(
+                    &runtime_for_panic,
+                    &failed,
+                    "INTERNAL",
+                    "the service could not complete the stream; it was logged",
+                );
             }
         })
         .map_err(|e| Problem::internal(&e))?;
@@ -280,6 +289,36 @@ pub async fn evaluate(
         HeaderValue::from_static("application/x-ndjson"),
     );
     Ok(response)
+}
+
+/// Ends a stream that stopped early: its last line names why, then the body
+/// fails, so the client sees no clean end.
+fn cut_short(
+    runtime: &tokio::runtime::Handle,
+    out: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    code: &str,
+    message: &str,
+) {
+    let line = serde_json::json!({"error": {"code": code, "message": message}});
+    let mut bytes = line.to_string().into_bytes();
+    bytes.push(b'\n');
+    runtime.block_on(async {
+        let _ = tokio::time::timeout(STREAM_IDLE, async {
+            if out.send(Ok(Bytes::from(bytes))).await.is_err() {
+                return;
+            }
+            // The connection is closed at the error without flushing what
+            // it holds: let the last line reach the socket first.
+            while out.capacity() < out.max_capacity() && !out.is_closed() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = out
+                .send(Err(std::io::Error::other("the stream stopped early")))
+                .await;
+        })
+        .await;
+    });
 }
 
 /// A slice's lines as `layak run` writes them, in input order: a summary
@@ -329,18 +368,16 @@ async fn read_body(body: Body, chunks: mpsc::Sender<Result<Bytes, String>>, code
         let item = match next {
             Ok(None) => return,
             Ok(Some(Ok(chunk))) => Ok(chunk),
-            Ok(Some(Err(e))) => {
-                stop(&code, "BODY_INCOMPLETE");
-                Err(format!("the body ended early: {e}"))
-            }
-            Err(_) => {
-                stop(&code, "STREAM_IDLE");
-                Err(format!(
-                    "no bytes of the body came for {} s",
-                    STREAM_IDLE.as_secs()
-                ))
-            }
+            Ok(Some(Err(e))) => Err(("BODY_INCOMPLETE", format!("the body ended early: {e}"))),
+            Err(_) => Err((
+                "STREAM_IDLE",
+                format!("no bytes of the body came for {} s", STREAM_IDLE.as_secs()),
+            )),
         };
+        let item = item.map_err(|(what, message)| {
+            stop(&code, what, message.clone());
+            message
+        });
         let failed = item.is_err();
         if chunks.send(item).await.is_err() || failed {
             return;
@@ -348,82 +385,127 @@ async fn read_body(body: Body, chunks: mpsc::Sender<Result<Bytes, String>>, code
     }
 }
 
-/// The body as a blocking reader for the pipeline's reader thread, counting
-/// lines and refusing one over `--max-line` or past [`MAX_STREAM_LINES`]:
-/// the bytes before the offending line are read, then an error.
+/// The body as a blocking reader for the pipeline's reader thread. It hands
+/// on whole lines only (the last one at the end of the body may lack its
+/// newline), counting them: at a line over `--max-line` or past
+/// [`MAX_STREAM_LINES`], or when the body fails, it records why in `code`
+/// and ends the input there, so every line before has its answer and the
+/// stream then closes with the reason.
 struct ChunkReader {
     chunks: mpsc::Receiver<Result<Bytes, String>>,
-    chunk: Bytes,
-    /// Bytes of the current line so far.
-    line_len: usize,
+    /// Whole lines not yet read.
+    ready: Bytes,
+    /// The line under way (at most `max_line` bytes).
+    partial: Vec<u8>,
     /// Lines ended so far.
     lines: u64,
     max_line: usize,
-    failed: Option<String>,
+    /// The body ended, or a limit was met.
+    done: bool,
     code: StopCode,
 }
 
 impl ChunkReader {
-    /// How many bytes of `bytes` stay within the limits; sets `failed` at
-    /// the first byte that does not.
-    fn admit(&mut self, bytes: &[u8]) -> usize {
-        for (i, b) in bytes.iter().enumerate() {
+    /// Takes a chunk of the body: its whole lines become `ready`, the rest
+    /// `partial`; at a limit, the lines before the offending one are kept
+    /// and the input ends.
+    fn take(&mut self, chunk: &Bytes) {
+        // Where the line under way started in `chunk` (None: in `partial`).
+        let mut line_start: Option<usize> = None;
+        let mut line_len = self.partial.len();
+        let mut last_newline = None;
+        for (i, b) in chunk.iter().enumerate() {
             if *b == b'\n' {
                 self.lines += 1;
-                self.line_len = 0;
+                line_len = 0;
+                line_start = Some(i + 1);
+                last_newline = Some(i);
                 continue;
             }
-            if self.line_len == 0 && self.lines >= MAX_STREAM_LINES {
-                stop(&self.code, "TOO_MANY_LINES");
-                self.failed = Some(format!(
-                    "a stream carries at most {MAX_STREAM_LINES} lines; send the rest in another request"
-                ));
-                return i;
+            let over = if line_len == 0 && self.lines >= MAX_STREAM_LINES {
+                Some((
+                    "TOO_MANY_LINES",
+                    format!(
+                        "a stream carries at most {MAX_STREAM_LINES} lines; line {} and the rest were not read: send them in another request",
+                        self.lines + 1
+                    ),
+                ))
+            } else if line_len >= self.max_line {
+                Some((
+                    "LINE_TOO_LONG",
+                    format!(
+                        "line {} is longer than {} bytes (--max-line); it and the rest were not read",
+                        self.lines + 1,
+                        self.max_line
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some((what, message)) = over {
+                stop(&self.code, what, message);
+                self.done = true;
+                self.ready = match line_start {
+                    Some(start) => self.whole(chunk, start),
+                    None => Bytes::new(),
+                };
+                self.partial.clear();
+                return;
             }
-            self.line_len += 1;
-            if self.line_len > self.max_line {
-                stop(&self.code, "LINE_TOO_LONG");
-                self.failed = Some(format!(
-                    "the line is longer than {} bytes (--max-line)",
-                    self.max_line
-                ));
-                return i;
-            }
+            line_len += 1;
         }
-        bytes.len()
+        match last_newline {
+            Some(end) => {
+                self.ready = self.whole(chunk, end + 1);
+                self.partial.clear();
+                self.partial
+                    .extend_from_slice(chunk.get(end + 1..).unwrap_or_default());
+            }
+            None => self.partial.extend_from_slice(chunk),
+        }
+    }
+
+    /// `partial` followed by `chunk[..end]` (no copy when `partial` is
+    /// empty).
+    fn whole(&self, chunk: &Bytes, end: usize) -> Bytes {
+        let head = chunk.slice(..end.min(chunk.len()));
+        if self.partial.is_empty() {
+            head
+        } else {
+            let mut joined = Vec::with_capacity(self.partial.len() + head.len());
+            joined.extend_from_slice(&self.partial);
+            joined.extend_from_slice(&head);
+            Bytes::from(joined)
+        }
     }
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.is_empty() {
-            if let Some(e) = &self.failed {
-                return Err(std::io::Error::other(e.clone()));
+        while self.ready.is_empty() {
+            if self.done {
+                return Ok(0);
             }
             match self.chunks.blocking_recv() {
-                None => return Ok(0),
-                Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => {
-                    self.failed = Some(e);
+                Some(Ok(chunk)) => self.take(&chunk),
+                // The body ended: its last line may lack a newline.
+                None => {
+                    self.done = true;
+                    self.ready = Bytes::from(std::mem::take(&mut self.partial));
+                }
+                // The body failed (`code` says why): the line under way
+                // is dropped.
+                Some(Err(_)) => {
+                    self.done = true;
+                    self.partial.clear();
                 }
             }
         }
-        let n = self.chunk.len().min(buf.len());
-        let head = self.chunk.slice(..n);
-        let admitted = self.admit(&head);
-        if admitted == 0 {
-            let e = self.failed.clone().unwrap_or_default();
-            return Err(std::io::Error::other(e));
-        }
-        if let (Some(to), Some(from)) = (buf.get_mut(..admitted), head.get(..admitted)) {
+        let n = self.ready.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), self.ready.get(..n)) {
             to.copy_from_slice(from);
         }
-        if self.failed.is_some() {
-            // The rest is not read: the next call reports the failure.
-            self.chunk = Bytes::new();
-        } else {
-            self.chunk = self.chunk.slice(admitted..);
-        }
-        Ok(admitted)
+        self.ready = self.ready.slice(n..);
+        Ok(n)
     }
 }
