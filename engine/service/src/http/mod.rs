@@ -92,10 +92,10 @@ pub struct AppState {
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
         let store = Arc::new(Store::open_explained(&config.database).await?);
-        // The token cache and the audit appender run beside the requests
-        // for as long as the runtime does.
+        // The audit appender runs beside the requests for as long as the
+        // runtime does; the token cache's refresh starts with the listener
+        // (`serve`), after anything done before it (the demo's tokens).
         let tokens = Arc::new(auth::TokenCache::default());
-        tokio::spawn(Arc::clone(&tokens).run(Arc::clone(&store)));
         let audit = Arc::new(AuditAppender::start(Arc::clone(&store)));
         let pool = Arc::new(pool::EvalPool::start(config.threads, config.eval_queue)?);
         Ok(AppState {
@@ -257,6 +257,10 @@ pub async fn serve(state: AppState, on_listen: impl FnOnce(SocketAddr)) -> anyho
         tracing::warn!(jobs = interrupted, "uploads cut off by the last stop");
     }
     tokio::spawn(crate::jobs::run(state.clone()));
+    if let Err(e) = state.tokens.refresh(&state.store).await {
+        tracing::warn!(error = %e, "reading the tokens; they are read per request until it works");
+    }
+    tokio::spawn(Arc::clone(&state.tokens).run(Arc::clone(&state.store)));
     on_listen(addr);
     tracing::info!(%addr, "listening");
     axum::serve(listener, router(state))
