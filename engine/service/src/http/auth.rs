@@ -14,7 +14,7 @@
 //! on the database within a second.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -316,8 +316,9 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     next.run(request).await
 }
 
-/// How often [`TokenCache::refresh`] runs: a revoked token is refused on
-/// every replica within about this long (and always within one second).
+/// How often [`TokenCache::refresh`] runs (and the cache of active rule
+/// versions is checked): a revoked token is refused on every replica within
+/// about this long (and always within one second).
 pub const TOKEN_REFRESH: Duration = Duration::from_millis(250);
 
 /// How old the last successful refresh may be before the cache is not
@@ -328,7 +329,7 @@ pub const TOKEN_STALE: Duration = Duration::from_millis(750);
 /// The live tokens, by the SHA-256 of their secret, held in memory so that
 /// a request does not read the database to know its caller.
 ///
-/// A background task ([`TokenCache::run`]) reads the tokens table's
+/// A background task (`super::refresh_caches`) reads the tokens table's
 /// [`TokenStamp`] every [`TOKEN_REFRESH`] (one cheap query); when it changed
 /// (a token revoked, created or deleted, by this process, `layak token` or
 /// another replica), the live tokens are loaded again and replace the map,
@@ -417,24 +418,6 @@ impl TokenCache {
         state.checked = Some(started);
         state.generation = state.generation.wrapping_add(1);
         Ok(())
-    }
-
-    /// Refreshes every [`TOKEN_REFRESH`] for as long as the service runs.
-    pub async fn run(self: Arc<Self>, store: Arc<Store>) {
-        let mut tick = tokio::time::interval(TOKEN_REFRESH);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tick.tick().await;
-            match self.refresh(&store).await {
-                Ok(()) => failing = false,
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(error = %e, "token cache refresh failed; tokens are read from the database until it works again");
-                }
-                Err(_) => {}
-            }
-        }
     }
 }
 

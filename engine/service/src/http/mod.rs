@@ -260,13 +260,38 @@ pub async fn serve(state: AppState, on_listen: impl FnOnce(SocketAddr)) -> anyho
     if let Err(e) = state.tokens.refresh(&state.store).await {
         tracing::warn!(error = %e, "reading the tokens; they are read per request until it works");
     }
-    tokio::spawn(Arc::clone(&state.tokens).run(Arc::clone(&state.store)));
+    tokio::spawn(refresh_caches(state.clone()));
     on_listen(addr);
     tracing::info!(%addr, "listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Keeps what requests read from memory in step with the database, every
+/// [`auth::TOKEN_REFRESH`], for as long as the service runs: the live
+/// tokens ([`auth::TokenCache`]) and which rule version is active
+/// ([`RuleCache::refresh_active`]). Each looks at a cheap stamp of its
+/// table and reloads only when it changed, so a revocation or an
+/// activation by another process reaches this one within a second.
+async fn refresh_caches(state: AppState) {
+    let mut tick = tokio::time::interval(auth::TOKEN_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let tokens = state.tokens.refresh(&state.store).await;
+        let active = state.rules.refresh_active(&state.store).await;
+        match tokens.and(active) {
+            Ok(()) => failing = false,
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "refreshing the token and ruleset caches failed; requests read the database until it works again");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 async fn shutdown() {
