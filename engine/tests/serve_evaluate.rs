@@ -61,7 +61,7 @@ fn audit_trail(server: &Server) -> Vec<Value> {
 }
 
 #[test]
-fn a_revoked_token_is_refused_by_every_replica_within_a_second() {
+fn a_revocation_and_an_activation_reach_every_replica_within_a_second() {
     let dir = TempDir::new("revoke-replicas");
     let db = Database::new(&dir, "register.db");
     let a = Server::start(&db, &["--rate-limit", "0"]);
@@ -108,6 +108,42 @@ fn a_revoked_token_is_refused_by_every_replica_within_a_second() {
             .get_as(&secret, "/v1/rulesets")
             .assert_problem(401, "UNAUTHENTICATED");
         assert_eq!(server.get("/v1/rulesets").status, 200);
+    }
+
+    // An activation on one replica: at once there, within a second on the
+    // other (which evaluated with the version before, from memory).
+    let first = a.load_rules();
+    let body = json!({"household": h1(), "as_of": "2025-10-01"});
+    for server in [&a, &b] {
+        let reply = server.post("/v1/evaluate", &body);
+        assert_eq!(reply.json()["ruleset"], first.as_str(), "{}", reply.text());
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(b.post("/v1/evaluate", &body).json()["ruleset"], first.as_str());
+    let mut files = serve_common::rule_files();
+    let text = files[0]["text"].as_str().unwrap().to_string();
+    files[0]["text"] = json!(format!("{text}\n// a second version\n"));
+    let stored = a.post("/v1/rulesets", &json!({"files": files, "note": "v2"}));
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    let second = stored.json()["hash"].as_str().unwrap().to_string();
+    let activated = a.post(
+        &format!("/v1/rulesets/{second}/activate"),
+        &json!({"stage": "determination", "effective_from": "2000-01-01"}),
+    );
+    assert_eq!(activated.status, 201, "{}", activated.text());
+    let switched = Instant::now();
+    assert_eq!(a.post("/v1/evaluate", &body).json()["ruleset"], second.as_str());
+    loop {
+        let used = b.post("/v1/evaluate", &body).json()["ruleset"].clone();
+        if used == second.as_str() {
+            break;
+        }
+        assert_eq!(used, first.as_str());
+        assert!(
+            switched.elapsed() < Duration::from_secs(1),
+            "the other replica still used the version before after 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
