@@ -119,7 +119,10 @@ fn a_revocation_and_an_activation_reach_every_replica_within_a_second() {
         assert_eq!(reply.json()["ruleset"], first.as_str(), "{}", reply.text());
     }
     std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(b.post("/v1/evaluate", &body).json()["ruleset"], first.as_str());
+    assert_eq!(
+        b.post("/v1/evaluate", &body).json()["ruleset"],
+        first.as_str()
+    );
     let mut files = serve_common::rule_files();
     let text = files[0]["text"].as_str().unwrap().to_string();
     files[0]["text"] = json!(format!("{text}\n// a second version\n"));
@@ -132,7 +135,10 @@ fn a_revocation_and_an_activation_reach_every_replica_within_a_second() {
     );
     assert_eq!(activated.status, 201, "{}", activated.text());
     let switched = Instant::now();
-    assert_eq!(a.post("/v1/evaluate", &body).json()["ruleset"], second.as_str());
+    assert_eq!(
+        a.post("/v1/evaluate", &body).json()["ruleset"],
+        second.as_str()
+    );
     loop {
         let used = b.post("/v1/evaluate", &body).json()["ruleset"].clone();
         if used == second.as_str() {
