@@ -28,6 +28,8 @@ mod serve_common;
 mod serve_crash;
 #[path = "serve_demo.rs"]
 mod serve_demo;
+#[path = "serve_evaluate.rs"]
+mod serve_evaluate;
 #[path = "serve_generated.rs"]
 mod serve_generated;
 #[path = "serve_hostile.rs"]

@@ -67,6 +67,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         compile_budget: std::time::Duration::try_from_secs_f64(args.compile_budget).map_err(
             |_| anyhow::anyhow!("--compile-budget must be a number of seconds, 0 or more"),
         )?,
+        eval_queue: args.eval_queue,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -53,6 +53,7 @@ macro_rules! write_tx {
 pub(crate) use write_tx;
 
 pub mod access;
+pub mod appender;
 pub mod decisions;
 pub mod households;
 pub mod jobs;
