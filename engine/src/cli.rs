@@ -131,9 +131,20 @@ pub struct ServeArgs {
     /// Households per committed batch of a stage job.
     #[arg(long, env = "LAYAK_JOB_BATCH", default_value_t = 512)]
     pub job_batch: usize,
-    /// Evaluation threads of a stage job (default: every core).
+    /// Evaluation threads of a stage job, and of `/v1/evaluate` (default:
+    /// every core).
     #[arg(long, env = "LAYAK_THREADS")]
     pub threads: Option<usize>,
+    /// Seconds a replica holds a running stage job or upload without
+    /// renewing it (it renews every third of this while it lives): when a
+    /// replica dies, another on the same database takes its job over this
+    /// long after.
+    #[arg(long, env = "LAYAK_JOB_LEASE", default_value_t = 10.0)]
+    pub job_lease: f64,
+    /// Evaluations of `/v1/evaluate` that may wait for a thread; past it,
+    /// 503 `EVALUATION_BUSY` with `Retry-After`.
+    #[arg(long, env = "LAYAK_EVAL_QUEUE", default_value_t = layak_service::http::pool::DEFAULT_QUEUE)]
+    pub eval_queue: usize,
     /// Load the shipped rules and a generated population, and run them
     /// through the pipeline (only into an empty register).
     #[arg(long)]

@@ -28,6 +28,8 @@ mod serve_common;
 mod serve_crash;
 #[path = "serve_demo.rs"]
 mod serve_demo;
+#[path = "serve_evaluate.rs"]
+mod serve_evaluate;
 #[path = "serve_generated.rs"]
 mod serve_generated;
 #[path = "serve_hostile.rs"]
@@ -36,6 +38,8 @@ mod serve_hostile;
 mod serve_malformed;
 #[path = "serve_pipeline.rs"]
 mod serve_pipeline;
+#[path = "serve_replicas.rs"]
+mod serve_replicas;
 #[path = "serve_rules_push.rs"]
 mod serve_rules_push;
 

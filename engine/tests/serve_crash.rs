@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use serve_common::{Database, Server, TempDir, cli};
 
 /// Small batches, so the job commits many times and a kill lands between
-/// two commits or inside one.
-const FLAGS: [&str; 2] = ["--job-batch", "4"];
+/// two commits or inside one; a short lease, since the restarted process is
+/// a new replica that takes the job over once the killed one's lease has
+/// run out.
+const FLAGS: [&str; 4] = ["--job-batch", "4", "--job-lease", "1"];
 
 fn prepared(db: &Database, ndjson: &[u8]) -> Server {
     let server = Server::start(db, &FLAGS);

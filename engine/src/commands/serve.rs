@@ -58,11 +58,16 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         max_line: args.max_line,
         job_batch: args.job_batch,
         threads,
+        job_lease: std::time::Duration::try_from_secs_f64(args.job_lease)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| anyhow::anyhow!("--job-lease must be a number of seconds above 0"))?,
         rate_limit: args.rate_limit,
         rate_burst: args.rate_burst,
         compile_budget: std::time::Duration::try_from_secs_f64(args.compile_budget).map_err(
             |_| anyhow::anyhow!("--compile-budget must be a number of seconds, 0 or more"),
         )?,
+        eval_queue: args.eval_queue,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -138,6 +138,24 @@ impl Database {
                 .unwrap_or_else(|e| panic!("{statement}: {e}"));
         });
     }
+
+    /// The one integer a query gives (a count), read on the database
+    /// directly, on either backend.
+    pub fn query_i64(&self, statement: &str) -> i64 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let store = layak_service::store::Store::open(self.arg())
+                .await
+                .expect("open the database");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(statement.to_string()))
+                .fetch_one(store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"))
+        })
+    }
 }
 
 impl Drop for DatabaseInner {

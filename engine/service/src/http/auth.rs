@@ -8,10 +8,14 @@
 //! `FORBIDDEN`). The handler then gets the [`Caller`], whose
 //! [`Caller::scope_for`] limits every read of stored records; a record
 //! outside the scope is answered as missing (404), never 403.
+//!
+//! Tokens are checked from memory ([`TokenCache`]): a request does not read
+//! the database to know its caller, and a revocation reaches every process
+//! on the database within a second.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -19,9 +23,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::store::Scope;
-use crate::store::access::{TokenRow, token_hash};
+use crate::store::access::{TokenRow, TokenStamp, token_hash};
 use crate::store::jobs::JobOwner;
+use crate::store::{DbResult, Scope, Store};
 
 use super::AppState;
 use super::problem::{ApiResult, Problem};
@@ -267,11 +271,16 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let Some(secret) = secret else {
         return unauthenticated("send a token: `authorization: Bearer layak_...`");
     };
-    let row = match guard.state.store.live_token(&token_hash(&secret)).await {
-        Ok(row) => row,
+    let caller = match guard
+        .state
+        .tokens
+        .caller(&guard.state.store, &token_hash(&secret))
+        .await
+    {
+        Ok(caller) => caller,
         Err(e) => return Problem::from(e).into_response(),
     };
-    let Some(caller) = row.and_then(Caller::from_row) else {
+    let Some(caller) = caller else {
         return unauthenticated("the token is not known or was revoked");
     };
     if let Err(retry_after) = guard.state.limiter.check(caller.id) {
@@ -307,6 +316,111 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     next.run(request).await
 }
 
+/// How often [`TokenCache::refresh`] runs (and the cache of active rule
+/// versions is checked): a revoked token is refused on every replica within
+/// about this long (and always within one second).
+pub const TOKEN_REFRESH: Duration = Duration::from_millis(250);
+
+/// How old the last successful refresh may be before the cache is not
+/// trusted and each request looks its token up in the database again (the
+/// database is unreachable, or the refresh task is starved).
+pub const TOKEN_STALE: Duration = Duration::from_millis(750);
+
+/// The live tokens, by the SHA-256 of their secret, held in memory so that
+/// a request does not read the database to know its caller.
+///
+/// A background task (`super::refresh_caches`) reads the tokens table's
+/// [`TokenStamp`] every [`TOKEN_REFRESH`] (one cheap query); when it changed
+/// (a token revoked, created or deleted, by this process, `layak token` or
+/// another replica), the live tokens are loaded again and replace the map,
+/// so a revoked token is refused within a refresh and a query on every
+/// replica. A token the map does not hold is looked up in the database, so
+/// a token created a moment ago works at once; an unknown secret is never
+/// remembered, so it is looked up each time, as before the cache. The cache
+/// is used only while its last refresh is younger than [`TOKEN_STALE`].
+pub struct TokenCache {
+    inner: RwLock<CacheState>,
+}
+
+struct CacheState {
+    callers: HashMap<String, Caller>,
+    stamp: Option<TokenStamp>,
+    /// When the last successful refresh started (what it read is at least
+    /// this fresh).
+    checked: Option<Instant>,
+    /// Bumped whenever the map is replaced, so a database lookup that
+    /// started before a reload does not put back a token the reload
+    /// dropped.
+    generation: u64,
+}
+
+impl Default for TokenCache {
+    fn default() -> TokenCache {
+        TokenCache {
+            inner: RwLock::new(CacheState {
+                callers: HashMap::new(),
+                stamp: None,
+                checked: None,
+                generation: 0,
+            }),
+        }
+    }
+}
+
+impl TokenCache {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, CacheState> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CacheState> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The caller whose secret hashes to `hash`, if its token is live.
+    pub async fn caller(&self, store: &Store, hash: &str) -> DbResult<Option<Caller>> {
+        let generation = {
+            let state = self.read();
+            let fresh = state.checked.is_some_and(|t| t.elapsed() < TOKEN_STALE);
+            if fresh && let Some(caller) = state.callers.get(hash) {
+                return Ok(Some(caller.clone()));
+            }
+            state.generation
+        };
+        let Some(caller) = store.live_token(hash).await?.and_then(Caller::from_row) else {
+            return Ok(None);
+        };
+        let mut state = self.write();
+        if state.generation == generation {
+            state.callers.insert(hash.to_string(), caller.clone());
+        }
+        Ok(Some(caller))
+    }
+
+    /// Checks the tokens table once: reloads the live tokens when its stamp
+    /// changed.
+    pub async fn refresh(&self, store: &Store) -> DbResult<()> {
+        let started = Instant::now();
+        // The stamp first, then the rows: a change between the two is seen
+        // again by the next refresh.
+        let stamp = store.token_stamp().await?;
+        if self.read().stamp == Some(stamp) {
+            self.write().checked = Some(started);
+            return Ok(());
+        }
+        let rows = store.live_tokens().await?;
+        let callers: HashMap<String, Caller> = rows
+            .into_iter()
+            .filter_map(|(hash, row)| Caller::from_row(row).map(|c| (hash, c)))
+            .collect();
+        let mut state = self.write();
+        state.callers = callers;
+        state.stamp = Some(stamp);
+        state.checked = Some(started);
+        state.generation = state.generation.wrapping_add(1);
+        Ok(())
+    }
+}
+
 /// A token bucket per token: `rate` requests a second on average, bursts
 /// of up to `burst`. In memory: a restart refills every bucket.
 pub struct RateLimiter {
@@ -332,10 +446,7 @@ impl RateLimiter {
             return Ok(());
         }
         let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let (level, last) = buckets.entry(token).or_insert((self.burst, now));
         let refill = now.duration_since(*last).as_secs_f64() * self.rate;
         *level = (*level + refill).min(self.burst);

@@ -1,13 +1,21 @@
-//! Stateless evaluation for other systems (`POST /v1/evaluate`) and the
+//! Stateless evaluation for other systems (`POST /v1/evaluate`: households
+//! in a JSON body, or a stream of them as NDJSON, [`stream`]) and the
 //! what-if over the stored register (`POST /v1/impact`).
+//!
+//! Evaluation runs on the service's evaluation threads ([`super::pool`]),
+//! never on the async runtime's, and the request's audit entry is appended
+//! by the group commit ([`crate::store::appender`]): the answer leaves only
+//! once the entry is committed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest as _, FromRequestParts as _, Query, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse as _, Response};
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_host::context::ContextError;
@@ -19,17 +27,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::store::access::Audit;
+use crate::store::appender::PendingAudit;
 use crate::store::households::{DETERMINED, PROPOSED, QC_PASSED, RETURNED, VERIFIED};
 
 use super::auth::Caller;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, extract, intake, parse_date};
 
+mod stream;
+
+pub use stream::{MAX_STREAM_LINES, STREAM_IDLE};
+
 /// The most households one evaluation request may carry.
 pub const MAX_HOUSEHOLDS: usize = 10_000;
-/// Up to this many households are evaluated on the request's own thread;
-/// more go to the blocking pool so that they do not hold up other requests.
-const INLINE: usize = 8;
 
 /// The evaluation context of a request: `as_of` and parameter overrides
 /// (`{"PKH_ELDERLY_MIN_AGE": 60}`, values as numbers or strings).
@@ -108,12 +118,48 @@ pub struct EvaluateResponse {
     pub decisions: Vec<serde_json::Value>,
 }
 
-#[utoipa::path(post, path = "/v1/evaluate", tag = "evaluation", request_body = EvaluateRequest,
-    responses((status = 200, body = EvaluateResponse),
+#[utoipa::path(post, path = "/v1/evaluate", tag = "evaluation",
+    params(stream::StreamQuery),
+    request_body(description = "`application/json`: an `EvaluateRequest` (one household, or up to 10,000). \
+        `application/x-ndjson`: a stream of households, one a line (at most 1,000,000 lines, each within \
+        `--max-line`), with `as_of` and the options in the query; the answer streams back as it is evaluated.",
+        content(
+            (EvaluateRequest = "application/json"),
+            (String = "application/x-ndjson"),
+        )),
+    responses(
+        (status = 200, description = "`application/json`: the decisions. `application/x-ndjson` (for an NDJSON \
+            body): one line per input line, in input order, the bytes `layak run` writes: a decided line is its \
+            summary line (with `explanation` when `explain=summary`, the whole decision when `explain=full`), a \
+            line without a decision the object of `layak run`'s error file (`line`, `record_id`, and `errors` \
+            with JSON paths, or the sandbox's `code`, `message` and `hint`). A stream cut short by a limit or a \
+            failure ends with `{\"error\": {\"code\", \"message\"}}` and no clean end of the body.",
+            content((EvaluateResponse = "application/json"), (String = "application/x-ndjson"))),
         (status = 422, description = "a household is malformed (`INVALID_HOUSEHOLD`, with `errors`: index, record id, JSON paths), or a parameter (`INVALID_PARAM`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "no ruleset active on `as_of`", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "no ruleset active on `as_of`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every evaluation thread is busy and the queue is full, or every stream place is taken (`EVALUATION_BUSY`, with `Retry-After`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn evaluate(
     State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> ApiResult<Response> {
+    let ndjson = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-ndjson"));
+    if ndjson {
+        let (mut parts, body) = request.into_parts();
+        let query = Query::<Vec<(String, String)>>::from_request_parts(&mut parts, &state).await;
+        return stream::evaluate(state, caller, extract::query(query)?, body).await;
+    }
+    let body = Bytes::from_request(request, &state).await;
+    Ok(evaluate_json(state, caller, body).await?.into_response())
+}
+
+/// `POST /v1/evaluate` with a JSON body.
+async fn evaluate_json(
+    state: AppState,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<EvaluateResponse>> {
@@ -158,7 +204,6 @@ pub async fn evaluate(
     let explain = req.explain;
     let what_if = req.what_if;
     let hash = compiled.hash.clone();
-    let inline = households.len() <= INLINE;
     let count = i64::try_from(households.len()).unwrap_or(i64::MAX);
     let threads = state.config.threads.max(1);
     let run = move || -> ApiResult<Vec<serde_json::Value>> {
@@ -226,23 +271,19 @@ pub async fn evaluate(
             })
             .collect()
     };
-    let decisions = if inline {
-        run()?
-    } else {
-        tokio::task::spawn_blocking(run)
-            .await
-            .map_err(|e| Problem::internal(&e))??
-    };
-    // Nothing is stored, but personal data passed through: recorded.
+    let decisions = state.pool.run(run).await??;
+    // Nothing is stored, but personal data passed through: recorded, in the
+    // appender's next group commit, before the answer leaves.
     state
-        .store
-        .audit(&Audit {
-            actor: caller.actor(),
+        .audit
+        .append(PendingAudit {
+            actor: caller.actor().to_string(),
             action: "evaluate",
             target: "households sent for evaluation".to_string(),
             records: count,
         })
-        .await?;
+        .await
+        .map_err(|e| Problem::internal(&e))?;
     Ok(Json(EvaluateResponse {
         ruleset: hash,
         as_of: req.as_of,

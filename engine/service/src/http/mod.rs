@@ -18,6 +18,7 @@ use axum::response::IntoResponse;
 use tokio::sync::Notify;
 
 use crate::store::Store;
+use crate::store::appender::AuditAppender;
 
 pub mod audit;
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod households;
 pub mod intake;
 pub mod jobs;
 pub mod openapi;
+pub mod pool;
 pub mod privacy;
 pub mod problem;
 pub mod routes;
@@ -57,6 +59,9 @@ pub struct Config {
     pub job_batch: usize,
     /// Evaluation threads of a stage job.
     pub threads: usize,
+    /// How long a replica holds a running job without renewing it: another
+    /// replica takes a job over this long after its replica died.
+    pub job_lease: std::time::Duration,
     /// Requests a second per token on average (0: no limit).
     pub rate_limit: f64,
     /// Requests a token may send at once before the rate applies.
@@ -64,6 +69,9 @@ pub struct Config {
     /// How long an uploaded ruleset may take to compile, queue included
     /// ([`compiler`]).
     pub compile_budget: std::time::Duration,
+    /// Evaluations of `/v1/evaluate` waiting for a thread, at most
+    /// ([`pool`]); past it, 503 `EVALUATION_BUSY`.
+    pub eval_queue: usize,
 }
 
 /// What every handler shares.
@@ -76,13 +84,32 @@ pub struct AppState {
     pub jobs_ready: Arc<Notify>,
     /// The per-token rate limit.
     pub limiter: Arc<auth::RateLimiter>,
+    /// The live tokens, in memory ([`auth::TokenCache`]).
+    pub tokens: Arc<auth::TokenCache>,
+    /// The group commit of audit entries ([`AuditAppender`]).
+    pub audit: Arc<AuditAppender>,
+    /// Where `/v1/evaluate` evaluates ([`pool`]).
+    pub pool: Arc<pool::EvalPool>,
 }
 
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let store = Store::open_explained(&config.database).await?;
+        let store = Arc::new(
+            Store::open_explained(&config.database)
+                .await?
+                .with_job_lease(config.job_lease),
+        );
+        // The audit appender runs beside the requests for as long as the
+        // runtime does; the token cache's refresh starts with the listener
+        // (`serve`), after anything done before it (the demo's tokens).
+        let tokens = Arc::new(auth::TokenCache::default());
+        let audit = Arc::new(AuditAppender::start(Arc::clone(&store)));
+        let pool = Arc::new(pool::EvalPool::start(config.threads, config.eval_queue)?);
         Ok(AppState {
-            store: Arc::new(store),
+            store,
+            tokens,
+            audit,
+            pool,
             rules: Arc::new(RuleCache::new(compiler::Compiler::start(
                 config.compile_budget,
             )?)),
@@ -237,12 +264,41 @@ pub async fn serve(state: AppState, on_listen: impl FnOnce(SocketAddr)) -> anyho
         tracing::warn!(jobs = interrupted, "uploads cut off by the last stop");
     }
     tokio::spawn(crate::jobs::run(state.clone()));
+    if let Err(e) = state.tokens.refresh(&state.store).await {
+        tracing::warn!(error = %e, "reading the tokens; they are read per request until it works");
+    }
+    tokio::spawn(refresh_caches(state.clone()));
     on_listen(addr);
     tracing::info!(%addr, "listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Keeps what requests read from memory in step with the database, every
+/// [`auth::TOKEN_REFRESH`], for as long as the service runs: the live
+/// tokens ([`auth::TokenCache`]) and which rule version is active
+/// ([`RuleCache::refresh_active`]). Each looks at a cheap stamp of its
+/// table and reloads only when it changed, so a revocation or an
+/// activation by another process reaches this one within a second.
+async fn refresh_caches(state: AppState) {
+    let mut tick = tokio::time::interval(auth::TOKEN_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let tokens = state.tokens.refresh(&state.store).await;
+        let active = state.rules.refresh_active(&state.store).await;
+        match tokens.and(active) {
+            Ok(()) => failing = false,
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "refreshing the token and ruleset caches failed; requests read the database until it works again");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 async fn shutdown() {

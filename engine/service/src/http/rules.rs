@@ -1,12 +1,15 @@
 //! Compiled ruleset versions, shared by requests and jobs.
 //!
 //! A version is compiled once and kept by its content hash. Activation is a
-//! row in the database, read on each request and at the start of each job:
-//! a new activation takes effect at once, with no restart, and a job keeps
-//! the version it started with (its hash is stored on the job).
+//! row in the database, remembered by stage and date ([`RuleCache`]'s
+//! active cache, checked every 250 ms): a new activation takes effect with
+//! no restart, on this service at once and on other replicas within a
+//! second, and a job keeps the version it started with (its hash is stored
+//! on the job).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
@@ -124,18 +127,99 @@ pub fn read_dir(dir: &std::path::Path) -> anyhow::Result<Vec<SourceFile>> {
     Ok(out)
 }
 
-/// Compiled versions by hash, and the compiler that makes them.
+/// Compiled versions by hash, which version is active for a stage on a
+/// date, and the compiler that makes them.
 pub struct RuleCache {
     compiled: Mutex<HashMap<String, Arc<Compiled>>>,
+    active: Mutex<ActiveCache>,
     compiler: Compiler,
 }
+
+/// The active version by stage and date, remembered so that an evaluation
+/// does not read the activations for each request. Dropped when this
+/// service activates a version ([`RuleCache::forget_active`]) and when the
+/// activations table's stamp changes ([`RuleCache::refresh_active`], every
+/// 250 ms: an activation on another replica); trusted only while its last
+/// check is younger than [`super::auth::TOKEN_STALE`].
+#[derive(Default)]
+struct ActiveCache {
+    by_date: HashMap<(String, i64), String>,
+    stamp: Option<(i64, i64)>,
+    checked: Option<Instant>,
+    /// Bumped when the map is dropped, so that a lookup that raced it does
+    /// not put back what was dropped.
+    generation: u64,
+}
+
+/// Stages and dates remembered at most (requests name any `as_of`).
+const ACTIVE_ENTRIES: usize = 4096;
 
 impl RuleCache {
     pub fn new(compiler: Compiler) -> RuleCache {
         RuleCache {
             compiled: Mutex::default(),
+            active: Mutex::default(),
             compiler,
         }
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, ActiveCache> {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Drops what is remembered of active versions (a version was just
+    /// activated).
+    pub fn forget_active(&self) {
+        let mut active = self.active();
+        active.by_date.clear();
+        active.generation = active.generation.wrapping_add(1);
+    }
+
+    /// Checks the activations table's stamp; drops what is remembered when
+    /// it changed.
+    pub async fn refresh_active(&self, store: &Store) -> crate::store::DbResult<()> {
+        let started = Instant::now();
+        let stamp = store.activations_stamp().await?;
+        let mut active = self.active();
+        if active.stamp != Some(stamp) {
+            active.by_date.clear();
+            active.generation = active.generation.wrapping_add(1);
+            active.stamp = Some(stamp);
+        }
+        active.checked = Some(started);
+        Ok(())
+    }
+
+    /// The hash of the version active for `stage` on `date`, from memory
+    /// when the cache is fresh.
+    async fn active_hash(
+        &self,
+        store: &Store,
+        stage: &str,
+        date: i64,
+    ) -> crate::store::DbResult<Option<String>> {
+        let key = (stage.to_string(), date);
+        let generation = {
+            let active = self.active();
+            let fresh = active
+                .checked
+                .is_some_and(|t| t.elapsed() < super::auth::TOKEN_STALE);
+            if fresh && let Some(hash) = active.by_date.get(&key) {
+                return Ok(Some(hash.clone()));
+            }
+            active.generation
+        };
+        let hash = store.active_ruleset(stage, date).await?;
+        if let Some(hash) = &hash {
+            let mut active = self.active();
+            if active.generation == generation {
+                if active.by_date.len() >= ACTIVE_ENTRIES {
+                    active.by_date.clear();
+                }
+                active.by_date.insert(key, hash.clone());
+            }
+        }
+        Ok(hash)
     }
 
     /// The compiler: uploads go through it ([`Compiler::upload`]).
@@ -197,7 +281,7 @@ impl RuleCache {
                     ));
                 }
             },
-            None => match store.active_ruleset(stage, date).await? {
+            None => match self.active_hash(store, stage, date).await? {
                 Some(hash) => hash,
                 None => {
                     return Err(Problem::conflict(

@@ -296,6 +296,9 @@ pub async fn activate(
             caller.actor(),
         )
         .await?;
+    // This service uses it from the next request; other replicas within a
+    // refresh of their caches.
+    state.rules.forget_active();
     tracing::info!(ruleset = row.id, stage = %req.stage, from = %date, "ruleset activated");
     let activation = state
         .store

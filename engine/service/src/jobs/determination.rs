@@ -8,17 +8,23 @@ use layak_dsl::decision::{Eligibility, HouseholdDecision, Outcome, Status, Subje
 use sha2::{Digest as _, Sha256};
 
 use crate::store::decisions::{self, DecisionRow};
-use crate::store::households::{DETERMINED, RETURNED, StoredHousehold};
+use crate::store::households::{DETERMINED, RETURNED, StoredHousehold, change_statuses};
 use crate::store::jobs::advance;
 use layak_host::hex::encode as hex;
 
-use super::{JobError, Program, Run, lines_of, verification_reasons};
+use super::{Cursor, JobError, Run, verification_reasons};
 
-pub(super) async fn batch(
+/// Commits an evaluated batch: the status changes (multi-row), the
+/// decision rows of the records that moved (one delete, multi-row
+/// inserts), the errors, the cursor and the audit entry, in one
+/// transaction. False (nothing written) when this replica no longer holds
+/// the job.
+pub(super) async fn commit(
     run: &Run<'_>,
-    batch: Vec<StoredHousehold>,
-    last: &str,
-) -> Result<(), JobError> {
+    batch: &[StoredHousehold],
+    outcomes: &[layak_host::pipeline::Outcome],
+    at: Cursor<'_>,
+) -> Result<bool, JobError> {
     let period = run
         .job
         .params
@@ -26,7 +32,6 @@ pub(super) async fn batch(
         .and_then(|p| p.as_str())
         .unwrap_or_default()
         .to_string();
-    let outcomes = run.evaluate(Program::Households, lines_of(&batch)).await?;
     // The parameters in force are the same for every household of a job;
     // they are stored once and referred to by hash.
     let params_body = outcomes
@@ -35,42 +40,55 @@ pub(super) async fn batch(
         .map(|d| serde_json::to_string(&d.params).unwrap_or_default())
         .unwrap_or_default();
     let params_hash = hex(&Sha256::digest(params_body.as_bytes()));
-    crate::store::write_tx!(run.state.store, |tx| {
-        decisions::put_param_set(tx, &params_hash, &params_body).await?;
-        let (mut done, mut errors) = (0i64, 0i64);
-        for (h, outcome) in batch.iter().zip(&outcomes) {
-            let d = match outcome {
-                Ok(d) => d,
-                Err(e) => {
-                    errors += 1;
-                    run.record_error(tx, h, e).await?;
-                    continue;
-                }
-            };
-            done += 1;
-            if d.status == Status::Returned {
-                run.change(tx, h, RETURNED, verification_reasons(d).to_string(), None)
-                    .await?;
-                continue;
+    let determined_reasons = serde_json::json!({"period": period}).to_string();
+    // Everything but the writes is made before the transaction, which
+    // holds the store's one write lock.
+    let mut changes = Vec::with_capacity(batch.len());
+    let mut decided = Vec::with_capacity(batch.len());
+    let mut failed = Vec::new();
+    for (h, outcome) in batch.iter().zip(outcomes) {
+        match outcome {
+            Ok(d) if d.status == Status::Returned => {
+                changes.push(run.change(h, RETURNED, verification_reasons(d).to_string(), None));
             }
-            let reasons = serde_json::json!({"period": period}).to_string();
-            if !run
-                .change(tx, h, DETERMINED, reasons, Some(&period))
-                .await?
-            {
-                continue;
+            Ok(d) => {
+                changes.push(run.change(h, DETERMINED, determined_reasons.clone(), Some(&period)));
+                decided.push((h, d));
             }
-            let rows = rows(run, h, d, &period, &params_hash);
-            decisions::replace_decisions(tx, &h.record_id, &period, &rows).await?;
+            Err(e) => failed.push((h, e)),
         }
-        advance(tx, run.job.id, done, errors, Some(last)).await?;
-        run.audit(tx, done).await
+    }
+    let done = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    let errors = i64::try_from(failed.len()).unwrap_or(i64::MAX);
+    let committed = crate::store::write_tx!(run.state.store, |tx| {
+        if !run.hold(tx, at).await? {
+            return Ok(false);
+        }
+        decisions::put_param_set(tx, &params_hash, &params_body).await?;
+        let changed = change_statuses(tx, &changes).await?;
+        // Decisions only for the records that did move (one corrected
+        // meanwhile is left as the correction made it).
+        let mut ids = Vec::with_capacity(decided.len());
+        let mut rows = Vec::new();
+        for (h, d) in &decided {
+            if changed.contains(&h.record_id) {
+                ids.push(h.record_id.as_str());
+                rows.extend(decision_rows(run, h, d, &period, &params_hash));
+            }
+        }
+        decisions::replace_decisions_of(tx, &ids, &period, &rows).await?;
+        for (h, e) in &failed {
+            run.record_error(tx, h, e).await?;
+        }
+        advance(tx, run.job.id, done, errors, Some(at.to)).await?;
+        run.audit(tx, done).await?;
+        Ok(true)
     })?;
-    Ok(())
+    Ok(committed)
 }
 
 /// One decision row per programme and subject.
-fn rows(
+fn decision_rows(
     run: &Run<'_>,
     h: &StoredHousehold,
     d: &HouseholdDecision,

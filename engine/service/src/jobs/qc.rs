@@ -21,18 +21,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use layak_dsl::decision::Status;
-use layak_host::pipeline::Line;
+use layak_host::pipeline::{Line, Outcome};
 
 use crate::store::decisions::Fact;
-use crate::store::households::{QC_PASSED, StoredHousehold};
+use crate::store::households::StoredHousehold;
 
-use super::{JobError, Program, Run, commit_statuses};
+use super::{JobError, Program, Run};
 
-pub(super) async fn batch(
+/// The QC outcome of each record of a batch, with the registry facts
+/// attached.
+pub(super) async fn evaluate(
     run: &Run<'_>,
-    batch: Vec<StoredHousehold>,
-    last: &str,
-) -> Result<(), JobError> {
+    batch: &[StoredHousehold],
+) -> Result<Vec<Outcome>, JobError> {
     let ids: Vec<String> = batch.iter().map(|h| h.record_id.clone()).collect();
     let facts = run.state.store.registry_facts(&ids).await?;
     let no_exclusions = BTreeSet::new();
@@ -65,7 +66,7 @@ pub(super) async fn batch(
             returned.insert(h.record_id.as_str());
         }
     }
-    commit_statuses(run, &batch, &outcomes, QC_PASSED, last).await
+    Ok(outcomes)
 }
 
 /// The record's body with its registry facts attached: every member and

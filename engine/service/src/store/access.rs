@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
-use super::{DbResult, Store, Tx, now_ms};
+use super::{Arg, DbResult, Sql, Store, Tx, now_ms};
 
 /// A stored token: everything but the secret, which is never stored.
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +21,10 @@ pub struct TokenRow {
     #[serde(serialize_with = "crate::wire::ser_opt_time")]
     pub revoked_at: Option<i64>,
 }
+
+/// See [`Store::token_stamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenStamp([i64; 4]);
 
 /// What a new token is for.
 #[derive(Debug, Clone)]
@@ -105,40 +109,60 @@ pub fn entry_hash(
 /// Appends an entry inside a write transaction (the store's one write lock
 /// orders the chain), so a change and its audit entry commit together.
 pub async fn append(tx: &mut Tx, entry: &Audit<'_>) -> DbResult<()> {
+    append_all(tx, std::slice::from_ref(entry)).await
+}
+
+/// Rows of one multi-row `INSERT` into the audit trail (8 values each: well
+/// under SQLite's and PostgreSQL's limits on bound values).
+const INSERT_ROWS: usize = 256;
+
+/// Appends `entries` in order inside one write transaction: the head is
+/// read once, each entry chained to the one before, and the rows inserted a
+/// few hundred per statement. The group commit of
+/// [`super::appender::AuditAppender`] writes this way.
+pub async fn append_all(tx: &mut Tx, entries: &[Audit<'_>]) -> DbResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let last: Option<(i64, String)> =
         sqlx::query("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
             .transpose()?;
-    let (seq, prev) = match last {
-        Some((seq, hash)) => (seq.saturating_add(1), hash),
-        None => (1, GENESIS.to_string()),
+    let (mut seq, mut prev) = match last {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS.to_string()),
     };
     let at = now_ms();
-    let hash = entry_hash(
-        &prev,
-        seq,
-        at,
-        entry.actor,
-        entry.action,
-        &entry.target,
-        entry.records,
-    );
-    sqlx::query(
-        "INSERT INTO audit (seq, at, actor, action, target, records, prev_hash, entry_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(entry.actor.to_string())
-    .bind(entry.action.to_string())
-    .bind(entry.target.clone())
-    .bind(entry.records)
-    .bind(prev)
-    .bind(hash)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in entries.chunks(INSERT_ROWS) {
+        let mut sql = Sql::new(
+            "INSERT INTO audit (seq, at, actor, action, target, records, prev_hash, entry_hash) VALUES ",
+        );
+        for (i, entry) in chunk.iter().enumerate() {
+            seq = seq.saturating_add(1);
+            let hash = entry_hash(
+                &prev,
+                seq,
+                at,
+                entry.actor,
+                entry.action,
+                &entry.target,
+                entry.records,
+            );
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind(Arg::Int(seq)).push(", ");
+            sql.bind(Arg::Int(at)).push(", ");
+            sql.bind(Arg::Text(entry.actor.to_string())).push(", ");
+            sql.bind(Arg::Text(entry.action.to_string())).push(", ");
+            sql.bind(Arg::Text(entry.target.clone())).push(", ");
+            sql.bind(Arg::Int(entry.records)).push(", ");
+            sql.bind(Arg::Text(std::mem::replace(&mut prev, hash.clone())))
+                .push(", ");
+            sql.bind(Arg::Text(hash)).push(")");
+        }
+        sql.query().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -225,6 +249,37 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(token).transpose()
+    }
+
+    /// What changes when a token is revoked, created or deleted, read in
+    /// one cheap query over the small tokens table: the rows, the revoked
+    /// rows, the latest revocation and the newest id. The service's token
+    /// cache reloads the live tokens when it changes.
+    pub async fn token_stamp(&self) -> DbResult<TokenStamp> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COUNT(revoked_at), COALESCE(MAX(revoked_at), 0), COALESCE(MAX(id), 0)
+             FROM tokens",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(TokenStamp([
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        ]))
+    }
+
+    /// Every live (not revoked) token with the hash of its secret.
+    pub async fn live_tokens(&self) -> DbResult<Vec<(String, TokenRow)>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS}, hash FROM tokens WHERE revoked_at IS NULL"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(7)?, token(row)?)))
+            .collect()
     }
 
     pub async fn tokens(&self) -> DbResult<Vec<TokenRow>> {

@@ -47,8 +47,13 @@ pub struct Fact {
     pub other_record: String,
 }
 
-/// Rows per `INSERT` statement: well under SQLite's 32,766 parameters.
-const ROWS_PER_INSERT: usize = 64;
+/// Rows per `INSERT` statement (14 values each): well under SQLite's
+/// 32,766 parameters and PostgreSQL's 65,535, and few statements per batch
+/// (a household has about nine rows).
+const ROWS_PER_INSERT: usize = 512;
+
+/// Records per `DELETE` of [`replace_decisions_of`].
+const RECORDS_PER_DELETE: usize = 1000;
 
 const DECISION_COLUMNS: &str = "record_id, period, programme, subject, region, eligible, amount, per, reasons, as_of, ruleset_hash, params_hash, content_hash, job_id";
 
@@ -85,19 +90,29 @@ pub async fn put_param_set(tx: &mut Tx, hash: &str, body: &str) -> DbResult<()> 
     Ok(())
 }
 
-/// Replaces a record's decisions for a period: a determination run again
-/// for the same period leaves exactly one row per programme and subject.
-pub async fn replace_decisions(
+/// Replaces the decisions of records for a period: a determination run
+/// again for the same period leaves exactly one row per programme and
+/// subject. One `DELETE` per thousand records, then the rows inserted many
+/// per statement.
+pub async fn replace_decisions_of(
     tx: &mut Tx,
-    record_id: &str,
+    record_ids: &[&str],
     period: &str,
     rows: &[DecisionRow],
 ) -> DbResult<()> {
-    sqlx::query("DELETE FROM decisions WHERE record_id = $1 AND period = $2")
-        .bind(record_id.to_string())
-        .bind(period.to_string())
-        .execute(&mut **tx)
-        .await?;
+    for chunk in record_ids.chunks(RECORDS_PER_DELETE) {
+        let mut sql = Sql::new("DELETE FROM decisions WHERE period = ");
+        sql.bind(Arg::Text(period.to_string()))
+            .push(" AND record_id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(Arg::Text((*id).to_string()));
+        }
+        sql.push(")");
+        sql.query().execute(&mut **tx).await?;
+    }
     insert_decisions(tx, rows).await
 }
 

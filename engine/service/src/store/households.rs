@@ -214,15 +214,34 @@ impl Store {
         scope: &Scope,
         limit: i64,
     ) -> DbResult<Vec<StoredHousehold>> {
+        // The next ids of each status in the order of the `(status,
+        // record_id)` index, then the bodies of the first `limit` of them:
+        // a plain `status IN (...) ORDER BY record_id` would sort every
+        // remaining record of the stage, bodies and all, for every batch.
         let mut sql = Sql::new(&format!(
             "SELECT {COLUMNS} FROM households h JOIN household_versions v
              ON v.record_id = h.record_id AND v.content_hash = h.content_hash
-             WHERE h.record_id > "
+             WHERE h.record_id IN ("
         ));
-        sql.bind(Arg::Text(cursor.to_string()));
-        status_in(&mut sql, "h", statuses);
-        scope.restrict(&mut sql, "h", false);
-        sql.push(" ORDER BY h.record_id LIMIT ")
+        for (i, status) in statuses.iter().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push(
+                "SELECT record_id FROM (SELECT s.record_id FROM households s WHERE s.status = ",
+            )
+            .bind(Arg::Text((*status).to_string()))
+            .push(" AND s.record_id > ")
+            .bind(Arg::Text(cursor.to_string()));
+            scope.restrict(&mut sql, "s", false);
+            sql.push(" ORDER BY s.record_id LIMIT ")
+                .bind(Arg::Int(limit))
+                .push(&format!(") next{i}"));
+        }
+        if statuses.is_empty() {
+            sql.push("NULL");
+        }
+        sql.push(") ORDER BY h.record_id LIMIT ")
             .bind(Arg::Int(limit));
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter().map(stored).collect()
@@ -416,43 +435,83 @@ async fn propose_one(
     Ok(Proposal::Stored)
 }
 
-/// Applies a status change and appends its event; false (and nothing
-/// written) when the record is no longer in a `from` state with that
-/// content.
-pub async fn change_status(tx: &mut Tx, c: &Change<'_>) -> DbResult<bool> {
+/// Events per insert of [`change_statuses`]: 9 values each, well under
+/// SQLite's 32,766 parameters and PostgreSQL's 65,535.
+const CHANGES_PER_STATEMENT: usize = 500;
+
+/// Applies status changes and appends their events for a whole batch: an
+/// update per record (each applies only while its record is still in its
+/// `from` state with that content; otherwise nothing is written for it),
+/// then one multi-row insert of the events of the records that changed.
+/// Returns the ids of those records.
+pub async fn change_statuses(
+    tx: &mut Tx,
+    changes: &[Change<'_>],
+) -> DbResult<std::collections::HashSet<String>> {
+    let mut changed = std::collections::HashSet::new();
     let now = now_ms();
-    let mut sql = Sql::new("UPDATE households SET status = ");
-    sql.bind(Arg::Text(c.to.to_string()))
-        .push(", reasons = ")
-        .bind(Arg::Text(c.reasons.clone()))
-        .push(", period = ")
-        .bind(c.period.map_or(Arg::NullText, |p| Arg::Text(p.to_string())))
-        .push(", updated_at = ")
-        .bind(Arg::Int(now))
-        .push(" WHERE record_id = ")
-        .bind(Arg::Text(c.record_id.to_string()))
-        .push(" AND content_hash = ")
-        .bind(Arg::Text(c.content_hash.to_string()));
-    sql.push(" AND status = ")
-        .bind(Arg::Text(c.from.to_string()));
-    let done = sql.query().execute(&mut **tx).await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
+    for chunk in changes.chunks(CHANGES_PER_STATEMENT) {
+        // One prepared statement per record (the same text, so the
+        // connection's statement cache keeps it): an `UPDATE ... FROM` a
+        // table of values is planned by SQLite as a scan of `households`
+        // per batch, far slower than these index lookups.
+        let mut done = std::collections::HashSet::new();
+        for c in chunk {
+            let updated = sqlx::query(
+                "UPDATE households SET status = $1, reasons = $2, period = $3, updated_at = $4
+                 WHERE record_id = $5 AND content_hash = $6 AND status = $7",
+            )
+            .bind(c.to.to_string())
+            .bind(c.reasons.clone())
+            .bind(c.period.map(str::to_string))
+            .bind(now)
+            .bind(c.record_id.to_string())
+            .bind(c.content_hash.to_string())
+            .bind(c.from.to_string())
+            .execute(&mut **tx)
+            .await?;
+            if updated.rows_affected() > 0 {
+                done.insert(c.record_id.to_string());
+            }
+        }
+        let applied: Vec<&Change<'_>> = chunk
+            .iter()
+            .filter(|c| done.contains(c.record_id))
+            .collect();
+        if !applied.is_empty() {
+            let mut sql = Sql::new(
+                "INSERT INTO events (record_id, at, actor, from_status, to_status, reasons, content_hash, ruleset_hash, job_id) VALUES ",
+            );
+            for (i, c) in applied.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(")
+                    .bind(Arg::Text(c.record_id.to_string()))
+                    .push(", ")
+                    .bind(Arg::Int(now))
+                    .push(", ")
+                    .bind(Arg::Text(c.actor.to_string()))
+                    .push(", ")
+                    .bind(Arg::Text(c.from.to_string()))
+                    .push(", ")
+                    .bind(Arg::Text(c.to.to_string()))
+                    .push(", ")
+                    .bind(Arg::Text(c.reasons.clone()))
+                    .push(", ")
+                    .bind(Arg::Text(c.content_hash.to_string()))
+                    .push(", ")
+                    .bind(
+                        c.ruleset_hash
+                            .map_or(Arg::NullText, |h| Arg::Text(h.to_string())),
+                    )
+                    .push(", ")
+                    .bind(c.job_id.map_or(Arg::NullInt, Arg::Int))
+                    .push(")");
+            }
+            sql.query().execute(&mut **tx).await?;
+        }
+        changed.extend(done);
     }
-    sqlx::query(
-        "INSERT INTO events (record_id, at, actor, from_status, to_status, reasons, content_hash, ruleset_hash, job_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(c.record_id.to_string())
-    .bind(now)
-    .bind(c.actor.to_string())
-    .bind(c.from.to_string())
-    .bind(c.to.to_string())
-    .bind(c.reasons.clone())
-    .bind(c.content_hash.to_string())
-    .bind(c.ruleset_hash.map(str::to_string))
-    .bind(c.job_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(true)
+    Ok(changed)
 }

@@ -2,6 +2,17 @@
 //! `record_id` done). A stage job commits each batch's results and its
 //! cursor in one transaction, so after a crash it resumes right after the
 //! last committed batch: nothing is lost and nothing is done twice.
+//!
+//! Several replicas (`layak serve` processes) may share the database. A
+//! running job is held by one of them under a lease: `owner` is the
+//! replica ([`Store::replica`]), `lease_until` the time its heartbeat
+//! ([`Store::heartbeat`]) last pushed ahead. [`Store::claim_job`] gives a
+//! replica the oldest stage job unless another replica holds it under a
+//! live lease, so stage jobs run one at a time, in order, across the
+//! replicas; a job whose replica died is taken over once its lease has run
+//! out. Each batch's transaction first checks that this replica still
+//! holds the job at the cursor it read ([`hold`]), so a replica that lost
+//! its lease (stalled past it) writes nothing more.
 
 use serde::Serialize;
 use sqlx::Row as _;
@@ -33,6 +44,9 @@ pub struct Job {
     #[serde(skip)]
     pub cursor: String,
     pub actor: String,
+    /// The replica running the job (`<pid>-<hex>`, each `layak serve`
+    /// process has its own), or null when none holds it.
+    pub owner: Option<String>,
     /// The region scope of the caller who created the job: only callers
     /// whose scope contains it see the job.
     #[serde(skip)]
@@ -77,7 +91,7 @@ pub struct JobError {
     pub errors: serde_json::Value,
 }
 
-const COLUMNS: &str = "id, kind, state, params, ruleset_hash, total, done, errors, cursor, actor, message, created_at, started_at, updated_at, finished_at, scope_region";
+const COLUMNS: &str = "id, kind, state, params, ruleset_hash, total, done, errors, cursor, actor, message, created_at, started_at, updated_at, finished_at, scope_region, owner";
 
 fn job(row: &sqlx::any::AnyRow) -> DbResult<Job> {
     let params: String = row.try_get(3)?;
@@ -98,6 +112,7 @@ fn job(row: &sqlx::any::AnyRow) -> DbResult<Job> {
         updated_at: row.try_get(13)?,
         finished_at: row.try_get(14)?,
         scope_region: row.try_get(15)?,
+        owner: row.try_get(16)?,
     })
 }
 
@@ -113,6 +128,10 @@ impl Store {
     ) -> DbResult<Job> {
         let now = now_ms();
         let started = (state == RUNNING).then_some(now);
+        // A job created running (an upload) is this replica's from the
+        // start, under the heartbeat's lease like a stage job.
+        let replica = (state == RUNNING).then(|| self.replica().to_string());
+        let lease_until = (state == RUNNING).then(|| now.saturating_add(self.job_lease_ms()));
         let (kind, state, actor) = (kind.to_string(), state.to_string(), owner.actor.to_string());
         let params = params.to_string();
         let ruleset_hash = ruleset_hash.map(str::to_string);
@@ -120,8 +139,8 @@ impl Store {
         let id: i64 = crate::store::write_tx!(self, |tx| {
             sqlx::query_scalar(
                     "INSERT INTO jobs (kind, state, params, ruleset_hash, total, done, errors, cursor, actor,
-                     message, created_at, started_at, updated_at, finished_at, scope_region)
-                     VALUES ($1, $2, $3, $4, $5, 0, 0, '', $6, NULL, $7, $8, $7, NULL, $9) RETURNING id",
+                     message, created_at, started_at, updated_at, finished_at, scope_region, owner, lease_until)
+                     VALUES ($1, $2, $3, $4, $5, 0, 0, '', $6, NULL, $7, $8, $7, NULL, $9, $10, $11) RETURNING id",
                 )
                 .bind(kind)
                 .bind(state)
@@ -132,6 +151,8 @@ impl Store {
                 .bind(now)
                 .bind(started)
                 .bind(scope_region)
+                .bind(replica)
+                .bind(lease_until)
                 .fetch_one(&mut **tx)
                 .await
         })?;
@@ -177,44 +198,107 @@ impl Store {
         rows.iter().map(job).collect()
     }
 
-    /// The oldest stage job still to run (or resume).
-    pub async fn next_job(&self) -> DbResult<Option<Job>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running') AND kind <> 'proposal'
-             ORDER BY id LIMIT 1"
-        )))
+    /// Claims the stage job this replica should run now: the oldest one
+    /// not ended, unless another replica holds it under a lease that has
+    /// not run out (then none: stage jobs run one at a time, in order). The
+    /// job becomes `running`, held by this replica for one lease; a job
+    /// taken over keeps its cursor and counts, and resumes after them.
+    pub async fn claim_job(&self) -> DbResult<Option<Job>> {
+        let (me, lease) = (self.replica().to_string(), self.job_lease_ms());
+        // A look without the write lock first: an idle replica polls, and
+        // should not queue behind the writers to find nothing to do.
+        let head: Option<(String, Option<String>, Option<i64>)> = sqlx::query(
+            "SELECT state, owner, lease_until FROM jobs
+             WHERE state IN ('queued', 'running') AND kind <> 'proposal' ORDER BY id LIMIT 1",
+        )
         .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(job).transpose()
-    }
-
-    /// Proposal uploads that were running when the process stopped.
-    pub async fn interrupt_uploads(&self) -> DbResult<u64> {
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()?;
+        match head {
+            None => return Ok(None),
+            Some((state, Some(owner), Some(until)))
+                if state == RUNNING && owner != me && until >= now_ms() =>
+            {
+                return Ok(None);
+            }
+            Some(_) => {}
+        }
         crate::store::write_tx!(self, |tx| {
-            let done = sqlx::query(
-                "UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1,
-                 message = 'the upload was cut off; what was committed is stored, send the rest again'
-                 WHERE kind = 'proposal' AND state = 'running'",
-            )
-            .bind(now_ms())
-            .execute(&mut **tx)
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS}, lease_until FROM jobs
+                 WHERE state IN ('queued', 'running') AND kind <> 'proposal'
+                 ORDER BY id LIMIT 1"
+            )))
+            .fetch_optional(&mut **tx)
             .await?;
-            Ok(done.rows_affected())
-        })
-    }
-
-    pub async fn start_job(&self, id: i64) -> DbResult<()> {
-        crate::store::write_tx!(self, |tx| {
+            let Some(row) = row else { return Ok(None) };
+            let mut found = job(&row)?;
+            let lease_until: Option<i64> = row.try_get(17)?;
+            let now = now_ms();
+            let held_elsewhere = found.state == RUNNING
+                && found.owner.as_deref().is_some_and(|o| o != me)
+                && lease_until.is_some_and(|until| until >= now);
+            if held_elsewhere {
+                return Ok(None);
+            }
+            if found.state == RUNNING && found.owner.as_deref() != Some(me.as_str()) {
+                tracing::warn!(
+                    job = found.id,
+                    from = found.owner.as_deref().unwrap_or("none"),
+                    "taking over a job whose lease ran out"
+                );
+            }
             sqlx::query(
-                "UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, $2), updated_at = $2
-                 WHERE id = $1 AND state = 'queued'",
+                "UPDATE jobs SET state = 'running', owner = $2, lease_until = $3,
+                 started_at = COALESCE(started_at, $4), updated_at = $4 WHERE id = $1",
             )
-            .bind(id)
-            .bind(now_ms())
+            .bind(found.id)
+            .bind(me.clone())
+            .bind(now.saturating_add(lease))
+            .bind(now)
             .execute(&mut **tx)
             .await?;
-            Ok(())
+            found.started_at = found.started_at.or(Some(now));
+            found.updated_at = now;
+            found.owner = Some(me.clone());
+            Ok(Some(found))
         })
+    }
+
+    /// What a replica does while it lives: pushes the lease of every job it
+    /// runs (stage jobs and uploads) one lease ahead, and marks uploads
+    /// whose lease has run out (their replica died) interrupted; returns
+    /// how many it interrupted. Called every third of a lease.
+    ///
+    /// Two single statements outside [`Store::begin_write`]: they touch
+    /// only job rows, never the audit trail, and must not wait behind the
+    /// write lock (a long batch of another replica) for so long that the
+    /// lease they renew runs out. This replica's uploads are renewed before
+    /// the expired ones are looked for, so it never interrupts its own.
+    pub async fn heartbeat(&self) -> DbResult<u64> {
+        let (me, lease) = (self.replica().to_string(), self.job_lease_ms());
+        let now = now_ms();
+        sqlx::query("UPDATE jobs SET lease_until = $2 WHERE owner = $1 AND state = 'running'")
+            .bind(me)
+            .bind(now.saturating_add(lease))
+            .execute(self.pool())
+            .await?;
+        let done = sqlx::query(INTERRUPT_EXPIRED_UPLOADS)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Proposal uploads whose replica stopped (its lease ran out, or it
+    /// ran before leases existed): at start, and on every heartbeat.
+    pub async fn interrupt_uploads(&self) -> DbResult<u64> {
+        let done = sqlx::query(INTERRUPT_EXPIRED_UPLOADS)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Sets how many records a job will see, counted when it starts.
@@ -229,18 +313,21 @@ impl Store {
         })
     }
 
-    /// Ends a job unless it was cancelled meanwhile.
+    /// Ends a job unless it was cancelled meanwhile or another replica
+    /// holds it now (it took the job over when this one's lease ran out).
     pub async fn finish_job(&self, id: i64, state: &str, message: Option<&str>) -> DbResult<()> {
         let (state, message) = (state.to_string(), message.map(str::to_string));
+        let me = self.replica().to_string();
         crate::store::write_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE jobs SET state = $2, message = COALESCE($3, message), updated_at = $4, finished_at = $4
-                 WHERE id = $1 AND state IN ('queued', 'running')",
+                 WHERE id = $1 AND state IN ('queued', 'running') AND (owner IS NULL OR owner = $5)",
             )
             .bind(id)
             .bind(state)
             .bind(message)
             .bind(now_ms())
+            .bind(me)
             .execute(&mut **tx)
             .await?;
             Ok(())
@@ -269,6 +356,18 @@ impl Store {
             .await
     }
 
+    /// Whether this replica still runs job `id` (running, held by it).
+    pub async fn holds_job(&self, id: i64) -> DbResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE id = $1 AND state = 'running' AND owner = $2",
+        )
+        .bind(id)
+        .bind(self.replica().to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn job_errors(&self, id: i64, limit: i64) -> DbResult<Vec<JobError>> {
         let rows = sqlx::query(
             "SELECT line, record_id, errors FROM job_errors WHERE job_id = $1 ORDER BY id LIMIT $2",
@@ -288,6 +387,30 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Marks interrupted the uploads whose replica stopped (`$1`: now).
+const INTERRUPT_EXPIRED_UPLOADS: &str =
+    "UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1,
+     message = 'the upload was cut off; what was committed is stored, send the rest again'
+     WHERE kind = 'proposal' AND state = 'running' AND (lease_until IS NULL OR lease_until < $1)";
+
+/// The fence of a stage job's batch, the first statement of its
+/// transaction: true when job `id` is still running, held by `owner`, at
+/// the cursor the batch was read after. Under the store's one write lock
+/// this holds to the commit; false means the job was cancelled or taken
+/// over by another replica (this one's lease ran out), and the batch must
+/// write nothing.
+pub async fn hold(tx: &mut Tx, id: i64, owner: &str, cursor: &str) -> DbResult<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE id = $1 AND state = 'running' AND owner = $2 AND cursor = $3",
+    )
+    .bind(id)
+    .bind(owner.to_string())
+    .bind(cursor.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
 }
 
 /// Records a batch's progress inside the batch's own transaction.

@@ -53,6 +53,7 @@ macro_rules! write_tx {
 pub(crate) use write_tx;
 
 pub mod access;
+pub mod appender;
 pub mod decisions;
 pub mod households;
 pub mod jobs;
@@ -80,7 +81,16 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     write_lock: Mutex<()>,
+    /// This process among the replicas on the database: the owner of the
+    /// jobs it runs ([`jobs`]).
+    replica: String,
+    /// How long a job's lease lasts without a heartbeat, in milliseconds.
+    job_lease_ms: i64,
 }
+
+/// How long a job's lease lasts unless [`Store::with_job_lease`] says
+/// otherwise.
+pub const DEFAULT_JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(10);
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -93,6 +103,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "access",
         include_str!("../../migrations/sqlite/0002_access.sql"),
     ),
+    (
+        3,
+        "replicas",
+        include_str!("../../migrations/sqlite/0003_replicas.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -104,6 +119,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "access",
         include_str!("../../migrations/postgres/0002_access.sql"),
+    ),
+    (
+        3,
+        "replicas",
+        include_str!("../../migrations/postgres/0003_replicas.sql"),
     ),
 ];
 
@@ -215,6 +235,8 @@ impl Store {
             pool,
             backend,
             write_lock: Mutex::new(()),
+            replica: replica_id(),
+            job_lease_ms: lease_ms(DEFAULT_JOB_LEASE),
         };
         store.migrate().await?;
         Ok(store)
@@ -252,12 +274,37 @@ impl Store {
         self.backend
     }
 
+    /// This store with another job lease (`layak serve --job-lease`).
+    #[must_use]
+    pub fn with_job_lease(mut self, lease: std::time::Duration) -> Store {
+        self.job_lease_ms = lease_ms(lease);
+        self
+    }
+
+    /// This process's replica id: `<pid>-<8 random hex digits>`, what a
+    /// job's `owner` names.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// The job lease in milliseconds.
+    pub fn job_lease_ms(&self) -> i64 {
+        self.job_lease_ms
+    }
+
     /// Starts the one write transaction; use it through [`write_tx!`],
     /// which commits when the body returns `Ok`. On PostgreSQL it waits for
-    /// the database-wide write lock too, released at commit or rollback.
+    /// the database-wide write lock too, released at commit or rollback; on
+    /// SQLite the transaction is `IMMEDIATE`, so it takes the file's write
+    /// lock at once (waiting up to the busy timeout for another process,
+    /// such as a second replica or `layak token`), rather than reading
+    /// first and failing with `SQLITE_BUSY` when it comes to write.
     pub async fn begin_write(&self) -> DbResult<WriteTx<'_>> {
         let guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK_KEY)
@@ -279,6 +326,24 @@ impl WriteTx<'_> {
     pub async fn commit(self) -> DbResult<()> {
         self.tx.commit().await
     }
+}
+
+/// A replica id unique to this process: its pid (so a person, or a test,
+/// can tell which process holds a job) and random digits (pids repeat
+/// across hosts and restarts).
+fn replica_id() -> String {
+    let mut bytes = [0u8; 4];
+    // Without randomness the pid and the clock still tell processes apart.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = u32::try_from(now_ms() & 0xffff_ffff)
+            .unwrap_or(0)
+            .to_be_bytes();
+    }
+    format!("{}-{}", std::process::id(), layak_host::hex::encode(&bytes))
+}
+
+fn lease_ms(lease: std::time::Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 /// Milliseconds since the Unix epoch: the stamp of events and jobs.

@@ -194,6 +194,16 @@ impl Store {
             .collect()
     }
 
+    /// What changes when a version is activated (activations are only ever
+    /// added): the rows and the newest id. The service's cache of active
+    /// versions is dropped when it changes.
+    pub async fn activations_stamp(&self) -> DbResult<(i64, i64)> {
+        let row = sqlx::query("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM activations")
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
     /// The version in force for `stage` on `date` (yyyymmdd): the latest
     /// effective date not after it, and of those the latest activation.
     pub async fn active_ruleset(&self, stage: &str, date: i64) -> DbResult<Option<String>> {
