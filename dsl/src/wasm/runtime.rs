@@ -28,7 +28,7 @@ pub const HELPERS: u32 = 16;
 
 /// Globals: the arena's top, the trace's first and last event, `as_of`,
 /// the parameters block, whether the household is returned, the result
-/// length.
+/// length, the memo generation, the explain flag.
 pub const G_TOP: u32 = 0;
 pub const G_FIRST: u32 = 1;
 pub const G_LAST: u32 = 2;
@@ -36,6 +36,12 @@ pub const G_AS_OF: u32 = 3;
 pub const G_PARAMS: u32 = 4;
 pub const G_RETURNED: u32 = 5;
 pub const G_RESULT_LEN: u32 = 6;
+/// The generation of the memo tables: bumped per household, so an entry
+/// written for another household (or batch) is never read.
+pub const G_GEN: u32 = 7;
+/// Whether the running call builds the explanation trace (`evaluate`) or
+/// only what the summary needs (`decide`): 1 or 0.
+pub const G_EXPLAIN: u32 = 8;
 
 use ValType::{I32, I64};
 
