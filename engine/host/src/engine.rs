@@ -12,13 +12,17 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::decision::{HouseholdDecision, Summary};
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch};
+use layak_dsl::wasm::{
+    AbiError, compile_module_checked, decode_results, decode_summaries, encode_batch,
+};
 
-use crate::sandbox::{ErrorCode, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session};
+use crate::sandbox::{
+    ErrorCode, Export, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session,
+};
 
 /// Which engine evaluates: `--engine` of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,34 +119,73 @@ impl Engine {
                 .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx)))
                 .collect(),
             Backend::Wasm { module, sessions } => {
-                let mut session = sessions
-                    .lock()
-                    .ok()
-                    .and_then(|mut pool| pool.pop())
-                    .unwrap_or_else(|| module.session());
-                let out = self.evaluate_wasm(&mut session, households, ctx);
-                if let Ok(mut pool) = sessions.lock() {
-                    pool.push(session);
-                }
-                out
+                self.with_session(module, sessions, |session| {
+                    self.evaluate_wasm(session, households, ctx, Export::Evaluate, |h, r| {
+                        decode_results(&self.program, h, ctx, r)
+                    })
+                })
             }
         }
     }
 
-    fn evaluate_wasm(
+    /// The summary of each household, in order, as `evaluate(..).summary()`
+    /// gives it (the same bytes), but with less work: the compiled module
+    /// runs its `decide` export, which builds no explanation.
+    pub fn decide(
+        &self,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Result<Summary, RuntimeError>> {
+        match &self.backend {
+            Backend::Interpreter => households
+                .iter()
+                .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx).summary()))
+                .collect(),
+            Backend::Wasm { module, sessions } => {
+                self.with_session(module, sessions, |session| {
+                    self.evaluate_wasm(session, households, ctx, Export::Decide, |h, r| {
+                        decode_summaries(&self.program, h, ctx, r)
+                    })
+                })
+            }
+        }
+    }
+
+    /// Runs `work` with a pooled session (a new one when none is free).
+    fn with_session<T>(
+        &self,
+        module: &LoadedModule,
+        sessions: &Mutex<Vec<Session>>,
+        work: impl FnOnce(&mut Session) -> T,
+    ) -> T {
+        let mut session = sessions
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_else(|| module.session());
+        let out = work(&mut session);
+        if let Ok(mut pool) = sessions.lock() {
+            pool.push(session);
+        }
+        out
+    }
+
+    fn evaluate_wasm<T>(
         &self,
         session: &mut Session,
         households: &[Value],
         ctx: &EvalContext,
-    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
-        match self.call(session, households, ctx) {
+        export: Export,
+        decode: impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+    ) -> Vec<Result<T, RuntimeError>> {
+        match self.call(session, households, ctx, export, &decode) {
             Ok(decisions) => decisions.into_iter().map(Ok).collect(),
             Err(e) if households.len() <= 1 => vec![Err(e)],
             // Find the household at fault: each one alone.
             Err(_) => households
                 .iter()
                 .map(|h| {
-                    self.call(session, std::slice::from_ref(h), ctx)
+                    self.call(session, std::slice::from_ref(h), ctx, export, &decode)
                         .and_then(|mut one| {
                             one.pop().ok_or_else(|| {
                                 RuntimeError::new(
@@ -156,17 +199,17 @@ impl Engine {
         }
     }
 
-    fn call(
+    fn call<T>(
         &self,
         session: &mut Session,
         households: &[Value],
         ctx: &EvalContext,
-    ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
+        export: Export,
+        decode: &impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+    ) -> Result<Vec<T>, RuntimeError> {
         let batch = encode_batch(&self.program, households, ctx);
         session
-            .call_with(&batch, |result| {
-                decode_results(&self.program, households, ctx, result)
-            })?
+            .call_export_with(export, &batch, |result| decode(households, result))?
             .map_err(|e| RuntimeError::new(ErrorCode::Abi, e.to_string()))
     }
 }

@@ -35,9 +35,10 @@
 use std::io::BufRead;
 
 use anyhow::Result;
-use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::decision::{HouseholdDecision, Summary};
 use layak_dsl::eval::EvalContext;
 use layak_dsl::record::{DecodeError, UnknownFields, decode_line_with};
+use layak_dsl::value::Value;
 
 use crate::engine::Engine;
 use crate::sandbox::RuntimeError;
@@ -88,6 +89,9 @@ impl std::fmt::Display for LineError {
 /// What one line gives.
 pub type Outcome = Result<HouseholdDecision, LineError>;
 
+/// What one line gives a caller that needs only its summary.
+pub type SummaryOutcome = Result<Summary, LineError>;
+
 /// An engine with the context of one evaluation (`as_of`, overrides).
 #[derive(Clone, Copy)]
 pub struct Evaluator<'a> {
@@ -109,8 +113,32 @@ impl Evaluator<'_> {
         lines: &[Line],
         unknown: &mut UnknownFields,
     ) -> Vec<Outcome> {
+        self.lines_through(lines, unknown, |slice| {
+            self.engine.evaluate(slice, self.ctx)
+        })
+    }
+
+    /// [`Evaluator::evaluate_lines_counting`] for a caller that needs only
+    /// the summary of each line: the engine's decide path
+    /// ([`Engine::decide`]), which builds no explanation.
+    pub fn decide_lines_counting(
+        &self,
+        lines: &[Line],
+        unknown: &mut UnknownFields,
+    ) -> Vec<SummaryOutcome> {
+        self.lines_through(lines, unknown, |slice| self.engine.decide(slice, self.ctx))
+    }
+
+    /// Decodes `lines` and hands the households to `evaluate` in slices of
+    /// at most [`SLICE`]: one outcome per line, in order.
+    fn lines_through<T>(
+        &self,
+        lines: &[Line],
+        unknown: &mut UnknownFields,
+        evaluate: impl Fn(&[Value]) -> Vec<Result<T, RuntimeError>>,
+    ) -> Vec<Result<T, LineError>> {
         let schema = &self.engine.program().schema;
-        let mut out: Vec<Outcome> = Vec::with_capacity(lines.len());
+        let mut out: Vec<Result<T, LineError>> = Vec::with_capacity(lines.len());
         let mut households = Vec::with_capacity(lines.len().min(SLICE));
         let mut slots = Vec::with_capacity(lines.len().min(SLICE));
         for line in lines {
@@ -132,7 +160,7 @@ impl Evaluator<'_> {
             }
         }
         for (slice, slots) in households.chunks(SLICE).zip(slots.chunks(SLICE)) {
-            let results = self.engine.evaluate(slice, self.ctx);
+            let results = evaluate(slice);
             for (result, slot) in results.into_iter().zip(slots) {
                 if let Some(place) = out.get_mut(*slot) {
                     *place = result.map_err(LineError::Sandbox);
@@ -202,6 +230,34 @@ where
         |lines| {
             let mut unknown = UnknownFields::default();
             let outcomes = evaluator.evaluate_lines_counting(lines, &mut unknown);
+            (map(lines, outcomes), unknown)
+        },
+        |(made, unknown)| sink(made, unknown),
+    )
+}
+
+/// [`run_counting`] for a caller that needs only each line's summary
+/// (`layak run` without `--explain`): the engine's decide path.
+pub fn run_summaries_counting<T, M, S>(
+    evaluator: &Evaluator<'_>,
+    source: Source<'_>,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+    map: M,
+    mut sink: S,
+) -> Result<()>
+where
+    T: Send,
+    M: Fn(&[Line], Vec<SummaryOutcome>) -> T + Sync,
+    S: FnMut(T, UnknownFields) -> Result<()>,
+{
+    run_with(
+        source,
+        options,
+        progress,
+        |lines| {
+            let mut unknown = UnknownFields::default();
+            let outcomes = evaluator.decide_lines_counting(lines, &mut unknown);
             (map(lines, outcomes), unknown)
         },
         |(made, unknown)| sink(made, unknown),
