@@ -34,8 +34,9 @@ pub(super) struct Gen<'p> {
     /// The memo table of each shared definition ([`Program::shared_defs`]).
     pub memo: Vec<Option<u32>>,
     texts: HashMap<String, i64>,
-    /// Each table's sorted codes: the array's address and length.
-    pub tables: Vec<(i32, i32)>,
+    /// Each table: the address of its codes (packed text payloads, sorted),
+    /// of its hash slots, and the slots' mask.
+    pub tables: Vec<(i32, i32, i32)>,
     pub def_base: u32,
     pub ruleset_base: u32,
     pub ser_base: u32,
@@ -179,7 +180,12 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         for c in &codes {
             g.data.extend_from_slice(&c.to_le_bytes());
         }
-        g.tables.push((at as i32, codes.len() as i32));
+        let (slots, mask) = hash_slots(&table.codes);
+        let slots_at = g.data_base + g.data.len() as u32;
+        for slot in &slots {
+            g.data.extend_from_slice(&slot.to_le_bytes());
+        }
+        g.tables.push((at as i32, slots_at as i32, mask as i32));
     }
     g.sers = super::trace::serialised_types(program);
 
@@ -304,6 +310,34 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         .section(&code)
         .section(&data);
     Some(module.finish())
+}
+
+/// FNV-1a over a text's bytes: the hash of a table's slots, computed the
+/// same way by `runtime::table`.
+pub(super) fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811C_9DC5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// An open-addressing hash table of a table's codes (linear probing): each
+/// slot holds a code's index plus one, 0 when empty. At most two thirds
+/// full, so a lookup costs a probe or two and always meets an empty slot.
+fn hash_slots(codes: &[String]) -> (Vec<u32>, u32) {
+    let size = (codes.len() * 3 / 2 + 1).max(8).next_power_of_two();
+    let mask = size as u32 - 1;
+    let mut slots = vec![0u32; size];
+    for (i, code) in codes.iter().enumerate() {
+        let mut h = fnv1a(code.as_bytes()) & mask;
+        while let Some(slot) = slots.get_mut(h as usize) {
+            if *slot == 0 {
+                *slot = i as u32 + 1;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    (slots, mask)
 }
 
 fn constant(n: i32) -> Func {
