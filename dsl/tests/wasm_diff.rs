@@ -155,7 +155,12 @@ fn shipped_rules_share_their_costly_definitions() {
         .filter(|(_, shared)| *shared)
         .map(|(d, _)| d.name.as_str())
         .collect();
-    for name in ["nik_format_ok", "is_placeholder", "living", "nik_matches_member"] {
+    for name in [
+        "nik_format_ok",
+        "is_placeholder",
+        "living",
+        "nik_matches_member",
+    ] {
         assert!(shared.contains(&name), "`{name}` is not shared: {shared:?}");
     }
     for name in ["pregnant", "school_level"] {

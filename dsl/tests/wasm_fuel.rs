@@ -55,7 +55,10 @@ fn fuel_per_household() {
         .collect();
     let n = households.len() as u64;
     let evaluate = fuel(&program, &households, "evaluate").unwrap();
-    println!("evaluate: {} fuel per household ({n} samples)", evaluate / n);
+    println!(
+        "evaluate: {} fuel per household ({n} samples)",
+        evaluate / n
+    );
     if let Some(decide) = fuel(&program, &households, "decide") {
         println!("decide:   {} fuel per household", decide / n);
         assert!(decide < evaluate, "decide {decide} >= evaluate {evaluate}");

@@ -11,13 +11,12 @@ use wasm_encoder::{
 
 use super::func::{Func, Val, mem};
 use super::layout::{
-    self, ABI_VERSION, DATA_BASE, H_AS_OF, MEMO_TABLE, H_COUNT, H_INDEX, H_PARAMS, H_RELOC, H_RELOC_COUNT,
-    H_RELOCATED, HEADER_SIZE, RESULT_HEADER, RecordLayout, event,
+    self, ABI_VERSION, DATA_BASE, H_AS_OF, H_COUNT, H_INDEX, H_PARAMS, H_RELOC, H_RELOC_COUNT,
+    H_RELOCATED, HEADER_SIZE, MEMO_TABLE, RESULT_HEADER, RecordLayout, event,
 };
 use super::runtime::{
     self, ARENA, EVENT, G_AS_OF, G_EXPLAIN, G_FIRST, G_GEN, G_LAST, G_PARAMS, G_RESULT_LEN,
-    G_RETURNED, G_TOP,
-    HELPERS,
+    G_RETURNED, G_TOP, HELPERS,
 };
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Program, Stage, SubjectId, Type};
@@ -378,11 +377,7 @@ fn evaluate_function(household: u32, explain: bool, memo: (u32, u32)) -> Func {
     f.all([I::I32Const(i32::from(explain)), I::GlobalSet(G_EXPLAIN)]);
     // The generation only grows; long before it could wrap round to an
     // old entry's, the tables are cleared and it starts again.
-    f.all([
-        I::GlobalGet(G_GEN),
-        I::I32Const(0x4000_0000),
-        I::I32GeU,
-    ]);
+    f.all([I::GlobalGet(G_GEN), I::I32Const(0x4000_0000), I::I32GeU]);
     f.if_();
     f.all([
         I::I32Const(memo.0 as i32),

@@ -12,9 +12,7 @@ use super::encode::records_of;
 use super::layout::{self, ELIGIBLE, NOT_ELIGIBLE, event};
 use crate::context::EvalContext;
 use crate::decision::assemble::Codes;
-use crate::decision::{
-    CriterionOutcome, Outcome, RulesetOutcome, Status, Summary, SummaryEntry,
-};
+use crate::decision::{CriterionOutcome, Outcome, RulesetOutcome, Status, Summary, SummaryEntry};
 use crate::explain::key_label;
 use crate::ir::{Per, Program, Stage};
 use crate::value::Value;

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use layak_dsl::date::Date;
 use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::decision::Summary;
 use layak_dsl::diagnostic::render_terminal;
 use layak_dsl::eval::{EvalContext, evaluate, parse_override};
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::decision::Summary;
 use layak_dsl::wasm::{compile_module, decode_results, decode_summaries, encode_batch};
 use layak_dsl::{Sources, compile};
 

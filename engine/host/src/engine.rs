@@ -118,13 +118,11 @@ impl Engine {
                 .iter()
                 .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx)))
                 .collect(),
-            Backend::Wasm { module, sessions } => {
-                self.with_session(module, sessions, |session| {
-                    self.evaluate_wasm(session, households, ctx, Export::Evaluate, |h, r| {
-                        decode_results(&self.program, h, ctx, r)
-                    })
+            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
+                self.evaluate_wasm(session, households, ctx, Export::Evaluate, |h, r| {
+                    decode_results(&self.program, h, ctx, r)
                 })
-            }
+            }),
         }
     }
 
@@ -141,13 +139,11 @@ impl Engine {
                 .iter()
                 .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx).summary()))
                 .collect(),
-            Backend::Wasm { module, sessions } => {
-                self.with_session(module, sessions, |session| {
-                    self.evaluate_wasm(session, households, ctx, Export::Decide, |h, r| {
-                        decode_summaries(&self.program, h, ctx, r)
-                    })
+            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
+                self.evaluate_wasm(session, households, ctx, Export::Decide, |h, r| {
+                    decode_summaries(&self.program, h, ctx, r)
                 })
-            }
+            }),
         }
     }
 

@@ -84,6 +84,7 @@ impl Wat<'_> {
   (func (export "abi_version") (result i32) {abi_version})
   (func (export "alloc") (param $size i32) (result i32) {alloc})
   (func (export "evaluate") (param $ptr i32) (param $len i32) (result i32) {evaluate})
+  (func (export "decide") (param $ptr i32) (param $len i32) (result i32) {evaluate})
   (func (export "result_len") (result i32) {result_len})
   {extra}
 )"#,

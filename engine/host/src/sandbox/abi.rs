@@ -12,8 +12,8 @@ const FUNCS: [(&str, usize, usize); 5] = [
     ("abi_version", 0, 1),
     ("alloc", 1, 1),
     ("evaluate", 2, 1),
-    ("decide", 2, 1),
     ("result_len", 0, 1),
+    ("decide", 2, 1),
 ];
 
 /// Checks that `module` imports nothing, exports the ABI's memory and
