@@ -3,8 +3,11 @@
 //! through `evaluate` (the whole explanation) and `decide` (the summary
 //! only), on the sample households. `cargo test -p layak-dsl --test
 //! wasm_fuel -- --nocapture` prints the figures.
-#![expect(
+#![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
     reason = "test helpers fail loudly on a broken fixture"
 )]
 
@@ -22,7 +25,7 @@ fn fuel(program: &Program, households: &[Value], export: &str) -> Option<u64> {
     let mut config = wasmi::Config::default();
     config.consume_fuel(true);
     let engine = wasmi::Engine::new(&config);
-    let module = wasmi::Module::new(&engine, &bytes[..]).unwrap();
+    let module = wasmi::Module::new(&engine, bytes.as_slice()).unwrap();
     let mut store = wasmi::Store::new(&engine, ());
     store.set_fuel(u64::MAX / 2).unwrap();
     let instance = wasmi::Linker::<()>::new(&engine)
