@@ -553,3 +553,117 @@ pub enum Expr {
         body: Option<ExprId>,
     },
 }
+
+impl Expr {
+    /// The expressions this one evaluates directly (or may evaluate: the
+    /// arms of an `if`, both sides of `and`), pushed onto `out`.
+    pub fn children_into(&self, out: &mut Vec<ExprId>) {
+        match self {
+            Expr::Lit(_) | Expr::Local(_) | Expr::AsOf | Expr::Param(_) => {}
+            Expr::List(items) => out.extend(items),
+            Expr::Field { base, .. } | Expr::Project { base, .. } => out.push(*base),
+            Expr::Call { args, .. } | Expr::Builtin { args, .. } => out.extend(args),
+            Expr::Not(e) | Expr::Neg(e) | Expr::Present(e) => out.push(*e),
+            Expr::And(a, b) | Expr::Or(a, b) => out.extend([*a, *b]),
+            Expr::Arith { lhs, rhs, .. } | Expr::Compare { lhs, rhs, .. } => {
+                out.extend([*lhs, *rhs]);
+            }
+            Expr::InList { value, list, .. } => out.extend([*value, *list]),
+            Expr::InRange { value, lo, hi, .. } => out.extend([*value, *lo, *hi]),
+            Expr::InTable { value, .. } => out.push(*value),
+            Expr::Coalesce { value, default } => out.extend([*value, *default]),
+            Expr::If { arms, else_ } => {
+                for (c, v) in arms {
+                    out.extend([*c, *v]);
+                }
+                out.push(*else_);
+            }
+            Expr::Match {
+                scrutinee, arms, ..
+            } => {
+                out.push(*scrutinee);
+                out.extend(arms);
+            }
+            Expr::Agg {
+                list,
+                n,
+                filter,
+                body,
+                ..
+            } => {
+                out.push(*list);
+                out.extend(n.iter().chain(filter).chain(body));
+            }
+        }
+    }
+}
+
+/// At most this many definitions are shared ([`Program::shared_defs`]):
+/// each costs the compiled module a table of its results.
+pub const MAX_SHARED_DEFS: usize = 64;
+
+/// A definition whose body costs at least this much (in
+/// [`Program::def_costs`] units) is worth sharing.
+const SHARE_FROM_COST: u32 = 12;
+
+impl Program {
+    /// A rough cost of evaluating each definition's body once: one unit per
+    /// node, more for text builtins, table lookups and aggregates (which
+    /// walk a list), and a call costs its callee. Calls to a definition
+    /// later in program order (or a cycle, which the checker refuses) count
+    /// a fixed amount, so the estimate needs no recursion over definitions.
+    pub fn def_costs(&self) -> Vec<u32> {
+        let mut costs: Vec<u32> = Vec::with_capacity(self.defs.len());
+        let mut stack = Vec::new();
+        for def in &self.defs {
+            let mut cost = 0u32;
+            stack.clear();
+            stack.push(def.body);
+            while let Some(id) = stack.pop() {
+                let Some(expr) = self.expr(id) else { continue };
+                cost = cost.saturating_add(match expr {
+                    Expr::Call { def, .. } => 1 + costs.get(def.index()).copied().unwrap_or(8),
+                    Expr::Builtin { op, .. } => match op {
+                        Builtin::Len
+                        | Builtin::IsDigits
+                        | Builtin::Slice
+                        | Builtin::ToInt
+                        | Builtin::StartsWith
+                        | Builtin::IsDate
+                        | Builtin::MakeDate => 4,
+                        _ => 2,
+                    },
+                    Expr::InTable { .. } => 10,
+                    Expr::Agg { .. } | Expr::Project { .. } => 12,
+                    _ => 1,
+                });
+                expr.children_into(&mut stack);
+            }
+            costs.push(cost);
+        }
+        costs
+    }
+
+    /// Which definitions the compiled module evaluates once per argument
+    /// and household (a memo table; see docs/abi.md): those of one
+    /// parameter whose body costs enough that looking the result up is
+    /// cheaper than evaluating it again, at most [`MAX_SHARED_DEFS`].
+    /// Definitions are pure (their value depends only on the argument,
+    /// `as_of` and the parameters, fixed for a batch), so sharing a result
+    /// changes nothing but the work done.
+    pub fn shared_defs(&self) -> Vec<bool> {
+        let costs = self.def_costs();
+        let mut left = MAX_SHARED_DEFS;
+        self.defs
+            .iter()
+            .zip(costs)
+            .map(|(def, cost)| {
+                let share = left > 0 && def.params.len() == 1 && cost >= SHARE_FROM_COST;
+                if share {
+                    left -= 1;
+                }
+                share
+            })
+            .collect()
+    }
+}

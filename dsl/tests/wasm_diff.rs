@@ -142,6 +142,32 @@ fn every_module_validates() {
     }
 }
 
+/// The definitions the module evaluates once per argument and household:
+/// the costly ones of one parameter (the NIK readings the integrity rules
+/// call several times per member), not the cheap field readings.
+#[test]
+fn shipped_rules_share_their_costly_definitions() {
+    let program = shipped_rules();
+    let shared: Vec<&str> = program
+        .defs
+        .iter()
+        .zip(program.shared_defs())
+        .filter(|(_, shared)| *shared)
+        .map(|(d, _)| d.name.as_str())
+        .collect();
+    for name in [
+        "nik_format_ok",
+        "is_placeholder",
+        "living",
+        "nik_matches_member",
+    ] {
+        assert!(shared.contains(&name), "`{name}` is not shared: {shared:?}");
+    }
+    for name in ["pregnant", "school_level"] {
+        assert!(!shared.contains(&name), "`{name}` is shared: {shared:?}");
+    }
+}
+
 // ---- damaged and randomised households ---------------------------------------
 
 /// JSON pointers of every value in a document.

@@ -12,11 +12,11 @@ use wasm_encoder::{
 use super::func::{Func, Val, mem};
 use super::layout::{
     self, ABI_VERSION, DATA_BASE, H_AS_OF, H_COUNT, H_INDEX, H_PARAMS, H_RELOC, H_RELOC_COUNT,
-    H_RELOCATED, HEADER_SIZE, RESULT_HEADER, RecordLayout, event,
+    H_RELOCATED, HEADER_SIZE, MEMO_TABLE, RESULT_HEADER, RecordLayout, event,
 };
 use super::runtime::{
-    self, ARENA, EVENT, G_AS_OF, G_FIRST, G_LAST, G_PARAMS, G_RESULT_LEN, G_RETURNED, G_TOP,
-    HELPERS,
+    self, ARENA, EVENT, G_AS_OF, G_EXPLAIN, G_FIRST, G_GEN, G_LAST, G_PARAMS, G_RESULT_LEN,
+    G_RETURNED, G_TOP, HELPERS,
 };
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Program, Stage, SubjectId, Type};
@@ -26,11 +26,16 @@ use crate::source::Span;
 pub(super) struct Gen<'p> {
     pub p: &'p Program,
     pub layouts: Vec<RecordLayout>,
-    /// Static data, placed at [`DATA_BASE`].
+    /// Static data, placed at `data_base`.
     pub data: Vec<u8>,
+    /// Where static data starts: after the memo tables.
+    data_base: u32,
+    /// The memo table of each shared definition ([`Program::shared_defs`]).
+    pub memo: Vec<Option<u32>>,
     texts: HashMap<String, i64>,
-    /// Each table's sorted codes: the array's address and length.
-    pub tables: Vec<(i32, i32)>,
+    /// Each table: the address of its codes (packed text payloads, sorted),
+    /// of its hash slots, and the slots' mask.
+    pub tables: Vec<(i32, i32, i32)>,
     pub def_base: u32,
     pub ruleset_base: u32,
     pub ser_base: u32,
@@ -76,7 +81,7 @@ impl Gen<'_> {
         if let Some(&t) = self.texts.get(s) {
             return t;
         }
-        let ptr = DATA_BASE + self.data.len() as u32;
+        let ptr = self.data_base + self.data.len() as u32;
         self.data.extend_from_slice(s.as_bytes());
         let t = i64::from(ptr) | (s.len() as i64) << 32;
         self.texts.insert(s.to_string(), t);
@@ -140,10 +145,26 @@ pub fn compile_module(program: &Program) -> Vec<u8> {
 /// holding a module many times the limit in memory (a 14 MB upload of
 /// definitions generated 350 MB of code before it was refused).
 fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
+    // The memo tables come first, zeroed by the memory itself (no bytes in
+    // the data segment), then the static data.
+    let mut memo_end = DATA_BASE;
+    let memo: Vec<Option<u32>> = program
+        .shared_defs()
+        .into_iter()
+        .map(|shared| {
+            shared.then(|| {
+                let at = memo_end;
+                memo_end += MEMO_TABLE;
+                at
+            })
+        })
+        .collect();
     let mut g = Gen {
         p: program,
         layouts: layout::layouts(&program.schema),
         data: Vec::new(),
+        data_base: memo_end,
+        memo,
         texts: HashMap::new(),
         tables: Vec::new(),
         def_base: HELPERS,
@@ -154,11 +175,16 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
     for table in &program.tables {
         let codes: Vec<i64> = table.codes.iter().map(|c| g.text_const(c)).collect();
         g.align_data();
-        let at = DATA_BASE + g.data.len() as u32;
+        let at = g.data_base + g.data.len() as u32;
         for c in &codes {
             g.data.extend_from_slice(&c.to_le_bytes());
         }
-        g.tables.push((at as i32, codes.len() as i32));
+        let (slots, mask) = hash_slots(&table.codes);
+        let slots_at = g.data_base + g.data.len() as u32;
+        for slot in &slots {
+            g.data.extend_from_slice(&slot.to_le_bytes());
+        }
+        g.tables.push((at as i32, slots_at as i32, mask as i32));
     }
     g.sers = super::trace::serialised_types(program);
 
@@ -172,9 +198,10 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         bodies = bodies.saturating_add(body.byte_len());
         (bodies <= max_bytes).then_some(())
     };
-    for def in &program.defs {
+    for (d, def) in program.defs.iter().enumerate() {
         let params = def.params.iter().flat_map(|_| [ValType::I64, ValType::I32]);
-        let body = super::trace::def_function(&mut g, def);
+        let memo = g.memo.get(d).copied().flatten();
+        let body = super::trace::def_function(&mut g, def, memo);
         within(&body)?;
         funcs.push((params.collect(), vec![ValType::I64, ValType::I32], body));
     }
@@ -196,13 +223,19 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         household_function(&mut g).finish(),
     ));
     g.align_data();
-    let heap = (DATA_BASE + g.data.len() as u32).next_multiple_of(8);
-    let exports: [(&str, Vec<ValType>, Func); 4] = [
+    let heap = (g.data_base + g.data.len() as u32).next_multiple_of(8);
+    let memo = (DATA_BASE, memo_end - DATA_BASE);
+    let exports: [(&str, Vec<ValType>, Func); 5] = [
         ("alloc", vec![ValType::I32], alloc_function(heap)),
         (
             "evaluate",
             vec![ValType::I32, ValType::I32],
-            evaluate_function(household),
+            evaluate_function(household, true, memo),
+        ),
+        (
+            "decide",
+            vec![ValType::I32, ValType::I32],
+            evaluate_function(household, false, memo),
         ),
         ("abi_version", vec![], constant(ABI_VERSION as i32)),
         ("result_len", vec![], {
@@ -243,6 +276,8 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         ValType::I32,
         ValType::I32,
         ValType::I32,
+        ValType::I32,
+        ValType::I32,
     ] {
         let init = match ty {
             ValType::I64 => ConstExpr::i64_const(0),
@@ -260,7 +295,7 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
     let mut data = DataSection::new();
     data.active(
         0,
-        &ConstExpr::i32_const(DATA_BASE as i32),
+        &ConstExpr::i32_const(g.data_base as i32),
         g.data.iter().copied(),
     );
 
@@ -274,6 +309,34 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         .section(&code)
         .section(&data);
     Some(module.finish())
+}
+
+/// FNV-1a over a text's bytes: the hash of a table's slots, computed the
+/// same way by `runtime::table`.
+pub(super) fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811C_9DC5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// An open-addressing hash table of a table's codes (linear probing): each
+/// slot holds a code's index plus one, 0 when empty. At most two thirds
+/// full, so a lookup costs a probe or two and always meets an empty slot.
+fn hash_slots(codes: &[String]) -> (Vec<u32>, u32) {
+    let size = (codes.len() * 3 / 2 + 1).max(8).next_power_of_two();
+    let mask = size as u32 - 1;
+    let mut slots = vec![0u32; size];
+    for (i, code) in codes.iter().enumerate() {
+        let mut h = fnv1a(code.as_bytes()) & mask;
+        while let Some(slot) = slots.get_mut(h as usize) {
+            if *slot == 0 {
+                *slot = i as u32 + 1;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    (slots, mask)
 }
 
 fn constant(n: i32) -> Func {
@@ -306,9 +369,25 @@ fn alloc_function(heap: u32) -> Func {
     f
 }
 
-fn evaluate_function(household: u32) -> Func {
+/// `evaluate` (with `explain`: the whole trace) or `decide` (only what the
+/// summary needs). `memo` is the memo tables' address and length.
+fn evaluate_function(household: u32, explain: bool, memo: (u32, u32)) -> Func {
     use layout::error::{BAD_INPUT, BAD_RELOCATION, BAD_VERSION};
     let mut f = Func::new(2);
+    f.all([I::I32Const(i32::from(explain)), I::GlobalSet(G_EXPLAIN)]);
+    // The generation only grows; long before it could wrap round to an
+    // old entry's, the tables are cleared and it starts again.
+    f.all([I::GlobalGet(G_GEN), I::I32Const(0x4000_0000), I::I32GeU]);
+    f.if_();
+    f.all([
+        I::I32Const(memo.0 as i32),
+        I::I32Const(0),
+        I::I32Const(memo.1 as i32),
+        I::MemoryFill(0),
+        I::I32Const(0),
+        I::GlobalSet(G_GEN),
+    ]);
+    f.end();
     let (ptr, len) = (0, 1);
     let fail = |f: &mut Func, code: i32| {
         f.if_();
@@ -482,7 +561,14 @@ fn household_function(g: &mut Gen<'_>) -> Func {
         ]);
     };
     ev(&mut f, event::HOUSEHOLD, vec![I::LocalGet(0)]);
-    f.all([I::I32Const(0), I::GlobalSet(G_RETURNED)]);
+    f.all([
+        I::I32Const(0),
+        I::GlobalSet(G_RETURNED),
+        I::GlobalGet(G_GEN),
+        I::I32Const(1),
+        I::I32Add,
+        I::GlobalSet(G_GEN),
+    ]);
     f.all([I::LocalGet(1)]);
     f.if_();
     for stage in [Stage::Verification, Stage::Determination] {

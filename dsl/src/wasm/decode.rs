@@ -44,22 +44,22 @@ impl fmt::Display for AbiError {
 
 impl std::error::Error for AbiError {}
 
-fn unexpected<T>(what: impl Into<String>) -> Result<T, AbiError> {
+pub(super) fn unexpected<T>(what: impl Into<String>) -> Result<T, AbiError> {
     Err(AbiError::Unexpected(what.into()))
 }
 
-struct Block<'b> {
-    bytes: &'b [u8],
-    base: u32,
+pub(super) struct Block<'b> {
+    pub bytes: &'b [u8],
+    pub base: u32,
 }
 
-struct Event {
-    next: u32,
-    kind: u32,
-    a: i32,
-    b: i32,
-    c: i32,
-    v: i64,
+pub(super) struct Event {
+    pub next: u32,
+    pub kind: u32,
+    pub a: i32,
+    pub b: i32,
+    pub c: i32,
+    pub v: i64,
 }
 
 impl Block<'_> {
@@ -70,7 +70,7 @@ impl Block<'_> {
             .ok_or(AbiError::OutOfBounds(off))
     }
 
-    fn u32(&self, off: u64) -> Result<u32, AbiError> {
+    pub(super) fn u32(&self, off: u64) -> Result<u32, AbiError> {
         let b = self.slice(off, 4)?;
         Ok(u32::from_le_bytes(
             <[u8; 4]>::try_from(b).map_err(|_| AbiError::OutOfBounds(off))?,
@@ -91,7 +91,7 @@ impl Block<'_> {
             .ok_or(AbiError::OutOfBounds(u64::from(ptr)))
     }
 
-    fn event(&self, ptr: u32) -> Result<Event, AbiError> {
+    pub(super) fn event(&self, ptr: u32) -> Result<Event, AbiError> {
         let o = self.at(ptr)?;
         Ok(Event {
             next: self.u32(o)?,
@@ -105,7 +105,7 @@ impl Block<'_> {
 
     /// A missing set's reasons. Nodes only point to earlier nodes, which
     /// bounds the walk.
-    fn missing(
+    pub(super) fn missing(
         &self,
         program: &Program,
         recs: &[RecordRef<'_>],
@@ -202,7 +202,7 @@ impl Block<'_> {
     }
 }
 
-fn rec<'h>(r: &RecordRef<'h>) -> Rec<'h> {
+pub(super) fn rec<'h>(r: &RecordRef<'h>) -> Rec<'h> {
     Rec {
         record: r.record,
         id: r.id,
@@ -224,7 +224,7 @@ fn reason_text(code: u32) -> Result<&'static str, AbiError> {
     })
 }
 
-fn outcome(code: i32) -> Result<Outcome, AbiError> {
+pub(super) fn outcome(code: i32) -> Result<Outcome, AbiError> {
     match code {
         PASSED => Ok(Outcome::Passed),
         FAILED => Ok(Outcome::Failed),
@@ -235,7 +235,7 @@ fn outcome(code: i32) -> Result<Outcome, AbiError> {
 
 /// Where an element or item is: a record's path, key and label, or its
 /// index in the list.
-fn where_is(
+pub(super) fn where_is(
     program: &Program,
     recs: &[RecordRef<'_>],
     recnum: i32,

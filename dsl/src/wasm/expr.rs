@@ -274,12 +274,13 @@ impl Gen<'_> {
                 let t = self.tables.get(table.index()).copied();
                 let v = self.expr(x, *value);
                 match t {
-                    Some((at, count)) => {
+                    Some((at, slots, mask)) => {
                         Self::when_present(x, dst, v.m);
                         x.f.all([
                             I::LocalGet(v.v),
                             I::I32Const(at),
-                            I::I32Const(count),
+                            I::I32Const(slots),
+                            I::I32Const(mask),
                             I::Call(TABLE),
                         ]);
                         if negated {

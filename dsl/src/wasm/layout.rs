@@ -4,7 +4,7 @@
 use crate::ir::{RecordDef, Schema};
 
 /// Bumped on every incompatible change of the batch or result layout.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Batch header: `[abi, count, as_of, params_off, index_off, reloc_off,
 /// reloc_count, relocated]`, eight little-endian `u32`/`i32` words.
@@ -26,6 +26,14 @@ pub const PARAM_BAD_OVERRIDE: u32 = 2;
 /// Where static data (text literals, tables) starts in the module's memory;
 /// address 0 stays unused so that 0 can mean "none".
 pub const DATA_BASE: u32 = 16;
+
+/// A memo table of a shared definition: `1 << MEMO_BITS` entries of
+/// `MEMO_ENTRY` bytes, `generation: u32, argument missing: u32, argument:
+/// i64, result: i64, result missing: u32, pad`, indexed by a hash of the
+/// argument (a later argument with the same hash replaces the entry).
+pub const MEMO_BITS: u32 = 6;
+pub const MEMO_ENTRY: u32 = 32;
+pub const MEMO_TABLE: u32 = MEMO_ENTRY << MEMO_BITS;
 
 /// Result header: `[abi, base, households, first_event, length]`.
 pub const RESULT_HEADER: u32 = 32;

@@ -15,9 +15,11 @@ mod expr;
 mod func;
 pub mod layout;
 mod runtime;
+mod summary;
 mod trace;
 
 pub use codegen::{compile_module, compile_module_checked, compile_module_within};
 pub use decode::{AbiError, decode_results};
 pub use encode::{BatchBuilder, encode_batch, households_of_batch};
 pub use layout::ABI_VERSION;
+pub use summary::decode_summaries;

@@ -28,7 +28,7 @@ pub const HELPERS: u32 = 16;
 
 /// Globals: the arena's top, the trace's first and last event, `as_of`,
 /// the parameters block, whether the household is returned, the result
-/// length.
+/// length, the memo generation, the explain flag.
 pub const G_TOP: u32 = 0;
 pub const G_FIRST: u32 = 1;
 pub const G_LAST: u32 = 2;
@@ -36,6 +36,12 @@ pub const G_AS_OF: u32 = 3;
 pub const G_PARAMS: u32 = 4;
 pub const G_RETURNED: u32 = 5;
 pub const G_RESULT_LEN: u32 = 6;
+/// The generation of the memo tables: bumped per household, so an entry
+/// written for another household (or batch) is never read.
+pub const G_GEN: u32 = 7;
+/// Whether the running call builds the explanation trace (`evaluate`) or
+/// only what the summary needs (`decide`): 1 or 0.
+pub const G_EXPLAIN: u32 = 8;
 
 use ValType::{I32, I64};
 
@@ -57,7 +63,7 @@ pub fn helpers() -> Vec<(Vec<ValType>, Vec<ValType>, Func)> {
         (vec![I64, I64], vec![I32], starts_with()),
         (vec![I64, I64, I64], vec![I32], is_date()),
         (vec![I64, I64], vec![I64, I32], mul()),
-        (vec![I64, I32, I32], vec![I32], table()),
+        (vec![I64, I32, I32, I32], vec![I32], table()),
     ]
 }
 
@@ -626,47 +632,68 @@ fn mul() -> Func {
     f
 }
 
-/// Binary search of a text among a table's sorted codes (an array of
-/// packed text payloads in the data segment).
+/// `table(text, codes, slots, mask)`: whether a text is one of a table's
+/// codes, by its hash slots (`codegen::hash_slots`): FNV-1a over the bytes,
+/// then linear probing until the code or an empty slot.
 fn table() -> Func {
-    let mut f = Func::new(3);
-    let lo = f.i32();
-    let hi = f.i32();
-    let mid = f.i32();
-    let c = f.i32();
-    f.all([I::LocalGet(2), I::LocalSet(hi)]);
+    let mut f = Func::new(4);
+    let h = f.i32();
+    let n = f.i32();
+    let i = f.i32();
+    let k = f.i32();
+    f.all([I::I32Const(0x811C_9DC5_u32 as i32), I::LocalSet(h)]);
+    f.hi(0);
+    f.set(n);
+    f.loop_start(i, n);
+    f.e(I::LocalGet(h));
+    byte_at(&mut f, 0, i);
     f.all([
-        I::Block(wasm_encoder::BlockType::Empty),
+        I::I32Xor,
+        I::I32Const(0x0100_0193),
+        I::I32Mul,
+        I::LocalSet(h),
+    ]);
+    f.loop_end(i);
+    f.all([
         I::Loop(wasm_encoder::BlockType::Empty),
-        I::LocalGet(lo),
-        I::LocalGet(hi),
-        I::I32GeU,
-        I::BrIf(1),
-        I::LocalGet(lo),
-        I::LocalGet(hi),
+        I::LocalGet(h),
+        I::LocalGet(3),
+        I::I32And,
+        I::LocalTee(h),
+        I::I32Const(2),
+        I::I32Shl,
+        I::LocalGet(2),
         I::I32Add,
+        I::I32Load(mem(0)),
+        I::LocalTee(k),
+        I::I32Eqz,
+    ]);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.all([
+        I::LocalGet(k),
         I::I32Const(1),
-        I::I32ShrU,
-        I::LocalTee(mid),
+        I::I32Sub,
         I::I32Const(3),
         I::I32Shl,
         I::LocalGet(1),
         I::I32Add,
         I::I64Load(mem(0)),
         I::LocalGet(0),
-        I::Call(TEXT_CMP),
-        I::LocalTee(c),
-        I::I32Eqz,
+        I::Call(TEXT_EQ),
     ]);
     f.if_();
     f.all([I::I32Const(1), I::Return]);
     f.end();
-    f.all([I::LocalGet(c), I::I32Const(0), I::I32LtS]);
-    f.if_();
-    f.all([I::LocalGet(mid), I::I32Const(1), I::I32Add, I::LocalSet(lo)]);
-    f.else_();
-    f.all([I::LocalGet(mid), I::LocalSet(hi)]);
-    f.end();
-    f.all([I::Br(0), I::End, I::End, I::I32Const(0)]);
+    f.all([
+        I::LocalGet(h),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(h),
+        I::Br(0),
+        I::End,
+        I::I32Const(0),
+    ]);
     f
 }

@@ -8,8 +8,10 @@ use wasm_encoder::{Function, Instruction as I};
 use super::aggregates::{ITEM, Items};
 use super::codegen::{Fx, Gen};
 use super::func::{Val, mem};
-use super::layout::{ELIGIBLE, FAILED, NOT_ELIGIBLE, PASSED, UNDETERMINED, event};
-use super::runtime::{ARENA, EVENT, G_RETURNED, UNION};
+use super::layout::{
+    ELIGIBLE, FAILED, MEMO_BITS, MEMO_ENTRY, NOT_ELIGIBLE, PASSED, UNDETERMINED, event,
+};
+use super::runtime::{ARENA, EVENT, G_EXPLAIN, G_GEN, G_RETURNED, UNION};
 use crate::ast::AggKind;
 use crate::ir::{
     Criterion, Def, Expr, OnMissing, Program, Ruleset, Severity, Stage, Template, TemplatePart,
@@ -133,7 +135,10 @@ pub fn serialiser(g: &mut Gen<'_>, ty: &Type) -> Function {
     x.f.finish()
 }
 
-pub fn def_function(g: &mut Gen<'_>, def: &Def) -> Function {
+/// A definition's function. With a memo table (`memo`, for a definition
+/// of one parameter), the result for an argument already seen in this
+/// household is read back instead of evaluated again.
+pub fn def_function(g: &mut Gen<'_>, def: &Def, memo: Option<u32>) -> Function {
     let n = def.params.len() as u32;
     let mut x = Fx::new(2 * n);
     for i in 0..n {
@@ -142,7 +147,73 @@ pub fn def_function(g: &mut Gen<'_>, def: &Def) -> Function {
             m: 2 * i + 1,
         }));
     }
+    let entry = memo.filter(|_| n == 1).map(|table| {
+        let at = x.f.i32();
+        // A Fibonacci hash of the argument's payload and missing set picks
+        // the entry.
+        x.f.all([
+            I::LocalGet(0),
+            I::I64Const(32),
+            I::I64ShrU,
+            I::LocalGet(0),
+            I::I64Xor,
+            I::I32WrapI64,
+            I::LocalGet(1),
+            I::I32Xor,
+            I::I32Const(0x9E37_79B1_u32 as i32),
+            I::I32Mul,
+            I::I32Const((32 - MEMO_BITS) as i32),
+            I::I32ShrU,
+            I::I32Const(MEMO_ENTRY.trailing_zeros() as i32),
+            I::I32Shl,
+            I::I32Const(table as i32),
+            I::I32Add,
+            I::LocalTee(at),
+            I::I32Load(mem(0)),
+            I::GlobalGet(G_GEN),
+            I::I32Eq,
+            I::LocalGet(at),
+            I::I64Load(mem(8)),
+            I::LocalGet(0),
+            I::I64Eq,
+            I::I32And,
+            I::LocalGet(at),
+            I::I32Load(mem(4)),
+            I::LocalGet(1),
+            I::I32Eq,
+            I::I32And,
+        ]);
+        x.f.if_();
+        x.f.all([
+            I::LocalGet(at),
+            I::I64Load(mem(16)),
+            I::LocalGet(at),
+            I::I32Load(mem(24)),
+            I::Return,
+        ]);
+        x.f.end();
+        at
+    });
     let r = g.expr(&mut x, def.body);
+    if let Some(at) = entry {
+        x.f.all([
+            I::LocalGet(at),
+            I::GlobalGet(G_GEN),
+            I::I32Store(mem(0)),
+            I::LocalGet(at),
+            I::LocalGet(1),
+            I::I32Store(mem(4)),
+            I::LocalGet(at),
+            I::LocalGet(0),
+            I::I64Store(mem(8)),
+            I::LocalGet(at),
+            I::LocalGet(r.v),
+            I::I64Store(mem(16)),
+            I::LocalGet(at),
+            I::LocalGet(r.m),
+            I::I32Store(mem(24)),
+        ]);
+    }
     x.f.all([I::LocalGet(r.v), I::LocalGet(r.m)]);
     x.f.finish()
 }
@@ -205,7 +276,7 @@ pub fn ruleset_function(g: &mut Gen<'_>, k: usize, ruleset: &Ruleset) -> Functio
     }
     let (any_failed, und_missing, any_und) = (x.f.zeroed_i32(), x.f.zeroed_i32(), x.f.zeroed_i32());
     for (ci, c) in ruleset.criteria.iter().enumerate() {
-        let (outcome, missing) = g.criterion(&mut x, ci, c);
+        let (outcome, missing) = g.criterion(&mut x, ci, c, determination);
         if determination {
             x.f.all([
                 I::LocalGet(outcome),
@@ -308,8 +379,24 @@ impl Gen<'_> {
         x.f.end();
     }
 
-    /// Every hole of both messages, Indonesian first, as `HOLE` events.
+    /// Every hole of both messages, Indonesian first, as `HOLE` events;
+    /// evaluated only when the call explains (`evaluate`, not `decide`).
     fn holes(&mut self, x: &mut Fx, id: &Template, en: &Template) {
+        let any = id
+            .parts
+            .iter()
+            .chain(&en.parts)
+            .any(|p| matches!(p, TemplatePart::Hole { .. }));
+        if !any {
+            return;
+        }
+        x.f.e(I::GlobalGet(G_EXPLAIN));
+        x.f.if_();
+        self.holes_always(x, id, en);
+        x.f.end();
+    }
+
+    fn holes_always(&mut self, x: &mut Fx, id: &Template, en: &Template) {
         for part in id.parts.iter().chain(&en.parts) {
             let TemplatePart::Hole { expr, .. } = part else {
                 continue;
@@ -334,7 +421,13 @@ impl Gen<'_> {
 
     /// One criterion: its events, and its outcome and missing set (`i32`
     /// locals).
-    fn criterion(&mut self, x: &mut Fx, ci: usize, c: &Criterion) -> (u32, u32) {
+    fn criterion(
+        &mut self,
+        x: &mut Fx,
+        ci: usize,
+        c: &Criterion,
+        explained_only: bool,
+    ) -> (u32, u32) {
         let outcome = x.f.i32();
         let (missing, checked) = (x.f.zeroed_i32(), x.f.zeroed_i32());
         match &c.each {
@@ -395,7 +488,6 @@ impl Gen<'_> {
                 Self::outcome_of(x, truth, c.on_missing, eo);
                 Self::union_into(x, missing, truth.m);
                 x.f.all([I::LocalGet(eo), I::I32Const(PASSED), I::I32Eq, I::BrIf(0)]);
-                self.holes(x, &c.message_id, &c.message_en);
                 x.f.all([
                     I::LocalGet(eo),
                     I::I32Const(FAILED),
@@ -406,6 +498,10 @@ impl Gen<'_> {
                     I::I32Const(1),
                     I::LocalSet(any_listed),
                 ]);
+                // The element's messages and event are the explanation's.
+                x.f.e(I::GlobalGet(G_EXPLAIN));
+                x.f.if_();
+                self.holes_always(x, &c.message_id, &c.message_en);
                 emit(
                     x,
                     event::ELEMENT,
@@ -423,6 +519,7 @@ impl Gen<'_> {
                         &|x| x.f.all([I::LocalGet(truth.m), I::I64ExtendI32U]),
                     ],
                 );
+                x.f.end();
                 x.f.loop_end(i);
                 x.f.all([
                     I::I32Const(FAILED),
@@ -437,6 +534,12 @@ impl Gen<'_> {
                 x.f.end();
             }
         }
+        // A determination criterion is only the explanation's: the summary
+        // needs the decision alone.
+        if explained_only {
+            x.f.e(I::GlobalGet(G_EXPLAIN));
+            x.f.if_();
+        }
         emit(
             x,
             event::CRITERION,
@@ -447,6 +550,9 @@ impl Gen<'_> {
                 &|x| x.f.all([I::LocalGet(missing), I::I64ExtendI32U]),
             ],
         );
+        if explained_only {
+            x.f.end();
+        }
         (outcome, missing)
     }
 
@@ -468,16 +574,22 @@ impl Gen<'_> {
             Some(parts) => {
                 let v = x.f.val();
                 let items = self.breakdown(x, v, amount, parts);
+                x.f.e(I::GlobalGet(G_EXPLAIN));
+                x.f.if_();
                 Self::items(x, &items);
+                x.f.end();
                 v
             }
             None => self.expr(x, amount),
         };
+        x.f.e(I::GlobalGet(G_EXPLAIN));
+        x.f.if_();
         emit(
             x,
             event::BENEFIT,
             [&|x| x.f.get(v.m), &zero32, &zero32, &|x| x.f.get(v.v)],
         );
+        x.f.end();
         v
     }
 

@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 
 use layak_dsl::date::Date;
 use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::decision::Summary;
 use layak_dsl::diagnostic::render_terminal;
 use layak_dsl::eval::{EvalContext, evaluate, parse_override};
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, encode_batch};
+use layak_dsl::wasm::{compile_module, decode_results, decode_summaries, encode_batch};
 use layak_dsl::{Sources, compile};
 
 pub fn workspace() -> PathBuf {
@@ -91,6 +92,7 @@ pub struct Runner {
     memory: wasmi::Memory,
     alloc: wasmi::TypedFunc<i32, i32>,
     evaluate: wasmi::TypedFunc<(i32, i32), i32>,
+    decide: wasmi::TypedFunc<(i32, i32), i32>,
     result_len: wasmi::TypedFunc<(), i32>,
 }
 
@@ -113,17 +115,41 @@ impl Runner {
             memory: instance.get_memory(&store, "memory").unwrap(),
             alloc: instance.get_typed_func(&store, "alloc").unwrap(),
             evaluate: instance.get_typed_func(&store, "evaluate").unwrap(),
+            decide: instance.get_typed_func(&store, "decide").unwrap(),
             result_len: instance.get_typed_func(&store, "result_len").unwrap(),
             store,
         }
     }
 
+    /// The explain path (`evaluate`): whole decisions.
     pub fn run(
         &mut self,
         program: &Program,
         households: &[Value],
         ctx: &EvalContext,
     ) -> Vec<HouseholdDecision> {
+        let bytes = self.call(program, households, ctx, true);
+        decode_results(program, households, ctx, &bytes).unwrap()
+    }
+
+    /// The decide path (`decide`): summaries only.
+    pub fn run_summaries(
+        &mut self,
+        program: &Program,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Summary> {
+        let bytes = self.call(program, households, ctx, false);
+        decode_summaries(program, households, ctx, &bytes).unwrap()
+    }
+
+    fn call(
+        &mut self,
+        program: &Program,
+        households: &[Value],
+        ctx: &EvalContext,
+        explain: bool,
+    ) -> Vec<u8> {
         let batch = encode_batch(program, households, ctx);
         let ptr = self
             .alloc
@@ -133,20 +159,21 @@ impl Runner {
         self.memory
             .write(&mut self.store, ptr as usize, &batch)
             .unwrap();
-        let result = self
-            .evaluate
+        let export = if explain { self.evaluate } else { self.decide };
+        let result = export
             .call(&mut self.store, (ptr, batch.len() as i32))
             .unwrap();
         assert!(result > 0, "evaluate failed with {result}");
         let len = self.result_len.call(&mut self.store, ()).unwrap() as usize;
         let data = self.memory.data(&self.store);
-        let bytes = &data[result as usize..result as usize + len];
-        decode_results(program, households, ctx, bytes).unwrap()
+        data[result as usize..result as usize + len].to_vec()
     }
 }
 
 /// Compares the module with the interpreter on every household, byte for
-/// byte: the full decision (explanations included) and the summary line.
+/// byte: the full decision (explanations included) and the summary line of
+/// the explain path (`evaluate`), and the summary of the decide path
+/// (`decide`).
 /// Returns how many households were compared, or the first difference.
 pub fn compare(
     runner: &mut Runner,
@@ -155,6 +182,14 @@ pub fn compare(
     ctx: &EvalContext,
 ) -> Result<usize, String> {
     let from_wasm = runner.run(program, households, ctx);
+    let decided = runner.run_summaries(program, households, ctx);
+    if decided.len() != households.len() {
+        return Err(format!(
+            "{} summaries for {} households",
+            decided.len(),
+            households.len()
+        ));
+    }
     if from_wasm.len() != households.len() {
         return Err(format!(
             "{} decisions for {} households",
@@ -183,6 +218,12 @@ pub fn compare(
         if expected != actual {
             return Err(format!(
                 "household {i}: summaries differ\n--- interpreter\n{expected}\n--- wasm\n{actual}"
+            ));
+        }
+        let decided = serde_json::to_string(&decided.get(i)).unwrap();
+        if expected != decided {
+            return Err(format!(
+                "household {i}: the decide path's summary differs\n--- interpreter\n{expected}\n--- decide\n{decided}"
             ));
         }
     }

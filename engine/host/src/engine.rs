@@ -12,13 +12,18 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::decision::{HouseholdDecision, Summary};
 use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module_checked, decode_results, encode_batch, households_of_batch};
+use layak_dsl::wasm::{
+    AbiError, compile_module_checked, decode_results, decode_summaries, encode_batch,
+    households_of_batch,
+};
 
-use crate::sandbox::{ErrorCode, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session};
+use crate::sandbox::{
+    ErrorCode, Export, LoadedModule, Runtime, RuntimeConfig, RuntimeError, Session,
+};
 
 /// Which engine evaluates: `--engine` of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,34 +108,9 @@ impl Engine {
 
     /// Whether this is the compiled engine, which takes households as
     /// batches (`layak_dsl::wasm::BatchBuilder`) through
-    /// [`Engine::evaluate_batch`].
+    /// [`Engine::evaluate_batch`] and [`Engine::decide_batch`].
     pub fn is_compiled(&self) -> bool {
         matches!(self.backend, Backend::Wasm { .. })
-    }
-
-    /// [`Engine::evaluate`] for the `count` households of `batch`, a batch
-    /// that `layak_dsl::wasm::BatchBuilder` made for this program and `ctx`:
-    /// the households go to the module as they are, and are read back from
-    /// the batch only to rebuild the decisions.
-    pub fn evaluate_batch(
-        &self,
-        batch: &[u8],
-        count: usize,
-        ctx: &EvalContext,
-    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
-        let Some(households) = households_of_batch(&self.program, batch) else {
-            let e = RuntimeError::new(ErrorCode::Abi, "the batch is not one of this program's");
-            return vec![Err(e); count];
-        };
-        match &self.backend {
-            Backend::Interpreter => self.evaluate(&households, ctx),
-            Backend::Wasm { module, sessions } => {
-                let mut session = take_session(module, sessions);
-                let out = self.evaluate_wasm(&mut session, Some(batch), &households, ctx);
-                put_session(sessions, session);
-                out
-            }
-        }
     }
 
     /// One decision per household, in order; a household the sandbox
@@ -146,27 +126,114 @@ impl Engine {
                 .iter()
                 .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx)))
                 .collect(),
-            Backend::Wasm { module, sessions } => {
-                let mut session = take_session(module, sessions);
-                let out = self.evaluate_wasm(&mut session, None, households, ctx);
-                put_session(sessions, session);
-                out
-            }
+            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
+                self.evaluate_wasm(session, None, households, ctx, Export::Evaluate, |h, r| {
+                    decode_results(&self.program, h, ctx, r)
+                })
+            }),
         }
+    }
+
+    /// The summary of each household, in order, as `evaluate(..).summary()`
+    /// gives it (the same bytes), but with less work: the compiled module
+    /// runs its `decide` export, which builds no explanation.
+    pub fn decide(
+        &self,
+        households: &[Value],
+        ctx: &EvalContext,
+    ) -> Vec<Result<Summary, RuntimeError>> {
+        match &self.backend {
+            Backend::Interpreter => households
+                .iter()
+                .map(|h| Ok(layak_dsl::eval::evaluate(&self.program, h, ctx).summary()))
+                .collect(),
+            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
+                self.evaluate_wasm(session, None, households, ctx, Export::Decide, |h, r| {
+                    decode_summaries(&self.program, h, ctx, r)
+                })
+            }),
+        }
+    }
+
+    /// [`Engine::evaluate`] for the `count` households of `batch`, a batch
+    /// that `layak_dsl::wasm::BatchBuilder` made for this program and `ctx`:
+    /// the households go to the module as they are, and are read back from
+    /// the batch only to rebuild the decisions.
+    pub fn evaluate_batch(
+        &self,
+        batch: &[u8],
+        count: usize,
+        ctx: &EvalContext,
+    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
+        let Some(households) = households_of_batch(&self.program, batch) else {
+            return vec![Err(foreign_batch()); count];
+        };
+        match &self.backend {
+            Backend::Interpreter => self.evaluate(&households, ctx),
+            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
+                let export = Export::Evaluate;
+                self.evaluate_wasm(session, Some(batch), &households, ctx, export, |h, r| {
+                    decode_results(&self.program, h, ctx, r)
+                })
+            }),
+        }
+    }
+
+    /// [`Engine::decide`] for the `count` households of an encoded `batch`
+    /// (as [`Engine::evaluate_batch`] takes it).
+    pub fn decide_batch(
+        &self,
+        batch: &[u8],
+        count: usize,
+        ctx: &EvalContext,
+    ) -> Vec<Result<Summary, RuntimeError>> {
+        let Some(households) = households_of_batch(&self.program, batch) else {
+            return vec![Err(foreign_batch()); count];
+        };
+        match &self.backend {
+            Backend::Interpreter => self.decide(&households, ctx),
+            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
+                let export = Export::Decide;
+                self.evaluate_wasm(session, Some(batch), &households, ctx, export, |h, r| {
+                    decode_summaries(&self.program, h, ctx, r)
+                })
+            }),
+        }
+    }
+
+    /// Runs `work` with a pooled session (a new one when none is free).
+    fn with_session<T>(
+        &self,
+        module: &LoadedModule,
+        sessions: &Mutex<Vec<Session>>,
+        work: impl FnOnce(&mut Session) -> T,
+    ) -> T {
+        let mut session = sessions
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_else(|| module.session());
+        let out = work(&mut session);
+        if let Ok(mut pool) = sessions.lock() {
+            pool.push(session);
+        }
+        out
     }
 
     /// `households` in one call (as `batch` when it is already encoded);
     /// when that call fails, each household alone.
-    fn evaluate_wasm(
+    fn evaluate_wasm<T>(
         &self,
         session: &mut Session,
         batch: Option<&[u8]>,
         households: &[Value],
         ctx: &EvalContext,
-    ) -> Vec<Result<HouseholdDecision, RuntimeError>> {
+        export: Export,
+        decode: impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+    ) -> Vec<Result<T, RuntimeError>> {
         let whole = match batch {
-            Some(batch) => self.call_encoded(session, batch, households, ctx),
-            None => self.call(session, households, ctx),
+            Some(batch) => self.call_encoded(session, batch, households, export, &decode),
+            None => self.call(session, households, ctx, export, &decode),
         };
         match whole {
             Ok(decisions) => decisions.into_iter().map(Ok).collect(),
@@ -175,7 +242,7 @@ impl Engine {
             Err(_) => households
                 .iter()
                 .map(|h| {
-                    self.call(session, std::slice::from_ref(h), ctx)
+                    self.call(session, std::slice::from_ref(h), ctx, export, &decode)
                         .and_then(|mut one| {
                             one.pop().ok_or_else(|| {
                                 RuntimeError::new(
@@ -189,44 +256,34 @@ impl Engine {
         }
     }
 
-    fn call(
+    fn call<T>(
         &self,
         session: &mut Session,
         households: &[Value],
         ctx: &EvalContext,
-    ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
+        export: Export,
+        decode: &impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+    ) -> Result<Vec<T>, RuntimeError> {
         let batch = encode_batch(&self.program, households, ctx);
-        self.call_encoded(session, &batch, households, ctx)
+        self.call_encoded(session, &batch, households, export, decode)
     }
 
-    fn call_encoded(
+    fn call_encoded<T>(
         &self,
         session: &mut Session,
         batch: &[u8],
         households: &[Value],
-        ctx: &EvalContext,
-    ) -> Result<Vec<HouseholdDecision>, RuntimeError> {
+        export: Export,
+        decode: &impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+    ) -> Result<Vec<T>, RuntimeError> {
         session
-            .call_with(batch, |result| {
-                decode_results(&self.program, households, ctx, result)
-            })?
+            .call_export_with(export, batch, |result| decode(households, result))?
             .map_err(|e| RuntimeError::new(ErrorCode::Abi, e.to_string()))
     }
 }
 
-/// A session of the pool, or a new one.
-fn take_session(module: &LoadedModule, sessions: &Mutex<Vec<Session>>) -> Session {
-    sessions
-        .lock()
-        .ok()
-        .and_then(|mut pool| pool.pop())
-        .unwrap_or_else(|| module.session())
-}
-
-fn put_session(sessions: &Mutex<Vec<Session>>, session: Session) {
-    if let Ok(mut pool) = sessions.lock() {
-        pool.push(session);
-    }
+fn foreign_batch() -> RuntimeError {
+    RuntimeError::new(ErrorCode::Abi, "the batch is not one of this program's")
 }
 
 /// The process's one wasm runtime, with the default limits and disk cache,

@@ -13,7 +13,7 @@ use layak_dsl::record::decode_line;
 use layak_dsl::whatif::{self, WhatIf};
 use serde::Serialize;
 
-use crate::pipeline::{Line, LineError, Outcome};
+use crate::pipeline::{Line, LineError, Outcome, SummaryOutcome};
 use crate::stats::Stats;
 
 /// One `--format summary` line: the stable summary, with the explanation
@@ -149,6 +149,45 @@ pub fn write_slice(
         }
     }
     Ok(done)
+}
+
+/// [`write_slice`] for the decide path (no `--explain`, no counterfactuals):
+/// the same summary lines, error lines and counts, from summaries.
+pub fn write_summary_slice(lines: &[Line], outcomes: Vec<SummaryOutcome>) -> Result<Written> {
+    let mut done = Written {
+        out: Vec::with_capacity(lines.len() * 256),
+        errors: Vec::new(),
+        stats: Stats::default(),
+    };
+    for (line, outcome) in lines.iter().zip(outcomes) {
+        match outcome {
+            Ok(summary) => {
+                done.stats.add_summary(&summary);
+                write_summary_only(&mut done.out, summary)?;
+            }
+            Err(e) => {
+                done.stats.add_line_error(&e);
+                serde_json::to_writer(&mut done.errors, &error_line(line, &e))?;
+                done.errors.push(b'\n');
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// One summary line without an explanation: the bytes [`write_summary`]
+/// writes for the same household with `explain` false.
+pub fn write_summary_only(out: &mut impl Write, summary: Summary) -> Result<()> {
+    serde_json::to_writer(
+        &mut *out,
+        &SummaryLine {
+            summary,
+            explanation: None,
+            what_if: None,
+        },
+    )?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// The record id of an input line, when it is JSON enough to have one.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use layak_dsl::decision::{Eligibility, HouseholdDecision, Status};
+use layak_dsl::decision::{Eligibility, HouseholdDecision, Status, Summary};
 use layak_dsl::eval::{Lang, format_money};
 use layak_dsl::ir::Per;
 
@@ -74,6 +74,42 @@ impl Stats {
                     }
                     Eligibility::NotEligible => {}
                     Eligibility::Undetermined => p.undetermined += 1,
+                }
+            }
+        }
+    }
+
+    /// [`Stats::add`] from a household's summary (the decide path): the
+    /// same counts.
+    pub fn add_summary(&mut self, d: &Summary) {
+        self.households += 1;
+        match d.status {
+            Status::Verified => self.verified += 1,
+            Status::Returned => self.returned += 1,
+        }
+        for code in &d.failures {
+            *self.failures.entry(code.clone()).or_default() += 1;
+        }
+        for code in &d.warnings {
+            *self.warnings.entry(code.clone()).or_default() += 1;
+        }
+        for u in &d.undetermined {
+            *self.undetermined.entry(u.code.clone()).or_default() += 1;
+        }
+        for (name, entries) in d.programmes.iter().flatten() {
+            for s in entries {
+                let p = self
+                    .programmes
+                    .entry((name.clone(), per_name(s.per)))
+                    .or_default();
+                p.subjects += 1;
+                match s.eligible {
+                    Some(true) => {
+                        p.eligible += 1;
+                        p.amount += i128::from(s.amount.unwrap_or(0));
+                    }
+                    Some(false) => {}
+                    None => p.undetermined += 1,
                 }
             }
         }

@@ -12,9 +12,9 @@ use layak_dsl::date::Date;
 use layak_dsl::eval::{EvalContext, evaluate};
 use layak_dsl::record::decode_line;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, encode_batch};
+use layak_dsl::wasm::{compile_module, decode_results, decode_summaries, encode_batch};
 use layak_host::sandbox::{
-    ErrorCode, Limits, LoadOutcome, LoadedModule, Runtime, RuntimeConfig, RuntimeError,
+    ErrorCode, Export, Limits, LoadOutcome, LoadedModule, Runtime, RuntimeConfig, RuntimeError,
 };
 
 /// Small limits so that hostile modules are stopped quickly.
@@ -31,6 +31,17 @@ fn new_runtime(limits: Limits, cache_dir: Option<PathBuf>) -> Runtime {
         limits,
         cache_dir,
         abi_version: 1,
+        max_instances: 32,
+    })
+    .expect("the runtime starts")
+}
+
+/// A runtime for modules the compiler made (their real ABI version).
+fn shipped_runtime(cache_dir: Option<PathBuf>) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        limits: Limits::default(),
+        cache_dir,
+        abi_version: layak_dsl::wasm::ABI_VERSION,
         max_instances: 32,
     })
     .expect("the runtime starts")
@@ -84,6 +95,7 @@ impl Wat<'_> {
   (func (export "abi_version") (result i32) {abi_version})
   (func (export "alloc") (param $size i32) (result i32) {alloc})
   (func (export "evaluate") (param $ptr i32) (param $len i32) (result i32) {evaluate})
+  (func (export "decide") (param $ptr i32) (param $len i32) (result i32) {evaluate})
   (func (export "result_len") (result i32) {result_len})
   {extra}
 )"#,
@@ -686,13 +698,13 @@ fn shipped_rules_run_in_the_sandbox() {
     let wasm = compile_module(&program);
     let dir = temp_dir("shipped");
 
-    let cold = new_runtime(Limits::default(), Some(dir.clone()));
+    let cold = shipped_runtime(Some(dir.clone()));
     let started = Instant::now();
     let module = cold.load(&wasm).unwrap();
     let compile_time = started.elapsed();
     assert_eq!(module.outcome(), LoadOutcome::Compiled);
 
-    let warm = new_runtime(Limits::default(), Some(dir.clone()));
+    let warm = shipped_runtime(Some(dir.clone()));
     let started = Instant::now();
     let cached = warm.load(&wasm).unwrap();
     let disk_time = started.elapsed();
@@ -731,6 +743,26 @@ fn shipped_rules_run_in_the_sandbox() {
         assert_eq!(
             serde_json::to_string(decision).unwrap(),
             serde_json::to_string(&evaluate(&program, household, &ctx)).unwrap()
+        );
+    }
+    // The decide path: less work, the same summaries.
+    let evaluate_fuel = session.fuel_used();
+    let summaries = session
+        .call_export_with(Export::Decide, &batch, |block| {
+            decode_summaries(&program, &households, &ctx, block)
+        })
+        .unwrap()
+        .unwrap();
+    println!(
+        "decide path: {} fuel units ({} per household)",
+        session.fuel_used(),
+        session.fuel_used() / households.len() as u64
+    );
+    assert!(session.fuel_used() < evaluate_fuel);
+    for (summary, decision) in summaries.iter().zip(&decisions) {
+        assert_eq!(
+            serde_json::to_string(summary).unwrap(),
+            serde_json::to_string(&decision.summary()).unwrap()
         );
     }
 

@@ -1,7 +1,9 @@
 //! The wasm engine against the reference interpreter on generated
 //! populations, and the sandbox stopping a pathological rule.
 //!
-//! `generated_households_agree` compares 100,000 households by default
+//! `generated_households_agree` compares 100,000 households by default,
+//! through both exports of the module (`evaluate`, the whole decision, and
+//! `decide`, the summary)
 //! (`LAYAK_DIFF_HOUSEHOLDS` changes it; the longer run is
 //! `LAYAK_DIFF_HOUSEHOLDS=1000000 cargo test --release -p layak-engine
 //! --test all wasm_engine::`). Every decision is compared as the JSON the CLI
@@ -68,9 +70,22 @@ fn compare(
     for slice in households.chunks(SLICE) {
         let expected = interp.evaluate(slice, ctx);
         let actual = wasm.evaluate(slice, ctx);
+        let decided = wasm.decide(slice, ctx);
         assert_eq!(expected.len(), actual.len());
-        for (e, a) in expected.iter().zip(&actual) {
-            let e = serde_json::to_string(e.as_ref().unwrap()).unwrap();
+        assert_eq!(expected.len(), decided.len());
+        for ((e, a), d) in expected.iter().zip(&actual).zip(&decided) {
+            let e = e.as_ref().unwrap();
+            // The decide path: the summary line's bytes.
+            let summary = serde_json::to_string(&e.summary()).unwrap();
+            let d = match d {
+                Ok(d) => serde_json::to_string(d).unwrap(),
+                Err(err) => panic!("{what}: the wasm engine's decide path failed: {err}"),
+            };
+            if summary != d {
+                let diff = first_difference(&summary, &d);
+                panic!("{what}: the decide path's summary disagrees\n{diff}");
+            }
+            let e = serde_json::to_string(e).unwrap();
             let a = match a {
                 Ok(a) => serde_json::to_string(a).unwrap(),
                 Err(err) => panic!("{what}: the wasm engine failed: {err}"),
@@ -148,7 +163,9 @@ fn generated_households_agree() {
         }
     });
     let agreed = agreed.into_inner();
-    println!("{agreed} generated households: identical decisions and explanations");
+    println!(
+        "{agreed} generated households: identical decisions and explanations, and identical summaries from the decide path"
+    );
     // The generator makes about 1% malformed lines; all the rest compared.
     assert!(
         agreed >= total * 95 / 100,

@@ -41,24 +41,38 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         ctx: &ctx,
         options: args.what_if_bounds.options(),
     });
-    pipeline::run_counting(
-        &Evaluator {
-            engine: &engine,
-            ctx: &ctx,
-        },
-        Source::Reader(input),
-        &pipeline::Options::new(args.threads),
-        &|read| bar.inc(read.bytes),
-        |lines, outcomes| output::write_slice(lines, outcomes, args.explain, ask.as_ref()),
-        |done: Result<output::Written>, seen| {
-            let done = done?;
-            out.write_all(&done.out)?;
-            errors.write_all(&done.errors)?;
-            stats.merge(done.stats);
-            unknown.merge(seen);
-            Ok(())
-        },
-    )?;
+    let evaluator = Evaluator {
+        engine: &engine,
+        ctx: &ctx,
+    };
+    let mut sink = |done: Result<output::Written>, seen| {
+        let done = done?;
+        out.write_all(&done.out)?;
+        errors.write_all(&done.errors)?;
+        stats.merge(done.stats);
+        unknown.merge(seen);
+        Ok(())
+    };
+    if args.explain || ask.is_some() {
+        pipeline::run_counting(
+            &evaluator,
+            Source::Reader(input),
+            &pipeline::Options::new(args.threads),
+            &|read| bar.inc(read.bytes),
+            |lines, outcomes| output::write_slice(lines, outcomes, args.explain, ask.as_ref()),
+            sink,
+        )?;
+    } else {
+        // Summary lines only: the decide path, which builds no explanation.
+        pipeline::run_summaries_counting(
+            &evaluator,
+            Source::Reader(input),
+            &pipeline::Options::new(args.threads),
+            &|read| bar.inc(read.bytes),
+            output::write_summary_slice,
+            &mut sink,
+        )?;
+    }
     bar.finish_and_clear();
     out.commit()?;
     errors.commit()?;

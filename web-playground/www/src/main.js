@@ -119,7 +119,7 @@ async function instance() {
   t0 = performance.now();
   const { instance } = await WebAssembly.instantiate(bytes, {});
   phase("instantiate", t0);
-  if (instance.exports.abi_version() !== 1) throw new Error("the module's ABI version is not 1");
+  if (instance.exports.abi_version() !== 2) throw new Error("the module's ABI version is not 2");
   app.wasm = instance;
   app.moduleSize = bytes.length;
   return instance;

@@ -35,9 +35,10 @@
 use std::io::BufRead;
 
 use anyhow::Result;
-use layak_dsl::decision::HouseholdDecision;
+use layak_dsl::decision::{HouseholdDecision, Summary};
 use layak_dsl::eval::EvalContext;
 use layak_dsl::record::{DecodeError, UnknownFields, decode_line_with};
+use layak_dsl::value::Value;
 use layak_dsl::wasm::BatchBuilder;
 
 use crate::engine::Engine;
@@ -89,6 +90,9 @@ impl std::fmt::Display for LineError {
 /// What one line gives.
 pub type Outcome = Result<HouseholdDecision, LineError>;
 
+/// What one line gives a caller that needs only its summary.
+pub type SummaryOutcome = Result<Summary, LineError>;
+
 /// An engine with the context of one evaluation (`as_of`, overrides).
 #[derive(Clone, Copy)]
 pub struct Evaluator<'a> {
@@ -111,10 +115,41 @@ impl Evaluator<'_> {
         unknown: &mut UnknownFields,
     ) -> Vec<Outcome> {
         if self.engine.is_compiled() {
-            return self.scan_and_evaluate(lines, unknown);
+            return self.scan_through(lines, unknown, |batch, count| {
+                self.engine.evaluate_batch(batch, count, self.ctx)
+            });
         }
+        self.lines_through(lines, unknown, |slice| {
+            self.engine.evaluate(slice, self.ctx)
+        })
+    }
+
+    /// [`Evaluator::evaluate_lines_counting`] for a caller that needs only
+    /// the summary of each line: the engine's decide path
+    /// ([`Engine::decide`]), which builds no explanation.
+    pub fn decide_lines_counting(
+        &self,
+        lines: &[Line],
+        unknown: &mut UnknownFields,
+    ) -> Vec<SummaryOutcome> {
+        if self.engine.is_compiled() {
+            return self.scan_through(lines, unknown, |batch, count| {
+                self.engine.decide_batch(batch, count, self.ctx)
+            });
+        }
+        self.lines_through(lines, unknown, |slice| self.engine.decide(slice, self.ctx))
+    }
+
+    /// Decodes `lines` and hands the households to `evaluate` in slices of
+    /// at most [`SLICE`]: one outcome per line, in order.
+    fn lines_through<T>(
+        &self,
+        lines: &[Line],
+        unknown: &mut UnknownFields,
+        evaluate: impl Fn(&[Value]) -> Vec<Result<T, RuntimeError>>,
+    ) -> Vec<Result<T, LineError>> {
         let schema = &self.engine.program().schema;
-        let mut out: Vec<Outcome> = Vec::with_capacity(lines.len());
+        let mut out: Vec<Result<T, LineError>> = Vec::with_capacity(lines.len());
         let mut households = Vec::with_capacity(lines.len().min(SLICE));
         let mut slots = Vec::with_capacity(lines.len().min(SLICE));
         for line in lines {
@@ -128,8 +163,7 @@ impl Evaluator<'_> {
             }
         }
         for (slice, slots) in households.chunks(SLICE).zip(slots.chunks(SLICE)) {
-            let results = self.engine.evaluate(slice, self.ctx);
-            place(&mut out, slots, results);
+            place(&mut out, slots, evaluate(slice));
         }
         out
     }
@@ -137,10 +171,16 @@ impl Evaluator<'_> {
     /// The compiled engine's path: each line scanned straight into the
     /// batch (`BatchBuilder::push_json`); a line the scanner does not take
     /// is decoded as the interpreter's path decodes it, so its errors, or
-    /// its unknown fields, are exactly that decoder's.
-    fn scan_and_evaluate(&self, lines: &[Line], unknown: &mut UnknownFields) -> Vec<Outcome> {
+    /// its unknown fields, are exactly that decoder's. `evaluate` gets each
+    /// batch and the number of households in it.
+    fn scan_through<T>(
+        &self,
+        lines: &[Line],
+        unknown: &mut UnknownFields,
+        evaluate: impl Fn(&[u8], usize) -> Vec<Result<T, RuntimeError>>,
+    ) -> Vec<Result<T, LineError>> {
         let program = self.engine.program();
-        let mut out: Vec<Outcome> = Vec::with_capacity(lines.len());
+        let mut out: Vec<Result<T, LineError>> = Vec::with_capacity(lines.len());
         let mut builder = BatchBuilder::new(program);
         let mut slots = Vec::with_capacity(lines.len().min(SLICE));
         for line in lines {
@@ -159,15 +199,13 @@ impl Evaluator<'_> {
             out.push(Err(LineError::Malformed(Vec::new())));
             if builder.len() == SLICE {
                 let batch = builder.finish(self.ctx);
-                let results = self.engine.evaluate_batch(&batch, slots.len(), self.ctx);
-                place(&mut out, &slots, results);
+                place(&mut out, &slots, evaluate(&batch, slots.len()));
                 slots.clear();
             }
         }
         if !builder.is_empty() {
             let batch = builder.finish(self.ctx);
-            let results = self.engine.evaluate_batch(&batch, slots.len(), self.ctx);
-            place(&mut out, &slots, results);
+            place(&mut out, &slots, evaluate(&batch, slots.len()));
         }
         out
     }
@@ -189,10 +227,10 @@ fn decode(
 }
 
 /// Puts a slice's results into the places its households' lines hold.
-fn place(
-    out: &mut [Outcome],
+fn place<T>(
+    out: &mut [Result<T, LineError>],
     slots: &[usize],
-    results: Vec<Result<HouseholdDecision, RuntimeError>>,
+    results: Vec<Result<T, RuntimeError>>,
 ) {
     for (result, slot) in results.into_iter().zip(slots) {
         if let Some(place) = out.get_mut(*slot) {
@@ -260,6 +298,34 @@ where
         |lines| {
             let mut unknown = UnknownFields::default();
             let outcomes = evaluator.evaluate_lines_counting(lines, &mut unknown);
+            (map(lines, outcomes), unknown)
+        },
+        |(made, unknown)| sink(made, unknown),
+    )
+}
+
+/// [`run_counting`] for a caller that needs only each line's summary
+/// (`layak run` without `--explain`): the engine's decide path.
+pub fn run_summaries_counting<T, M, S>(
+    evaluator: &Evaluator<'_>,
+    source: Source<'_>,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+    map: M,
+    mut sink: S,
+) -> Result<()>
+where
+    T: Send,
+    M: Fn(&[Line], Vec<SummaryOutcome>) -> T + Sync,
+    S: FnMut(T, UnknownFields) -> Result<()>,
+{
+    run_with(
+        source,
+        options,
+        progress,
+        |lines| {
+            let mut unknown = UnknownFields::default();
+            let outcomes = evaluator.decide_lines_counting(lines, &mut unknown);
             (map(lines, outcomes), unknown)
         },
         |(made, unknown)| sink(made, unknown),

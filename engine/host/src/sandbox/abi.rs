@@ -8,11 +8,12 @@ use super::error::{ErrorCode, RuntimeError};
 
 /// The exported functions of the ABI: name, parameter count, result count.
 /// Every parameter and result is an `i32`.
-const FUNCS: [(&str, usize, usize); 4] = [
+const FUNCS: [(&str, usize, usize); 5] = [
     ("abi_version", 0, 1),
     ("alloc", 1, 1),
     ("evaluate", 2, 1),
     ("result_len", 0, 1),
+    ("decide", 2, 1),
 ];
 
 /// Checks that `module` imports nothing, exports the ABI's memory and

@@ -85,7 +85,7 @@ use wasmtime::{
 };
 
 pub use error::{ErrorCode, RuntimeError};
-pub use session::{LoadedModule, Session};
+pub use session::{Export, LoadedModule, Session};
 
 use cache::{DiskCache, Key, Read};
 use session::{Sandbox, Shared};

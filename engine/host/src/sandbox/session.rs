@@ -58,6 +58,17 @@ impl LoadedModule {
     }
 }
 
+/// Which evaluation export a call runs (docs/abi.md): `evaluate` builds
+/// the whole explanation trace, `decide` only what the summary needs
+/// (status, codes, eligibility, amounts, the missing data of undetermined
+/// outcomes), with less work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Export {
+    #[default]
+    Evaluate,
+    Decide,
+}
+
 /// One store and instance, reused call after call so that a stream of
 /// batches pays for instantiation once. Each call gets a full fuel budget;
 /// memory persists between calls (the ABI's `alloc` starts every batch
@@ -84,12 +95,22 @@ impl Session {
         input: &[u8],
         read: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, RuntimeError> {
+        self.call_export_with(Export::Evaluate, input, read)
+    }
+
+    /// [`Session::call_with`] through the export `export`.
+    pub fn call_export_with<R>(
+        &mut self,
+        export: Export,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, RuntimeError> {
         let mut live = match self.live.take() {
             Some(live) => live,
             None => Live::new(&self.shared.pre, &self.shared.limits)?,
         };
         let fuel = self.fuel;
-        let result = live.run(fuel, input, read);
+        let result = live.run(fuel, export, input, read);
         self.fuel_used = fuel.saturating_sub(live.store.get_fuel().unwrap_or(0));
         if result.is_ok() {
             self.live = Some(live);
@@ -172,6 +193,7 @@ struct Live {
     memory: Memory,
     alloc: TypedFunc<i32, i32>,
     evaluate: TypedFunc<(i32, i32), i32>,
+    decide: TypedFunc<(i32, i32), i32>,
     result_len: TypedFunc<(), i32>,
 }
 
@@ -229,6 +251,9 @@ impl Live {
         let evaluate = instance
             .get_typed_func(&mut store, "evaluate")
             .map_err(|e| abi(format!("export `evaluate`: {e}")))?;
+        let decide = instance
+            .get_typed_func(&mut store, "decide")
+            .map_err(|e| abi(format!("export `decide`: {e}")))?;
         let result_len = instance
             .get_typed_func(&mut store, "result_len")
             .map_err(|e| abi(format!("export `result_len`: {e}")))?;
@@ -237,6 +262,7 @@ impl Live {
             memory,
             alloc,
             evaluate,
+            decide,
             result_len,
         })
     }
@@ -244,6 +270,7 @@ impl Live {
     fn run<R>(
         &mut self,
         fuel: u64,
+        export: Export,
         input: &[u8],
         read: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, RuntimeError> {
@@ -278,8 +305,11 @@ impl Live {
                 self.memory.data_size(&*store)
             ))
         })?;
-        let result = self
-            .evaluate
+        let function = match export {
+            Export::Evaluate => &self.evaluate,
+            Export::Decide => &self.decide,
+        };
+        let result = function
             .call(&mut *store, (ptr, len))
             .map_err(|e| classify(&e, "evaluate", fuel))?;
         if result < 0 {
