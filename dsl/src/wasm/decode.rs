@@ -322,15 +322,9 @@ impl House<'_, '_> {
     }
 }
 
-/// Rebuilds the decisions of a batch from the module's result block
-/// (`memory[ptr..ptr + result_len()]`), given the same households and
-/// context the batch was encoded from.
-pub fn decode_results(
-    program: &Program,
-    households: &[Value],
-    ctx: &EvalContext,
-    result: &[u8],
-) -> Result<Vec<HouseholdDecision>, AbiError> {
+/// The result block's header: its ABI version checked, the block of
+/// results and the offset of the first event of the trace.
+pub(super) fn open(result: &[u8]) -> Result<(Block<'_>, u32), AbiError> {
     let header = Block {
         bytes: result,
         base: 0,
@@ -343,8 +337,20 @@ pub fn decode_results(
         bytes: result,
         base: header.u32(4)?,
     };
+    Ok((block, header.u32(12)?))
+}
+
+/// Rebuilds the decisions of a batch from the module's result block
+/// (`memory[ptr..ptr + result_len()]`), given the same households and
+/// context the batch was encoded from.
+pub fn decode_results(
+    program: &Program,
+    households: &[Value],
+    ctx: &EvalContext,
+    result: &[u8],
+) -> Result<Vec<HouseholdDecision>, AbiError> {
+    let (block, mut next) = open(result)?;
     let (_, params) = resolve(program, ctx.as_of, &ctx.overrides);
-    let mut next = header.u32(12)?;
     let mut out = Vec::with_capacity(households.len());
     for (h, household) in households.iter().enumerate() {
         let first = if next == 0 {

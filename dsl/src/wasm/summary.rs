@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::decode::{AbiError, Block, outcome, unexpected, where_is};
+use super::decode::{AbiError, open, outcome, unexpected, where_is};
 use super::encode::records_of;
-use super::layout::{self, ELIGIBLE, NOT_ELIGIBLE, event};
+use super::layout::{ELIGIBLE, NOT_ELIGIBLE, event};
 use crate::context::EvalContext;
 use crate::decision::assemble::Codes;
 use crate::decision::{CriterionOutcome, Outcome, RulesetOutcome, Status, Summary, SummaryEntry};
@@ -26,19 +26,7 @@ pub fn decode_summaries(
     _ctx: &EvalContext,
     result: &[u8],
 ) -> Result<Vec<Summary>, AbiError> {
-    let header = Block {
-        bytes: result,
-        base: 0,
-    };
-    let version = header.u32(0)?;
-    if version != layout::ABI_VERSION {
-        return Err(AbiError::Version(version));
-    }
-    let block = Block {
-        bytes: result,
-        base: header.u32(4)?,
-    };
-    let mut next = header.u32(12)?;
+    let (block, mut next) = open(result)?;
     let mut out = Vec::with_capacity(households.len());
     for (h, household) in households.iter().enumerate() {
         if next == 0 {
