@@ -3,7 +3,8 @@
 //!
 //! - (a) the rules hand-written in plain Rust ([`native`]) over typed structs;
 //! - (b) the reference interpreter over decoded households;
-//! - (c) the wasm module over already-encoded batches (the calls only);
+//! - (c) the wasm module over already-encoded batches (the calls only, its
+//!   `decide` export: what `layak run` calls for summary lines);
 //! - (d) end to end, NDJSON in to summary NDJSON out, as `layak run` does;
 //! - (e) only parsing the NDJSON into typed structs (the floor for d);
 //! - the explain path: (d) with the explanation tree on every line
@@ -38,7 +39,7 @@ use layak_dsl::wasm::{compile_module, encode_batch};
 use layak_host::engine::Engine;
 use layak_host::load::load_rules;
 use layak_host::pipeline::{self, Evaluator, Line, SLICE, Source};
-use layak_host::sandbox::{Runtime, RuntimeConfig};
+use layak_host::sandbox::{Export, Runtime, RuntimeConfig};
 use layak_host::stats::group;
 
 use crate::native;
@@ -192,7 +193,7 @@ pub fn run(program: &Arc<Program>, opts: &Options, note: &dyn Fn(&str)) -> Resul
             let t = Instant::now();
             for batch in &batches {
                 let len = session
-                    .call_with(batch, |result| result.len())
+                    .call_export_with(Export::Decide, batch, |result| result.len())
                     .map_err(|e| anyhow!("the wasm stage failed: {e}"))?;
                 black_box(len);
             }
@@ -254,22 +255,7 @@ pub fn run(program: &Arc<Program>, opts: &Options, note: &dyn Fn(&str)) -> Resul
         parse_times.push(t.elapsed());
 
         note(&format!("(d) end to end, run {} of {runs}", r + 1));
-        let t = Instant::now();
-        let mut bytes = 0usize;
-        pipeline::run(
-            &evaluator,
-            Source::Reader(Box::new(Cursor::new(&ndjson[..]))),
-            &config,
-            &|_| {},
-            |lines, outcomes| layak_host::output::write_slice(lines, outcomes, false, None),
-            |done| {
-                let done = done?;
-                bytes += done.out.len() + done.errors.len();
-                Ok(())
-            },
-        )?;
-        black_box(bytes);
-        e2e_times.push(t.elapsed());
+        e2e_times.push(end_to_end(&evaluator, &ndjson, &config, false)?);
 
         note(&format!("explain path, run {} of {runs}", r + 1));
         explain_times.push(end_to_end(&evaluator, &ndjson, &config, true)?);
@@ -353,8 +339,8 @@ pub fn run(program: &Arc<Program>, opts: &Options, note: &dyn Fn(&str)) -> Resul
     })
 }
 
-/// One pass of `layak run`'s work over `ndjson` in memory: NDJSON in,
-/// summary lines (with explanations when asked) and error lines out.
+/// One pass of `layak run`'s work over `ndjson` in memory, on the same path
+/// (the decide path unless `explain`): NDJSON in, summary lines and error lines out.
 fn end_to_end(
     evaluator: &Evaluator<'_>,
     ndjson: &[u8],
@@ -363,18 +349,32 @@ fn end_to_end(
 ) -> Result<Duration> {
     let t = Instant::now();
     let mut bytes = 0usize;
-    pipeline::run(
-        evaluator,
-        Source::Reader(Box::new(Cursor::new(ndjson))),
-        config,
-        &|_| {},
-        |lines, outcomes| layak_host::output::write_slice(lines, outcomes, explain, None),
-        |done| {
-            let done = done?;
-            bytes += done.out.len() + done.errors.len();
-            Ok(())
-        },
-    )?;
+    let mut sink = |done: Result<layak_host::output::Written>, _| {
+        let done = done?;
+        bytes += done.out.len() + done.errors.len();
+        Ok(())
+    };
+    let source = Source::Reader(Box::new(Cursor::new(ndjson)));
+    if explain {
+        pipeline::run_counting(
+            evaluator,
+            source,
+            config,
+            &|_| {},
+            |lines, outcomes| layak_host::output::write_slice(lines, outcomes, true, None),
+            &mut sink,
+        )?;
+    } else {
+        // What `layak run` does without `--explain`: the decide path.
+        pipeline::run_summaries_counting(
+            evaluator,
+            source,
+            config,
+            &|_| {},
+            layak_host::output::write_summary_slice,
+            &mut sink,
+        )?;
+    }
     black_box(bytes);
     Ok(t.elapsed())
 }
