@@ -47,6 +47,28 @@ pub(super) struct Gen<'p> {
 pub(super) struct Fx {
     pub f: Func,
     pub frame: Vec<Option<Val>>,
+    /// IR locals that keep one value for the whole call (a definition's
+    /// parameters, a ruleset's subjects and `let`s once set).
+    pub stable: Vec<crate::ir::LocalId>,
+    /// Calls of a definition on stable arguments already placed in this
+    /// function: a flag (set once evaluated) and the value (see
+    /// `Gen::call`).
+    pub calls: HashMap<CallKey, (u32, Val)>,
+}
+
+/// A definition applied to arguments that cannot change during the call
+/// of the function being generated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct CallKey {
+    pub def: u32,
+    pub args: Vec<ArgKey>,
+}
+
+/// A stable argument: a stable local, or a field of one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum ArgKey {
+    Local(u32),
+    Field(Box<ArgKey>, u32),
 }
 
 impl Fx {
@@ -54,6 +76,8 @@ impl Fx {
         Fx {
             f: Func::new(params),
             frame: Vec::new(),
+            stable: Vec::new(),
+            calls: HashMap::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use wasm_encoder::Instruction as I;
 
-use super::codegen::{Fx, Gen, present_bit};
+use super::codegen::{ArgKey, CallKey, Fx, Gen, present_bit};
 use super::func::{Val, mem};
 use super::layout::{PARAM_SLOT, node, reason};
 use super::runtime::{
@@ -44,12 +44,21 @@ impl Gen<'_> {
     /// Evaluates every operand; their values and the union of their
     /// missing sets (an `i32` local).
     pub fn strict(&mut self, x: &mut Fx, ids: &[ExprId]) -> (Vec<Val>, u32) {
-        let acc = x.f.zeroed_i32();
+        let acc = x.f.i32();
         let mut vals = Vec::with_capacity(ids.len());
-        for id in ids {
+        for (k, id) in ids.iter().enumerate() {
             let v = self.expr(x, *id);
-            Self::union_into(x, acc, v.m);
+            if k == 0 {
+                // `union(∅, m) = m`, said as a copy so that `simplify`
+                // sees a set that is always empty when `m` is.
+                x.f.all([I::LocalGet(v.m), I::LocalSet(acc)]);
+            } else {
+                Self::union_into(x, acc, v.m);
+            }
             vals.push(v);
+        }
+        if ids.is_empty() {
+            x.f.all([I::I32Const(0), I::LocalSet(acc)]);
         }
         (vals, acc)
     }
@@ -119,19 +128,8 @@ impl Gen<'_> {
                 self.project(x, dst, base, field, flatten);
             }
             Expr::Call { def, args } => {
-                let args = args.clone();
-                let mut vals = Vec::new();
-                for a in &args {
-                    vals.push(self.expr(x, *a));
-                }
-                for v in vals {
-                    x.f.all([I::LocalGet(v.v), I::LocalGet(v.m)]);
-                }
-                x.f.all([
-                    I::Call(self.def_base + def.0),
-                    I::LocalSet(dst.m),
-                    I::LocalSet(dst.v),
-                ]);
+                let (def, args) = (def.0, args.clone());
+                self.call(x, dst, def, &args);
             }
             Expr::Builtin { op, args } => {
                 let (op, args) = (*op, args.clone());
@@ -191,6 +189,14 @@ impl Gen<'_> {
                 x.f.set_const(dst, absorbing);
                 x.f.else_();
                 let vb = self.expr(x, b);
+                // A present `a` that did not absorb is neutral: the result
+                // is `b`, as the Kleene helper would say after its tests.
+                // Said inline so that a present `a` known at compile time
+                // (see `simplify`) costs no call.
+                x.f.all([I::LocalGet(va.m), I::I32Eqz]);
+                x.f.if_();
+                x.f.copy(dst, vb);
+                x.f.else_();
                 x.f.all([
                     I::LocalGet(va.v),
                     I::LocalGet(va.m),
@@ -200,6 +206,7 @@ impl Gen<'_> {
                     I::LocalSet(dst.m),
                     I::LocalSet(dst.v),
                 ]);
+                x.f.end();
                 x.f.end();
             }
             Expr::Arith { op, lhs, rhs } => {
@@ -385,6 +392,54 @@ impl Gen<'_> {
             }
         }
         dst
+    }
+
+    /// `dst = def(args)`. Definitions are pure: a call whose arguments
+    /// cannot change during this function (see [`Fx::stable`]) is
+    /// evaluated at most once per call of the function, the first time
+    /// control reaches one of its places (`nik_format_ok` asks for
+    /// `nik_day(nik)` eight times).
+    fn call(&mut self, x: &mut Fx, dst: Val, def: u32, args: &[ExprId]) {
+        let key = args
+            .iter()
+            .map(|a| self.arg_key(x, *a))
+            .collect::<Option<Vec<_>>>()
+            .map(|args| CallKey { def, args });
+        let cached = key.map(|key| *x.calls.entry(key).or_insert_with(|| (x.f.i32(), x.f.val())));
+        if let Some((flag, value)) = cached {
+            x.f.get(flag);
+            x.f.if_();
+            x.f.copy(dst, value);
+            x.f.else_();
+        }
+        let mut vals = Vec::new();
+        for a in args {
+            vals.push(self.expr(x, *a));
+        }
+        for v in vals {
+            x.f.all([I::LocalGet(v.v), I::LocalGet(v.m)]);
+        }
+        x.f.all([
+            I::Call(self.def_base + def),
+            I::LocalSet(dst.m),
+            I::LocalSet(dst.v),
+        ]);
+        if let Some((flag, value)) = cached {
+            x.f.copy(value, dst);
+            x.f.all([I::I32Const(1), I::LocalSet(flag)]);
+            x.f.end();
+        }
+    }
+
+    /// The key of an argument that cannot change during this function.
+    fn arg_key(&self, x: &Fx, id: ExprId) -> Option<ArgKey> {
+        match self.p.expr(id)? {
+            Expr::Local(l) if x.stable.contains(l) => Some(ArgKey::Local(l.0)),
+            Expr::Field { base, field } => {
+                Some(ArgKey::Field(Box::new(self.arg_key(x, *base)?), *field))
+            }
+            _ => None,
+        }
     }
 
     fn lit(&mut self, lit: &Lit) -> i64 {

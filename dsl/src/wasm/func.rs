@@ -167,8 +167,9 @@ impl Func {
     }
 
     pub fn finish(self) -> Function {
+        let code = super::simplify::simplify(self.params, &self.locals, self.code);
         let mut f = Function::new_with_locals_types(self.locals);
-        for ins in &self.code {
+        for ins in &code {
             f.instruction(ins);
         }
         f.instruction(&I::End);

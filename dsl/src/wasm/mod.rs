@@ -15,6 +15,7 @@ mod expr;
 mod func;
 pub mod layout;
 mod runtime;
+mod simplify;
 mod summary;
 mod trace;
 

@@ -146,6 +146,7 @@ pub fn def_function(g: &mut Gen<'_>, def: &Def, memo: Option<u32>) -> Function {
             v: 2 * i,
             m: 2 * i + 1,
         }));
+        x.stable.push(crate::ir::LocalId(i));
     }
     let entry = memo.filter(|_| n == 1).map(|table| {
         let at = x.f.i32();
@@ -232,6 +233,7 @@ pub fn ruleset_function(g: &mut Gen<'_>, k: usize, ruleset: &Ruleset) -> Functio
             I::I32Const(0),
             I::LocalSet(v.m),
         ]);
+        x.stable.push(*local);
     }
     let last = n.saturating_sub(1);
     emit(
@@ -255,6 +257,7 @@ pub fn ruleset_function(g: &mut Gen<'_>, k: usize, ruleset: &Ruleset) -> Functio
         let v = g.expr(&mut x, l.value);
         let slot = x.local(l.local);
         x.f.copy(slot, v);
+        x.stable.push(l.local);
     }
     let determination = ruleset.stage == Stage::Determination;
     if determination && let Some(filter) = ruleset.filter {
