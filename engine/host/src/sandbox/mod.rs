@@ -81,7 +81,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, Linker, Module, OptLevel, PoolingAllocationConfig,
+    Config, Engine, Inlining, InstanceAllocationStrategy, Linker, Module, OptLevel,
+    PoolingAllocationConfig,
 };
 
 pub use error::{ErrorCode, RuntimeError};
@@ -205,6 +206,10 @@ impl Runtime {
             .max_memory_size(usize::try_from(1u64 << 32).unwrap_or(usize::MAX));
         let mut wasm = Config::new();
         wasm.cranelift_opt_level(OptLevel::Speed)
+            // The generated code calls small runtime helpers (missing-set
+            // unions, Kleene `and`/`or`, text equality) from every
+            // expression; Cranelift inlines them into the caller.
+            .compiler_inlining(Inlining::Yes)
             .parallel_compilation(true)
             .consume_fuel(true)
             .max_wasm_stack(limits.stack_bytes)
