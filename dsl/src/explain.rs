@@ -2,7 +2,8 @@
 //! and the key and label of a record.
 
 use crate::ev::{Ev, Rec, V, from_value};
-use crate::ir::{Program, Type};
+use crate::ir::{Program, RecordDef, RecordId, Type};
+use crate::value::Record;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -123,12 +124,28 @@ pub fn key_label(program: &Program, rec: &Rec<'_>) -> (Option<String>, Option<St
     let Some(def) = program.schema.records.get(rec.id.index()) else {
         return (None, None);
     };
-    let text = |index: Option<u32>| {
-        let index = index?;
-        let field = def.fields.get(index as usize)?;
-        let value = rec.record.field(index)?;
-        let v = from_value(value, &field.ty, "");
-        Some(render_value(program, &v, Some(&field.ty), Lang::En))
-    };
-    (text(def.key), text(def.label))
+    (
+        field_text(program, rec.record, def, def.key),
+        field_text(program, rec.record, def, def.label),
+    )
+}
+
+/// [`key_label`]'s key alone, of a record of type `id`.
+pub fn key_of(program: &Program, record: &Record, id: RecordId) -> Option<String> {
+    let def = program.schema.records.get(id.index())?;
+    field_text(program, record, def, def.key)
+}
+
+/// Field `index` of `record` rendered as text, when present.
+fn field_text(
+    program: &Program,
+    record: &Record,
+    def: &RecordDef,
+    index: Option<u32>,
+) -> Option<String> {
+    let index = index?;
+    let field = def.fields.get(index as usize)?;
+    let value = record.field(index)?;
+    let v = from_value(value, &field.ty, "");
+    Some(render_value(program, &v, Some(&field.ty), Lang::En))
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
-use super::encode::{RecordRef, records_of};
+use super::encode::{RecordRef, path_of, records_of};
 use super::layout::{self, ELIGIBLE, FAILED, NOT_ELIGIBLE, PASSED, event, node};
 use crate::context::{EvalContext, resolve};
 use crate::date::Date;
@@ -17,7 +17,7 @@ use crate::decision::{
     HouseholdDecision, Messages, Outcome, RulesetOutcome, Status, SubjectDecision,
 };
 use crate::ev::{Ev, Rec, V, reason};
-use crate::explain::{Lang, key_label, render, to_json};
+use crate::explain::{Lang, key_label, key_of, render, to_json};
 use crate::ir::{Program, Stage, Template, TemplatePart, Type};
 use crate::value::Value;
 
@@ -131,6 +131,7 @@ impl Block<'_> {
                     let Some(rec) = recs.get(a as usize) else {
                         return unexpected(format!("record number {a}"));
                     };
+                    let path = path_of(program, recs, a as usize);
                     let name = program
                         .schema
                         .records
@@ -140,10 +141,10 @@ impl Block<'_> {
                     let Some(name) = name else {
                         return unexpected(format!("field {b}"));
                     };
-                    out.insert(if rec.path.is_empty() {
+                    out.insert(if path.is_empty() {
                         name.to_string()
                     } else {
-                        format!("{}.{name}", rec.path)
+                        format!("{path}.{name}")
                     });
                 }
                 node::PARAM => match program.params.get(a as usize) {
@@ -164,6 +165,7 @@ impl Block<'_> {
     /// A serialised hole value of type `ty`.
     fn value<'h>(
         &self,
+        program: &Program,
         recs: &[RecordRef<'h>],
         ty: &Type,
         payload: i64,
@@ -187,14 +189,14 @@ impl Block<'_> {
                 }
             }
             Type::Record(_) => match recs.get(lo as usize) {
-                Some(r) => V::Rec(rec(r)),
+                Some(r) => V::Rec(rec(r, &path_of(program, recs, lo as usize))),
                 None => return unexpected(format!("record number {lo}")),
             },
             Type::List(elem) => {
                 let start = self.at(lo)?;
                 let mut items = Vec::new();
                 for i in 0..u64::from(hi) {
-                    items.push(self.value(recs, elem, self.i64(start + 8 * i)?)?);
+                    items.push(self.value(program, recs, elem, self.i64(start + 8 * i)?)?);
                 }
                 V::List(Rc::from(items))
             }
@@ -202,11 +204,11 @@ impl Block<'_> {
     }
 }
 
-pub(super) fn rec<'h>(r: &RecordRef<'h>) -> Rec<'h> {
+fn rec<'h>(r: &RecordRef<'h>, path: &str) -> Rec<'h> {
     Rec {
         record: r.record,
         id: r.id,
-        path: Rc::from(r.path.as_str()),
+        path: Rc::from(path),
     }
 }
 
@@ -246,8 +248,9 @@ pub(super) fn where_is(
     }
     match recs.get(recnum as usize) {
         Some(r) => {
-            let (key, label) = key_label(program, &rec(r));
-            Ok((r.path.clone(), key, label))
+            let path = path_of(program, recs, recnum as usize);
+            let (key, label) = key_label(program, &rec(r, &path));
+            Ok((path, key, label))
         }
         None => unexpected(format!("record number {recnum}")),
     }
@@ -300,7 +303,9 @@ impl House<'_, '_> {
                         };
                         let ty = self.program.ty(*expr);
                         let ev = match (m, ty) {
-                            (0, Some(ty)) => Ev::Val(self.block.value(&self.recs, ty, payload)?),
+                            (0, Some(ty)) => {
+                                Ev::Val(self.block.value(self.program, &self.recs, ty, payload)?)
+                            }
                             (0, None) => return unexpected("hole without a type"),
                             (m, _) => Ev::Und(self.block.missing(self.program, &self.recs, m)?),
                         };
@@ -377,7 +382,7 @@ pub fn decode_results(
         let record_id = house
             .recs
             .first()
-            .and_then(|r| key_label(program, &rec(r)).0)
+            .and_then(|r| key_of(program, r.record, r.id))
             .unwrap_or_default();
         let mut verification: Vec<(usize, RulesetOutcome)> = Vec::new();
         let mut status = None;

@@ -27,19 +27,76 @@ pub use read::households_of_batch;
 
 /// One record of a household, numbered in the order the encoder writes
 /// them (depth first, fields in schema order, list elements in order).
+/// Its path (`families[0].members[2]`) is made only when asked for
+/// ([`path_of`]): a summary needs the paths of few records, if any.
 pub(crate) struct RecordRef<'h> {
-    pub path: String,
     pub record: &'h Record,
     pub id: RecordId,
+    /// Where it sits: `None` for the household itself.
+    place: Option<Place>,
+}
+
+/// A record's place in its parent record: the parent's number, the field
+/// holding it, and its positions when that field is a list (more than one
+/// for a list of lists).
+struct Place {
+    parent: usize,
+    field: u32,
+    index: Index,
+}
+
+enum Index {
+    None,
+    One(u32),
+    Nested(Box<[u32]>),
 }
 
 /// The household's records by record number; the root is number 0.
 pub(crate) fn records_of<'h>(program: &Program, household: &'h Value) -> Vec<RecordRef<'h>> {
     let mut out = Vec::new();
     if let (Some(id), Value::Record(record)) = (root_record(program), household) {
-        walk_record(program, record, id, String::new(), &mut out);
+        walk_record(program, record, id, None, &mut out);
     }
     out
+}
+
+/// The path of record number `n` (`""` for the household itself).
+pub(crate) fn path_of(program: &Program, recs: &[RecordRef<'_>], n: usize) -> String {
+    let Some(Place {
+        parent,
+        field,
+        index,
+    }) = recs.get(n).and_then(|r| r.place.as_ref())
+    else {
+        return String::new();
+    };
+    // Parents come before their children, which bounds the recursion by
+    // the schema's nesting.
+    let mut path = if *parent < n {
+        path_of(program, recs, *parent)
+    } else {
+        String::new()
+    };
+    let name = recs
+        .get(*parent)
+        .and_then(|p| program.schema.records.get(p.id.index()))
+        .and_then(|r| r.fields.get(*field as usize))
+        .map_or("", |f| f.name.as_str());
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(name);
+    let mut push = |i: u32| {
+        path.push('[');
+        path.push_str(&i.to_string());
+        path.push(']');
+    };
+    match index {
+        Index::None => {}
+        Index::One(i) => push(*i),
+        Index::Nested(is) => is.iter().copied().for_each(push),
+    }
+    path
 }
 
 /// The record of the schema's root subject.
@@ -55,47 +112,56 @@ fn walk_record<'h>(
     program: &Program,
     record: &'h Record,
     id: RecordId,
-    path: String,
+    place: Option<Place>,
     out: &mut Vec<RecordRef<'h>>,
 ) {
-    out.push(RecordRef {
-        path: path.clone(),
-        record,
-        id,
-    });
+    let me = out.len();
+    out.push(RecordRef { record, id, place });
     let Some(def) = program.schema.records.get(id.index()) else {
         return;
     };
     for (i, field) in def.fields.iter().enumerate() {
         if let Some(value) = record.field(i as u32) {
-            walk_value(program, value, &field.ty, join(&path, &field.name), out);
+            walk_value(program, value, &field.ty, (me, i as u32), &[], out);
         }
     }
 }
 
+/// Walks `value` of field `at.1` of record `at.0`, `index` the positions
+/// in the lists around it.
 fn walk_value<'h>(
     program: &Program,
     value: &'h Value,
     ty: &Type,
-    path: String,
+    at: (usize, u32),
+    index: &[u32],
     out: &mut Vec<RecordRef<'h>>,
 ) {
     match (value, ty) {
-        (Value::Record(r), Type::Record(id)) => walk_record(program, r, *id, path, out),
+        (Value::Record(r), Type::Record(id)) => {
+            let index = match index {
+                [] => Index::None,
+                [i] => Index::One(*i),
+                is => Index::Nested(is.into()),
+            };
+            let place = Place {
+                parent: at.0,
+                field: at.1,
+                index,
+            };
+            walk_record(program, r, *id, Some(place), out);
+        }
         (Value::List(items), Type::List(elem)) => {
+            let mut inner = index.to_vec();
+            inner.push(0);
             for (i, item) in items.iter().enumerate() {
-                walk_value(program, item, elem, format!("{path}[{i}]"), out);
+                if let Some(last) = inner.last_mut() {
+                    *last = i as u32;
+                }
+                walk_value(program, item, elem, at, &inner, out);
             }
         }
         _ => {}
-    }
-}
-
-fn join(base: &str, field: &str) -> String {
-    if base.is_empty() {
-        field.to_string()
-    } else {
-        format!("{base}.{field}")
     }
 }
 

@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use super::decode::{AbiError, open, outcome, unexpected, where_is};
-use super::encode::records_of;
+use super::decode::{AbiError, open, outcome, unexpected};
+use super::encode::{path_of, records_of};
 use super::layout::{ELIGIBLE, NOT_ELIGIBLE, event};
 use crate::context::EvalContext;
 use crate::decision::assemble::Codes;
 use crate::decision::{CriterionOutcome, Outcome, RulesetOutcome, Status, Summary, SummaryEntry};
-use crate::explain::key_label;
+use crate::explain::key_of;
 use crate::ir::{Per, Program, Stage};
 use crate::value::Value;
 
@@ -40,7 +40,7 @@ pub fn decode_summaries(
         let recs = records_of(program, household);
         let record_id = recs
             .first()
-            .and_then(|r| key_label(program, &super::decode::rec(r)).0)
+            .and_then(|r| key_of(program, r.record, r.id))
             .unwrap_or_default();
         let mut verification: Vec<(usize, RulesetOutcome)> = Vec::new();
         let mut subjects: Vec<(usize, SummaryEntry)> = Vec::new();
@@ -118,7 +118,17 @@ pub fn decode_summaries(
                         return unexpected(format!("ruleset {k}"));
                     };
                     let missing_ptr = if e.kind == event::DECISION { e.c } else { e.a };
-                    let (path, key, _) = where_is(program, &recs, recnum, 0)?;
+                    // The subject's key, or its path when it has none (a
+                    // summary needs no label).
+                    let subject = if recnum < 0 {
+                        "[0]".to_string()
+                    } else {
+                        let Some(r) = recs.get(recnum as usize) else {
+                            return unexpected(format!("record number {recnum}"));
+                        };
+                        key_of(program, r.record, r.id)
+                            .unwrap_or_else(|| path_of(program, &recs, recnum as usize))
+                    };
                     let (eligible, amount) = if e.kind == event::DECISION {
                         let eligible = match e.a {
                             ELIGIBLE => Some(true),
@@ -132,7 +142,7 @@ pub fn decode_summaries(
                     subjects.push((
                         k,
                         SummaryEntry {
-                            subject: key.unwrap_or(path),
+                            subject,
                             eligible,
                             amount,
                             per: ruleset.benefit.as_ref().map_or(Per::Year, |b| b.per),
