@@ -5,7 +5,7 @@
 //! through both exports of the module (`evaluate`, the whole decision, and
 //! `decide`, the summary)
 //! (`LAYAK_DIFF_HOUSEHOLDS` changes it; the longer run is
-//! `LAYAK_DIFF_HOUSEHOLDS=1000000 cargo test --release -p layak-engine
+//! `LAYAK_DIFF_HOUSEHOLDS=1000000 cargo test --release -p layak-host
 //! --test all wasm_engine::`). Every decision is compared as the JSON the CLI
 //! writes with `--format full`: statuses, codes, amounts and the whole
 //! explanation tree.

@@ -354,6 +354,28 @@ pub fn evaluate_all(
     Ok(outcomes)
 }
 
+/// [`evaluate_all`] for a caller that needs only each line's summary: the
+/// engine's decide path.
+pub fn decide_all(
+    evaluator: &Evaluator<'_>,
+    lines: Vec<Line>,
+    options: &Options,
+) -> Result<Vec<SummaryOutcome>> {
+    let mut outcomes = Vec::with_capacity(lines.len());
+    run_summaries_counting(
+        evaluator,
+        Source::Lines(lines),
+        options,
+        &|_| {},
+        |_, slice| slice,
+        |slice, _| {
+            outcomes.extend(slice);
+            Ok(())
+        },
+    )?;
+    Ok(outcomes)
+}
+
 /// [`run`] for work that is not one evaluator's: `work` gets each slice of
 /// lines on a worker thread (`layak impact` evaluates it with two).
 pub fn run_with<T, W, S>(

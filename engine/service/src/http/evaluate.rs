@@ -219,28 +219,26 @@ async fn evaluate_json(
             threads,
             batch_lines: pipeline::SLICE,
         };
+        let evaluator = compiled.evaluator(&ctx);
+        // Summaries alone come from the decide path, which builds no
+        // explanation.
+        if explain == Explain::None && !what_if {
+            let outcomes = pipeline::decide_all(&evaluator, lines, &options)
+                .map_err(|e| Problem::internal(&e))?;
+            malformed(&households, &outcomes)?;
+            return outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    Ok(summary) => serde_json::to_value(summary).map_err(|e| Problem::internal(&e)),
+                    Err(e) => Err(failed(&e)),
+                })
+                .collect();
+        }
         // The texts again for the counterfactuals (decoded once more there).
         let kept: Vec<Line> = if what_if { lines.clone() } else { Vec::new() };
-        let outcomes = pipeline::evaluate_all(&compiled.evaluator(&ctx), lines, &options)
+        let outcomes = pipeline::evaluate_all(&evaluator, lines, &options)
             .map_err(|e| Problem::internal(&e))?;
-        let mut errors = Vec::new();
-        for (index, (raw, outcome)) in households.iter().zip(&outcomes).enumerate() {
-            if let Err(LineError::Malformed(e)) = outcome {
-                let json: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
-                errors.push(serde_json::json!({
-                    "index": index,
-                    "record_id": json.get("record_id").and_then(|v| v.as_str()),
-                    "errors": intake::errors_json(&json, e),
-                }));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(Problem::unprocessable(
-                "INVALID_HOUSEHOLD",
-                "households do not match the record schema; nothing was evaluated",
-            )
-            .with("errors", errors));
-        }
+        malformed(&households, &outcomes)?;
         let ask = what_if.then(|| WhatIfAsk {
             program: &compiled.program,
             ctx: &ctx,
@@ -263,11 +261,7 @@ async fn evaluate_json(
                     }
                     Ok(value)
                 }
-                Err(e) => Err(Problem::unprocessable(
-                    "EVALUATION_FAILED",
-                    format!("the engine stopped on a household: {e}"),
-                )
-                .with("code", e.code())),
+                Err(e) => Err(failed(e)),
             })
             .collect()
     };
@@ -289,6 +283,39 @@ async fn evaluate_json(
         as_of: req.as_of,
         decisions,
     }))
+}
+
+/// 422 `INVALID_HOUSEHOLD` with every household that does not match the
+/// record schema: nothing is evaluated then.
+fn malformed<T>(households: &[Box<RawValue>], outcomes: &[Result<T, LineError>]) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    for (index, (raw, outcome)) in households.iter().zip(outcomes).enumerate() {
+        if let Err(LineError::Malformed(e)) = outcome {
+            let json: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+            errors.push(serde_json::json!({
+                "index": index,
+                "record_id": json.get("record_id").and_then(|v| v.as_str()),
+                "errors": intake::errors_json(&json, e),
+            }));
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::unprocessable(
+        "INVALID_HOUSEHOLD",
+        "households do not match the record schema; nothing was evaluated",
+    )
+    .with("errors", errors))
+}
+
+/// 422 `EVALUATION_FAILED`: the engine stopped on a household.
+fn failed(e: &LineError) -> Problem {
+    Problem::unprocessable(
+        "EVALUATION_FAILED",
+        format!("the engine stopped on a household: {e}"),
+    )
+    .with("code", e.code())
 }
 
 fn render(

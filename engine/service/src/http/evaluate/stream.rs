@@ -33,8 +33,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::StreamExt as _;
 use layak_dsl::decision::HouseholdDecision;
-use layak_host::output::{error_line, write_summary};
-use layak_host::pipeline::{self, Line, Options, Outcome, Source};
+use layak_host::output::{error_line, write_summary, write_summary_only};
+use layak_host::pipeline::{self, Line, Options, Outcome, Source, SummaryOutcome};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -208,32 +208,47 @@ pub async fn evaluate(
         let _permit = permit;
         let mut answered = 0u64;
         let evaluator = compiled.evaluator(&ctx);
-        let ran = pipeline::run(
-            &evaluator,
-            Source::Reader(Box::new(BufReader::with_capacity(64 << 10, reader))),
-            &options,
-            &|_| {},
-            |lines, outcomes| render(lines, outcomes, explain),
-            |slice: anyhow::Result<(Vec<u8>, u64)>| {
-                let (bytes, count) = slice?;
-                answered += count;
-                // The timer is made inside the runtime's context.
-                let sent = runtime.block_on(async {
-                    tokio::time::timeout(STREAM_IDLE, out.send(Ok(Bytes::from(bytes)))).await
-                });
-                let why = match sent {
-                    Ok(Ok(())) => return Ok(()),
-                    Ok(Err(_)) => ("CLIENT_GONE", "the client went away".to_string()),
-                    Err(_) => (
-                        "STREAM_IDLE",
-                        format!("the client took no output for {} s", STREAM_IDLE.as_secs()),
-                    ),
-                };
-                let message = why.1.clone();
-                stop(&code, why.0, why.1);
-                Err(anyhow::anyhow!(message))
-            },
-        );
+        let mut send = |slice: anyhow::Result<(Vec<u8>, u64)>| {
+            let (bytes, count) = slice?;
+            answered += count;
+            // The timer is made inside the runtime's context.
+            let sent = runtime.block_on(async {
+                tokio::time::timeout(STREAM_IDLE, out.send(Ok(Bytes::from(bytes)))).await
+            });
+            let why = match sent {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(_)) => ("CLIENT_GONE", "the client went away".to_string()),
+                Err(_) => (
+                    "STREAM_IDLE",
+                    format!("the client took no output for {} s", STREAM_IDLE.as_secs()),
+                ),
+            };
+            let message = why.1.clone();
+            stop(&code, why.0, why.1);
+            Err(anyhow::anyhow!(message))
+        };
+        let source = Source::Reader(Box::new(BufReader::with_capacity(64 << 10, reader)));
+        // Summary lines alone come from the decide path, which builds no
+        // explanation, as `layak run` does.
+        let ran = if explain == Explain::None {
+            pipeline::run_summaries_counting(
+                &evaluator,
+                source,
+                &options,
+                &|_| {},
+                render_summaries,
+                |slice, _| send(slice),
+            )
+        } else {
+            pipeline::run(
+                &evaluator,
+                source,
+                &options,
+                &|_| {},
+                |lines, outcomes| render(lines, outcomes, explain),
+                &mut send,
+            )
+        };
         // The lines that left are recorded, however the stream ended.
         let audited = runtime.block_on(audit.append(PendingAudit {
             actor,
@@ -319,6 +334,24 @@ fn cut_short(
         })
         .await;
     });
+}
+
+/// [`render`] for summaries from the decide path (no explanation asked).
+fn render_summaries(
+    lines: &[Line],
+    outcomes: Vec<SummaryOutcome>,
+) -> anyhow::Result<(Vec<u8>, u64)> {
+    let mut out = Vec::with_capacity(lines.len() * 256);
+    for (line, outcome) in lines.iter().zip(outcomes) {
+        match outcome {
+            Ok(summary) => write_summary_only(&mut out, summary)?,
+            Err(e) => {
+                serde_json::to_writer(&mut out, &error_line(line, &e))?;
+                out.push(b'\n');
+            }
+        }
+    }
+    Ok((out, lines.len() as u64))
 }
 
 /// A slice's lines as `layak run` writes them, in input order: a summary
