@@ -24,6 +24,8 @@
 //! caller's region prefix and programme.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyArguments, AnyPoolOptions};
@@ -86,7 +88,21 @@ pub struct Store {
     replica: String,
     /// How long a job's lease lasts without a heartbeat, in milliseconds.
     job_lease_ms: i64,
+    /// SQLite: the WAL checkpoint, run after a commit at most every
+    /// [`CHECKPOINT_EVERY_MS`] on a connection of its own (see
+    /// [`Store::checkpoint_soon`]).
+    checkpoint: Arc<Checkpoint>,
 }
+
+/// When the last WAL checkpoint started, and whether one is running.
+#[derive(Debug, Default)]
+struct Checkpoint {
+    started_ms: AtomicI64,
+    running: AtomicBool,
+}
+
+/// How often at most a SQLite WAL checkpoint starts.
+const CHECKPOINT_EVERY_MS: i64 = 1000;
 
 /// How long a job's lease lasts unless [`Store::with_job_lease`] says
 /// otherwise.
@@ -220,6 +236,15 @@ impl Store {
                         sqlx::query("PRAGMA busy_timeout = 10000")
                             .execute(&mut *conn)
                             .await?;
+                        // Not in the committing transaction: SQLite's
+                        // automatic checkpoint copies the WAL into the
+                        // database and syncs it inside whichever commit
+                        // crosses 1,000 pages, which then takes tens of
+                        // milliseconds while every writer waits behind it.
+                        // `Store::checkpoint_soon` runs it beside them.
+                        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -235,6 +260,7 @@ impl Store {
             pool,
             backend,
             write_lock: Mutex::new(()),
+            checkpoint: Arc::default(),
             replica: replica_id(),
             job_lease_ms: lease_ms(DEFAULT_JOB_LEASE),
         };
@@ -311,7 +337,38 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(WriteTx { _guard: guard, tx })
+        Ok(WriteTx {
+            _guard: guard,
+            tx,
+            store: self,
+        })
+    }
+
+    /// SQLite: starts a passive WAL checkpoint on a connection of its own
+    /// unless one ran in the last [`CHECKPOINT_EVERY_MS`] or is running. A
+    /// passive checkpoint takes no write lock: writers go on committing to
+    /// the WAL while it copies, and the sync it ends with is its own.
+    fn checkpoint_soon(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let now = now_ms();
+        let last = self.checkpoint.started_ms.load(Ordering::Relaxed);
+        if now - last < CHECKPOINT_EVERY_MS || self.checkpoint.running.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        self.checkpoint.started_ms.store(now, Ordering::Relaxed);
+        let (pool, checkpoint) = (self.pool.clone(), Arc::clone(&self.checkpoint));
+        tokio::spawn(async move {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "WAL checkpoint failed; the next commit tries again");
+            }
+            checkpoint.running.store(false, Ordering::Release);
+        });
     }
 }
 
@@ -320,11 +377,16 @@ impl Store {
 pub struct WriteTx<'s> {
     _guard: MutexGuard<'s, ()>,
     pub tx: Tx,
+    store: &'s Store,
 }
 
 impl WriteTx<'_> {
     pub async fn commit(self) -> DbResult<()> {
-        self.tx.commit().await
+        let WriteTx { _guard, tx, store } = self;
+        tx.commit().await?;
+        drop(_guard);
+        store.checkpoint_soon();
+        Ok(())
     }
 }
 
