@@ -161,7 +161,7 @@ pub async fn append_all(tx: &mut Tx, entries: &[Audit<'_>]) -> DbResult<()> {
                 .push(", ");
             sql.bind(Arg::Text(hash)).push(")");
         }
-        sql.query().execute(&mut **tx).await?;
+        sql.query(super::backend_of(tx)).execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -111,7 +111,7 @@ pub async fn replace_decisions_of(
             sql.bind(Arg::Text((*id).to_string()));
         }
         sql.push(")");
-        sql.query().execute(&mut **tx).await?;
+        sql.query(super::backend_of(tx)).execute(&mut **tx).await?;
     }
     insert_decisions(tx, rows).await
 }
@@ -156,7 +156,7 @@ pub async fn insert_decisions(tx: &mut Tx, rows: &[DecisionRow]) -> DbResult<()>
                 .bind(Arg::Int(d.job_id))
                 .push(")");
         }
-        sql.query().execute(&mut **tx).await?;
+        sql.query(super::backend_of(tx)).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -177,7 +177,7 @@ impl Store {
             .push(")");
         scope.restrict(&mut sql, "d", true);
         sql.push(" ORDER BY d.id");
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.query(self.backend).fetch_all(self.pool()).await?;
         rows.iter().map(|r| decision(r, 0)).collect()
     }
 
@@ -205,7 +205,7 @@ impl Store {
             .bind(Arg::Int(after));
         scope.restrict(&mut sql, "d", true);
         sql.push(" ORDER BY d.id LIMIT ").bind(Arg::Int(limit));
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.query(self.backend).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, decision(r, 1)?)))
             .collect()
@@ -224,7 +224,7 @@ impl Store {
             .bind(Arg::Text(period.to_string()))
             .push(" AND d.eligible = 1");
         scope.restrict(&mut sql, "d", true);
-        let row = sql.query().fetch_one(self.pool()).await?;
+        let row = sql.query(self.backend).fetch_one(self.pool()).await?;
         row.try_get(0)
     }
 
@@ -269,7 +269,7 @@ impl Store {
                 sql.bind(Arg::Text(id.clone()));
             }
             sql.push(") ORDER BY p.record_id, p.path, o.record_id");
-            for row in sql.query().fetch_all(self.pool()).await? {
+            for row in sql.query(self.backend).fetch_all(self.pool()).await? {
                 out.push(Fact {
                     kind,
                     record_id: row.try_get(0)?,

@@ -202,7 +202,7 @@ impl Store {
         ));
         sql.bind(Arg::Text(record_id.to_string()));
         scope.restrict(&mut sql, "h", false);
-        let row = sql.query().fetch_optional(self.pool()).await?;
+        let row = sql.query(self.backend).fetch_optional(self.pool()).await?;
         row.as_ref().map(stored).transpose()
     }
 
@@ -243,7 +243,7 @@ impl Store {
         }
         sql.push(") ORDER BY h.record_id LIMIT ")
             .bind(Arg::Int(limit));
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.query(self.backend).fetch_all(self.pool()).await?;
         rows.iter().map(stored).collect()
     }
 
@@ -252,7 +252,7 @@ impl Store {
         let mut sql = Sql::new("SELECT COUNT(*) FROM households h WHERE 1 = 1");
         status_in(&mut sql, "h", statuses);
         scope.restrict(&mut sql, "h", false);
-        let row = sql.query().fetch_one(self.pool()).await?;
+        let row = sql.query(self.backend).fetch_one(self.pool()).await?;
         row.try_get(0)
     }
 
@@ -261,7 +261,7 @@ impl Store {
         let mut sql = Sql::new("SELECT h.status, COUNT(*) FROM households h WHERE 1 = 1");
         scope.restrict(&mut sql, "h", false);
         sql.push(" GROUP BY h.status ORDER BY h.status");
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.query(self.backend).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
@@ -509,7 +509,7 @@ pub async fn change_statuses(
                     .bind(c.job_id.map_or(Arg::NullInt, Arg::Int))
                     .push(")");
             }
-            sql.query().execute(&mut **tx).await?;
+            sql.query(super::backend_of(tx)).execute(&mut **tx).await?;
         }
         changed.extend(done);
     }

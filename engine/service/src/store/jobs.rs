@@ -175,7 +175,7 @@ impl Store {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE j.id = "));
         sql.bind(Arg::Int(id));
         scope.restrict_column(&mut sql, "j.scope_region");
-        let row = sql.query().fetch_optional(self.pool()).await?;
+        let row = sql.query(self.backend).fetch_optional(self.pool()).await?;
         row.as_ref().map(job).transpose()
     }
 
@@ -184,7 +184,7 @@ impl Store {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM jobs j WHERE 1 = 1"));
         scope.restrict_column(&mut sql, "j.scope_region");
         sql.push(" ORDER BY j.id DESC LIMIT ").bind(Arg::Int(limit));
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.query(self.backend).fetch_all(self.pool()).await?;
         rows.iter().map(job).collect()
     }
 

@@ -430,8 +430,11 @@ pub enum Arg {
 /// are bound, for the queries whose conditions depend on the request.
 #[derive(Debug, Default, Clone)]
 pub struct Sql {
+    /// The text without its placeholders.
     text: String,
     args: Vec<Arg>,
+    /// Where each argument's placeholder goes in `text`.
+    marks: Vec<usize>,
 }
 
 impl Sql {
@@ -439,6 +442,7 @@ impl Sql {
         Sql {
             text: text.to_string(),
             args: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -450,13 +454,28 @@ impl Sql {
     /// Appends a placeholder for `arg`.
     pub fn bind(&mut self, arg: Arg) -> &mut Sql {
         self.args.push(arg);
-        let n = self.args.len();
-        self.text.push_str(&format!("${n}"));
+        self.marks.push(self.text.len());
         self
     }
 
-    pub fn query(&self) -> Query<'static, Any, AnyArguments> {
-        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+    /// The statement for `backend`: placeholders `$1`, `$2`, ... on
+    /// PostgreSQL and anonymous `?` on SQLite, where sqlx looks each
+    /// numbered one up by name in a list as long as the statement's
+    /// parameters (a quadratic cost: a 512-row insert of 7,168 parameters
+    /// spent 72% of a determination there).
+    pub fn query(&self, backend: Backend) -> Query<'static, Any, AnyArguments> {
+        let mut text = String::with_capacity(self.text.len() + 6 * self.marks.len());
+        let mut from = 0;
+        for (n, &at) in self.marks.iter().enumerate() {
+            text.push_str(self.text.get(from..at).unwrap_or_default());
+            match backend {
+                Backend::Sqlite => text.push('?'),
+                Backend::Postgres => text.push_str(&format!("${}", n + 1)),
+            }
+            from = at;
+        }
+        text.push_str(self.text.get(from..).unwrap_or_default());
+        let mut q = sqlx::query(AssertSqlSafe(text));
         for arg in &self.args {
             q = match arg {
                 Arg::Text(s) => q.bind(s.clone()),
@@ -466,6 +485,15 @@ impl Sql {
             };
         }
         q
+    }
+}
+
+/// The backend of a connection (a transaction's, for one).
+pub fn backend_of(conn: &sqlx::AnyConnection) -> Backend {
+    if conn.backend_name() == "SQLite" {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
     }
 }
 
