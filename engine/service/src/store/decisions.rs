@@ -248,26 +248,32 @@ impl Store {
             return Ok(out);
         }
         for (kind, column) in [("nik", "nik"), ("kk", "kk_number")] {
-            let mut sql = Sql::new(&format!(
+            // The joins start from the batch's people: `CROSS JOIN` fixes
+            // SQLite's join order (PostgreSQL plans it as an inner join).
+            // Left to itself SQLite started from every active record by
+            // status, half a second a batch on 100,000 records.
+            let mut sql = Sql::new(
                 "SELECT p.record_id, p.path, o.record_id FROM household_people p
-                 JOIN households me ON me.record_id = p.record_id
-                 JOIN household_people o ON o.{column} = p.{column} AND o.record_id <> p.record_id
-                 JOIN households h ON h.record_id = o.record_id
-                 WHERE p.{column} IS NOT NULL AND h.proposal_seq < me.proposal_seq
-                   AND h.status IN ("
-            ));
-            sql.bind(Arg::Text(VERIFIED.to_string()))
-                .push(", ")
-                .bind(Arg::Text(QC_PASSED.to_string()))
-                .push(", ")
-                .bind(Arg::Text(DETERMINED.to_string()))
-                .push(") AND p.record_id IN (");
+                 CROSS JOIN households me CROSS JOIN household_people o CROSS JOIN households h
+                 WHERE p.record_id IN (",
+            );
             for (i, id) in records.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
                 }
                 sql.bind(Arg::Text(id.clone()));
             }
+            sql.push(&format!(
+                ") AND p.{column} IS NOT NULL AND me.record_id = p.record_id
+                   AND o.{column} = p.{column} AND o.record_id <> p.record_id
+                   AND h.record_id = o.record_id AND h.proposal_seq < me.proposal_seq
+                   AND h.status IN ("
+            ));
+            sql.bind(Arg::Text(VERIFIED.to_string()))
+                .push(", ")
+                .bind(Arg::Text(QC_PASSED.to_string()))
+                .push(", ")
+                .bind(Arg::Text(DETERMINED.to_string()));
             sql.push(") ORDER BY p.record_id, p.path, o.record_id");
             for row in sql.query(self.backend).fetch_all(self.pool()).await? {
                 out.push(Fact {
