@@ -40,11 +40,11 @@
 //! must not depend on the machine. The cost is a counter update per basic
 //! block, which did not show in a measurement (4,096 generated households
 //! through the shipped rules: 181 ms with fuel, 198 ms without, within noise). One fuel unit is roughly one wasm operator and costs a nanosecond or
-//! two. The shipped rules use about 330,000 units per generated household
-//! (42 million for a batch of 128, 3.4 MB of memory; measured by
-//! `engine/tests/hostile.rs`), so the default budget admits batches of about
-//! 6,000 households and stops a runaway loop within a few seconds; size
-//! batches (or raise the budget) accordingly.
+//! two. The shipped rules use about 80,000 units per sample household
+//! (`dsl/tests/wasm_fuel.rs` prints it for both exports), so the
+//! default budget admits batches of about 25,000 households and stops a
+//! runaway loop within a few seconds; size batches (or raise the budget)
+//! accordingly.
 //!
 //! **Memory.** Each store's resource limiter refuses to let a memory grow past
 //! `memory_bytes`, and the refusal traps at the `memory.grow` that asked (it
