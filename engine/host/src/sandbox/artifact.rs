@@ -24,7 +24,7 @@ pub(super) fn deserialize(engine: &Engine, verified: File) -> wasmtime::Result<M
     // sha256 of the wasm bytes and of `Engine::precompile_compatibility_hash`
     // (the wasmtime version, the target and every compilation setting), and
     // the caller has just read it through this same handle and compared its
-    // length and sha256 with the `.sum` file written alongside: a torn write,
+    // length and CRC-32 with the `.sum` file written alongside: a torn write,
     // a truncated file or a flipped bit is recompiled rather than loaded.
     // Cache files are only ever replaced by renaming a new file over them,
     // never written in place, so the inode behind this handle keeps the
