@@ -205,23 +205,27 @@ impl<'a> Scan<'a> {
     /// How many elements the array from the current position (just after
     /// its `[`) holds: a quick count of the commas at its own level, which
     /// the element-by-element pass then checks.
+    ///
+    /// Most of an array's bytes are inside strings (keys, names, NIKs,
+    /// dates), so a string is jumped over to its closing quote with
+    /// `memchr2` rather than walked byte by byte (the walk was a fifth of
+    /// `layak run` on the PKH rule alone).
     fn count_elements(&self) -> Option<u32> {
         let rest = self.bytes.get(self.pos..)?;
         let (mut depth, mut commas, mut any) = (0u32, 0u32, false);
-        let mut in_string = false;
-        for &b in rest {
-            if in_string {
-                match b {
-                    b'"' => in_string = false,
-                    b'\\' => return None,
-                    _ => {}
-                }
-                continue;
-            }
+        let mut i = 0;
+        while let Some(&b) = rest.get(i) {
             match b {
                 b'"' => {
-                    in_string = true;
                     any = true;
+                    let tail = rest.get(i + 1..)?;
+                    let end = memchr::memchr2(b'"', b'\\', tail)?;
+                    // A backslash leaves the line to the decoder.
+                    if tail.get(end) != Some(&b'"') {
+                        return None;
+                    }
+                    i += end + 2;
+                    continue;
                 }
                 b'[' | b'{' => {
                     depth += 1;
@@ -233,6 +237,7 @@ impl<'a> Scan<'a> {
                 b' ' | b'\t' | b'\n' | b'\r' => {}
                 _ => any = true,
             }
+            i += 1;
         }
         None
     }
