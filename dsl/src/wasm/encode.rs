@@ -23,7 +23,7 @@ use crate::value::{Record, Value};
 mod read;
 mod scan;
 
-pub use read::households_of_batch;
+pub use read::{households_of_batch, skeletons_of_batch};
 
 /// One record of a household, numbered in the order the encoder writes
 /// them (depth first, fields in schema order, list elements in order).

@@ -18,7 +18,7 @@ use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
 use layak_dsl::wasm::{
     AbiError, compile_module_checked, decode_results, decode_summaries, encode_batch,
-    households_of_batch,
+    households_of_batch, skeletons_of_batch,
 };
 
 use crate::sandbox::{
@@ -180,24 +180,40 @@ impl Engine {
     }
 
     /// [`Engine::decide`] for the `count` households of an encoded `batch`
-    /// (as [`Engine::evaluate_batch`] takes it).
+    /// (as [`Engine::evaluate_batch`] takes it). The compiled engine reads
+    /// back only the skeletons of the households (their records' places and
+    /// keys, all a summary names); when the call fails, the whole
+    /// households, to find the one at fault.
     pub fn decide_batch(
         &self,
         batch: &[u8],
         count: usize,
         ctx: &EvalContext,
     ) -> Vec<Result<Summary, RuntimeError>> {
-        let Some(households) = households_of_batch(&self.program, batch) else {
-            return vec![Err(foreign_batch()); count];
-        };
+        let program = &self.program;
+        let decode = |h: &[Value], r: &[u8]| decode_summaries(program, h, ctx, r);
         match &self.backend {
-            Backend::Interpreter => self.decide(&households, ctx),
-            Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
-                let export = Export::Decide;
-                self.evaluate_wasm(session, Some(batch), &households, ctx, export, |h, r| {
-                    decode_summaries(&self.program, h, ctx, r)
+            Backend::Interpreter => match households_of_batch(program, batch) {
+                Some(households) => self.decide(&households, ctx),
+                None => vec![Err(foreign_batch()); count],
+            },
+            Backend::Wasm { module, sessions } => {
+                let Some(skeletons) = skeletons_of_batch(program, batch) else {
+                    return vec![Err(foreign_batch()); count];
+                };
+                self.with_session(module, sessions, |session| {
+                    match self.call_encoded(session, batch, &skeletons, Export::Decide, &decode) {
+                        Ok(summaries) => summaries.into_iter().map(Ok).collect(),
+                        Err(e) if skeletons.len() <= 1 => vec![Err(e)],
+                        Err(_) => match households_of_batch(program, batch) {
+                            Some(households) => {
+                                self.each_alone(session, &households, ctx, Export::Decide, &decode)
+                            }
+                            None => vec![Err(foreign_batch()); count],
+                        },
+                    }
                 })
-            }),
+            }
         }
     }
 
@@ -238,22 +254,31 @@ impl Engine {
         match whole {
             Ok(decisions) => decisions.into_iter().map(Ok).collect(),
             Err(e) if households.len() <= 1 => vec![Err(e)],
-            // Find the household at fault: each one alone.
-            Err(_) => households
-                .iter()
-                .map(|h| {
-                    self.call(session, std::slice::from_ref(h), ctx, export, &decode)
-                        .and_then(|mut one| {
-                            one.pop().ok_or_else(|| {
-                                RuntimeError::new(
-                                    ErrorCode::Abi,
-                                    "the result block holds no decision",
-                                )
-                            })
-                        })
-                })
-                .collect(),
+            Err(_) => self.each_alone(session, households, ctx, export, &decode),
         }
+    }
+
+    /// Each household in a call of its own: to find the one at fault when
+    /// a call with all of them failed.
+    fn each_alone<T>(
+        &self,
+        session: &mut Session,
+        households: &[Value],
+        ctx: &EvalContext,
+        export: Export,
+        decode: &impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+    ) -> Vec<Result<T, RuntimeError>> {
+        households
+            .iter()
+            .map(|h| {
+                self.call(session, std::slice::from_ref(h), ctx, export, decode)
+                    .and_then(|mut one| {
+                        one.pop().ok_or_else(|| {
+                            RuntimeError::new(ErrorCode::Abi, "the result block holds no decision")
+                        })
+                    })
+            })
+            .collect()
     }
 
     fn call<T>(

@@ -3,7 +3,7 @@
 //!
 //! `generated_households_agree` compares 100,000 households by default,
 //! through both exports of the module (`evaluate`, the whole decision, and
-//! `decide`, the summary)
+//! `decide`, the summary, from values and from an encoded batch)
 //! (`LAYAK_DIFF_HOUSEHOLDS` changes it; the longer run is
 //! `LAYAK_DIFF_HOUSEHOLDS=1000000 cargo test --release -p layak-host
 //! --test all wasm_engine::`). Every decision is compared as the JSON the CLI
@@ -71,19 +71,27 @@ fn compare(
         let expected = interp.evaluate(slice, ctx);
         let actual = wasm.evaluate(slice, ctx);
         let decided = wasm.decide(slice, ctx);
+        // As `layak run` decides: an encoded batch, read back as skeletons.
+        let batch = layak_dsl::wasm::encode_batch(program, slice, ctx);
+        let from_batch = wasm.decide_batch(&batch, slice.len(), ctx);
         assert_eq!(expected.len(), actual.len());
         assert_eq!(expected.len(), decided.len());
-        for ((e, a), d) in expected.iter().zip(&actual).zip(&decided) {
+        assert_eq!(expected.len(), from_batch.len());
+        for (((e, a), d), b) in expected.iter().zip(&actual).zip(&decided).zip(&from_batch) {
             let e = e.as_ref().unwrap();
             // The decide path: the summary line's bytes.
             let summary = serde_json::to_string(&e.summary()).unwrap();
-            let d = match d {
-                Ok(d) => serde_json::to_string(d).unwrap(),
-                Err(err) => panic!("{what}: the wasm engine's decide path failed: {err}"),
-            };
-            if summary != d {
-                let diff = first_difference(&summary, &d);
-                panic!("{what}: the decide path's summary disagrees\n{diff}");
+            for (how, d) in [("values", d), ("batch", b)] {
+                let d = match d {
+                    Ok(d) => serde_json::to_string(d).unwrap(),
+                    Err(err) => {
+                        panic!("{what}: the wasm engine's decide path ({how}) failed: {err}")
+                    }
+                };
+                if summary != d {
+                    let diff = first_difference(&summary, &d);
+                    panic!("{what}: the decide path's summary ({how}) disagrees\n{diff}");
+                }
             }
             let e = serde_json::to_string(e).unwrap();
             let a = match a {
@@ -239,4 +247,25 @@ fn a_huge_aggregate_is_stopped_by_the_fuel_limit() {
         serde_json::to_string(expected[0].as_ref().unwrap()).unwrap()
     );
     assert!(wasm.evaluate(&batch[..1], &ctx)[0].is_ok());
+
+    // The decide path over an encoded batch, as `layak run` takes it: the
+    // failed call is retried household by household from the whole
+    // households, not the skeletons the summaries need.
+    let encoded = layak_dsl::wasm::encode_batch(&program, &batch, &ctx);
+    let decided = wasm.decide_batch(&encoded, batch.len(), &ctx);
+    assert_eq!(decided.len(), 3);
+    let err = decided[1]
+        .as_ref()
+        .expect_err("the huge household must be stopped");
+    assert_eq!(err.kind(), ErrorCode::Timeout);
+    for i in [0, 2] {
+        let summary = interp.evaluate(&batch[i..=i], &ctx)[0]
+            .as_ref()
+            .unwrap()
+            .summary();
+        assert_eq!(
+            serde_json::to_string(decided[i].as_ref().unwrap()).unwrap(),
+            serde_json::to_string(&summary).unwrap()
+        );
+    }
 }
