@@ -447,35 +447,16 @@ impl ChunkReader {
         let mut line_start: Option<usize> = None;
         let mut line_len = self.partial.len();
         let mut last_newline = None;
-        for (i, b) in chunk.iter().enumerate() {
-            if *b == b'\n' {
-                self.lines += 1;
-                line_len = 0;
-                line_start = Some(i + 1);
-                last_newline = Some(i);
-                continue;
-            }
-            let over = if line_len == 0 && self.lines >= MAX_STREAM_LINES {
-                Some((
-                    "TOO_MANY_LINES",
-                    format!(
-                        "a stream carries at most {MAX_STREAM_LINES} lines; line {} and the rest were not read: send them in another request",
-                        self.lines + 1
-                    ),
-                ))
-            } else if line_len >= self.max_line {
-                Some((
-                    "LINE_TOO_LONG",
-                    format!(
-                        "line {} is longer than {} bytes (--max-line); it and the rest were not read",
-                        self.lines + 1,
-                        self.max_line
-                    ),
-                ))
-            } else {
-                None
-            };
-            if let Some((what, message)) = over {
+        // From newline to newline (memchr), not byte by byte: the bytes
+        // before the next newline, or the chunk's end, extend the line.
+        let mut pos = 0;
+        loop {
+            let rest = chunk.get(pos..).unwrap_or_default();
+            let newline = memchr::memchr(b'\n', rest);
+            let run = newline.unwrap_or(rest.len());
+            if run > 0
+                && let Some((what, message)) = self.limit(line_len, run)
+            {
                 stop(&self.code, what, message);
                 self.done = true;
                 self.ready = match line_start {
@@ -485,7 +466,13 @@ impl ChunkReader {
                 self.partial.clear();
                 return;
             }
-            line_len += 1;
+            let Some(at) = newline else { break };
+            let end = pos + at;
+            self.lines += 1;
+            line_len = 0;
+            line_start = Some(end + 1);
+            last_newline = Some(end);
+            pos = end + 1;
         }
         match last_newline {
             Some(end) => {
@@ -495,6 +482,32 @@ impl ChunkReader {
                     .extend_from_slice(chunk.get(end + 1..).unwrap_or_default());
             }
             None => self.partial.extend_from_slice(chunk),
+        }
+    }
+
+    /// The limit that `run` more bytes of a line already `line_len` long
+    /// would pass: a new line past [`MAX_STREAM_LINES`], or a line over
+    /// `--max-line`.
+    fn limit(&self, line_len: usize, run: usize) -> Option<(&'static str, String)> {
+        if line_len == 0 && self.lines >= MAX_STREAM_LINES {
+            Some((
+                "TOO_MANY_LINES",
+                format!(
+                    "a stream carries at most {MAX_STREAM_LINES} lines; line {} and the rest were not read: send them in another request",
+                    self.lines + 1
+                ),
+            ))
+        } else if line_len + run > self.max_line {
+            Some((
+                "LINE_TOO_LONG",
+                format!(
+                    "line {} is longer than {} bytes (--max-line); it and the rest were not read",
+                    self.lines + 1,
+                    self.max_line
+                ),
+            ))
+        } else {
+            None
         }
     }
 
@@ -540,5 +553,125 @@ impl Read for ChunkReader {
         }
         self.ready = self.ready.slice(n..);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader as it was, one byte at a time: what `take` must do.
+    trait Bytewise {
+        fn take_bytewise(&mut self, chunk: &Bytes);
+    }
+
+    impl Bytewise for ChunkReader {
+        fn take_bytewise(&mut self, chunk: &Bytes) {
+            // Where the line under way started in `chunk` (None: in `partial`).
+            let mut line_start: Option<usize> = None;
+            let mut line_len = self.partial.len();
+            let mut last_newline = None;
+            for (i, b) in chunk.iter().enumerate() {
+                if *b == b'\n' {
+                    self.lines += 1;
+                    line_len = 0;
+                    line_start = Some(i + 1);
+                    last_newline = Some(i);
+                    continue;
+                }
+                let over = if line_len == 0 && self.lines >= MAX_STREAM_LINES {
+                    Some((
+                        "TOO_MANY_LINES",
+                        format!(
+                            "a stream carries at most {MAX_STREAM_LINES} lines; line {} and the rest were not read: send them in another request",
+                            self.lines + 1
+                        ),
+                    ))
+                } else if line_len >= self.max_line {
+                    Some((
+                        "LINE_TOO_LONG",
+                        format!(
+                            "line {} is longer than {} bytes (--max-line); it and the rest were not read",
+                            self.lines + 1,
+                            self.max_line
+                        ),
+                    ))
+                } else {
+                    None
+                };
+                if let Some((what, message)) = over {
+                    stop(&self.code, what, message);
+                    self.done = true;
+                    self.ready = match line_start {
+                        Some(start) => self.whole(chunk, start),
+                        None => Bytes::new(),
+                    };
+                    self.partial.clear();
+                    return;
+                }
+                line_len += 1;
+            }
+            match last_newline {
+                Some(end) => {
+                    self.ready = self.whole(chunk, end + 1);
+                    self.partial.clear();
+                    self.partial
+                        .extend_from_slice(chunk.get(end + 1..).unwrap_or_default());
+                }
+                None => self.partial.extend_from_slice(chunk),
+            }
+        }
+    }
+
+    fn reader(lines: u64, max_line: usize) -> ChunkReader {
+        let (_, chunks) = mpsc::channel(1);
+        ChunkReader {
+            chunks,
+            ready: Bytes::new(),
+            partial: Vec::new(),
+            lines,
+            max_line,
+            done: false,
+            code: StopCode::default(),
+        }
+    }
+
+    /// What a reader holds after a chunk, as a comparable string.
+    fn state(r: &ChunkReader) -> String {
+        format!(
+            "ready {:?}, partial {:?}, lines {}, done {}, stopped {:?}",
+            r.ready,
+            r.partial,
+            r.lines,
+            r.done,
+            stopped(&r.code)
+        )
+    }
+
+    proptest::proptest! {
+        /// Chunks of short lines, blank lines and long ones, near the line
+        /// limit or not: the same lines ready, the same line under way and
+        /// the same stop as the byte-by-byte reader, after every chunk.
+        #[test]
+        fn take_reads_as_byte_by_byte(
+            chunks in proptest::collection::vec(
+                proptest::collection::vec(proptest::prop_oneof![3 => proptest::strategy::Just(b'a'), 1 => proptest::strategy::Just(b'\n')], 0..24),
+                1..8,
+            ),
+            max_line in 0_usize..10,
+            near_the_end in proptest::bool::ANY,
+        ) {
+            let lines = if near_the_end { MAX_STREAM_LINES - 3 } else { 0 };
+            let (mut new, mut old) = (reader(lines, max_line), reader(lines, max_line));
+            for chunk in chunks {
+                if new.done {
+                    break;
+                }
+                let chunk = Bytes::from(chunk);
+                ChunkReader::take(&mut new, &chunk);
+                old.take_bytewise(&chunk);
+                proptest::prop_assert_eq!(state(&new), state(&old));
+            }
+        }
     }
 }
