@@ -265,19 +265,21 @@ async fn evaluate_json(
             })
             .collect()
     };
-    let decisions = state.pool.run(run).await??;
     // Nothing is stored, but personal data passed through: recorded, in the
-    // appender's next group commit, before the answer leaves.
-    state
-        .audit
-        .append(PendingAudit {
-            actor: caller.actor().to_string(),
-            action: "evaluate",
-            target: "households sent for evaluation".to_string(),
-            records: count,
-        })
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    // appender's next group commit, before the answer leaves. The entry is
+    // committed while the households are evaluated (once a worker has
+    // taken them: a request refused with 503 sent nothing on), so an
+    // answer of 422 is recorded too.
+    let submitted = state.pool.submit(run)?;
+    let entry = PendingAudit {
+        actor: caller.actor().to_string(),
+        action: "evaluate",
+        target: "households sent for evaluation".to_string(),
+        records: count,
+    };
+    let (decisions, audited) = tokio::join!(submitted.answer(), state.audit.append(entry));
+    let decisions = decisions??;
+    audited.map_err(|e| Problem::internal(&e))?;
     Ok(Json(EvaluateResponse {
         ruleset: hash,
         as_of: req.as_of,

@@ -61,10 +61,11 @@ impl EvalPool {
         })
     }
 
-    /// Runs `f` on a worker and waits for its result: 503
-    /// `EVALUATION_BUSY` at once when the queue is full, 500 when `f`
-    /// panicked.
-    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    /// Queues `f` for a worker, or refuses at once with 503
+    /// `EVALUATION_BUSY` when the queue is full; [`Submitted::answer`]
+    /// waits for what it returns, and the request can go on with other work
+    /// (its audit entry) meanwhile.
+    pub fn submit<T, F>(&self, f: F) -> ApiResult<Submitted<T>>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -75,25 +76,20 @@ impl EvalPool {
             let _ = reply.send(out);
         });
         match self.queue.try_send(task) {
-            Ok(()) => {}
+            Ok(()) => Ok(Submitted { answer }),
             Err(TrySendError::Full(_)) => {
                 tracing::warn!(
                     queue = self.capacity,
                     "evaluation queue full: request refused"
                 );
-                return Err(busy(format!(
+                Err(busy(format!(
                     "{} evaluations are waiting for a thread; send the request again in a moment",
                     self.capacity
-                )));
+                )))
             }
             Err(TrySendError::Disconnected(_)) => {
-                return Err(Problem::internal(&"the evaluation threads stopped"));
+                Err(Problem::internal(&"the evaluation threads stopped"))
             }
-        }
-        match answer.await {
-            Ok(Ok(out)) => Ok(out),
-            Ok(Err(_)) => Err(Problem::internal(&"an evaluation panicked")),
-            Err(_) => Err(Problem::internal(&"an evaluation thread dropped its task")),
         }
     }
 
@@ -106,6 +102,22 @@ impl EvalPool {
                 "{STREAMS} streams of households are being evaluated; send the request again in a moment"
             ))
         })
+    }
+}
+
+/// A task a worker has taken or will take.
+pub struct Submitted<T> {
+    answer: oneshot::Receiver<std::thread::Result<T>>,
+}
+
+impl<T> Submitted<T> {
+    /// What the task returned; 500 if it panicked.
+    pub async fn answer(self) -> ApiResult<T> {
+        match self.answer.await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(_)) => Err(Problem::internal(&"an evaluation panicked")),
+            Err(_) => Err(Problem::internal(&"an evaluation thread dropped its task")),
+        }
     }
 }
 
