@@ -267,9 +267,9 @@ async fn evaluate_json(
     };
     // Nothing is stored, but personal data passed through: recorded, in the
     // appender's next group commit, before the answer leaves. The entry is
-    // committed while the households are evaluated (once a worker has
-    // taken them: a request refused with 503 sent nothing on), so an
-    // answer of 422 is recorded too.
+    // committed while the households are evaluated, once the pool has
+    // queued them (a request refused with 503 writes none), so an answer of
+    // 422 is recorded too.
     let submitted = state.pool.submit(run)?;
     let entry = PendingAudit {
         actor: caller.actor().to_string(),
