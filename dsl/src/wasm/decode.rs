@@ -256,6 +256,24 @@ pub(super) fn where_is(
     }
 }
 
+/// A subject as a summary names it: the record's key, or its path when it
+/// has none (no label), or `[index]` as [`where_is`] gives it.
+pub(super) fn subject_of(
+    program: &Program,
+    recs: &[RecordRef<'_>],
+    recnum: i32,
+    index: i32,
+) -> Result<String, AbiError> {
+    if recnum < 0 {
+        return Ok(format!("[{index}]"));
+    }
+    match recs.get(recnum as usize) {
+        Some(r) => Ok(key_of(program, r.record, r.id)
+            .unwrap_or_else(|| path_of(program, recs, recnum as usize))),
+        None => unexpected(format!("record number {recnum}")),
+    }
+}
+
 /// One household's decoding state.
 struct House<'a, 'h> {
     program: &'a Program,

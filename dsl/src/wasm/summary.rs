@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use super::decode::{AbiError, open, outcome, unexpected};
-use super::encode::{path_of, records_of};
+use super::decode::{AbiError, open, outcome, subject_of, unexpected};
+use super::encode::records_of;
 use super::layout::{ELIGIBLE, NOT_ELIGIBLE, event};
 use crate::context::EvalContext;
 use crate::decision::assemble::Codes;
@@ -118,17 +118,7 @@ pub fn decode_summaries(
                         return unexpected(format!("ruleset {k}"));
                     };
                     let missing_ptr = if e.kind == event::DECISION { e.c } else { e.a };
-                    // The subject's key, or its path when it has none (a
-                    // summary needs no label).
-                    let subject = if recnum < 0 {
-                        "[0]".to_string()
-                    } else {
-                        let Some(r) = recs.get(recnum as usize) else {
-                            return unexpected(format!("record number {recnum}"));
-                        };
-                        key_of(program, r.record, r.id)
-                            .unwrap_or_else(|| path_of(program, &recs, recnum as usize))
-                    };
+                    let subject = subject_of(program, &recs, recnum, 0)?;
                     let (eligible, amount) = if e.kind == event::DECISION {
                         let eligible = match e.a {
                             ELIGIBLE => Some(true),

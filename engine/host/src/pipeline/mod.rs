@@ -339,19 +339,7 @@ pub fn evaluate_all(
     lines: Vec<Line>,
     options: &Options,
 ) -> Result<Vec<Outcome>> {
-    let mut outcomes = Vec::with_capacity(lines.len());
-    run(
-        evaluator,
-        Source::Lines(lines),
-        options,
-        &|_| {},
-        |_, slice| slice,
-        |slice| {
-            outcomes.extend(slice);
-            Ok(())
-        },
-    )?;
-    Ok(outcomes)
+    collect_all(lines, options, |slice| evaluator.evaluate_lines(slice))
 }
 
 /// [`evaluate_all`] for a caller that needs only each line's summary: the
@@ -361,18 +349,23 @@ pub fn decide_all(
     lines: Vec<Line>,
     options: &Options,
 ) -> Result<Vec<SummaryOutcome>> {
+    collect_all(lines, options, |slice| {
+        evaluator.decide_lines_counting(slice, &mut UnknownFields::default())
+    })
+}
+
+/// `lines` through `work` on the pipeline's workers, every outcome kept in
+/// input order.
+fn collect_all<T: Send>(
+    lines: Vec<Line>,
+    options: &Options,
+    work: impl Fn(&[Line]) -> Vec<T> + Sync,
+) -> Result<Vec<T>> {
     let mut outcomes = Vec::with_capacity(lines.len());
-    run_summaries_counting(
-        evaluator,
-        Source::Lines(lines),
-        options,
-        &|_| {},
-        |_, slice| slice,
-        |slice, _| {
-            outcomes.extend(slice);
-            Ok(())
-        },
-    )?;
+    run_with(Source::Lines(lines), options, &|_| {}, work, |slice| {
+        outcomes.extend(slice);
+        Ok(())
+    })?;
     Ok(outcomes)
 }
 

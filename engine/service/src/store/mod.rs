@@ -24,6 +24,7 @@
 //! caller's region prefix and programme.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -470,7 +471,9 @@ impl Sql {
             text.push_str(self.text.get(from..at).unwrap_or_default());
             match backend {
                 Backend::Sqlite => text.push('?'),
-                Backend::Postgres => text.push_str(&format!("${}", n + 1)),
+                Backend::Postgres => {
+                    let _ = write!(text, "${}", n + 1);
+                }
             }
             from = at;
         }

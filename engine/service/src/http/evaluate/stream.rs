@@ -34,7 +34,7 @@ use axum::response::{IntoResponse as _, Response};
 use futures_util::StreamExt as _;
 use layak_dsl::decision::HouseholdDecision;
 use layak_host::output::{error_line, write_summary, write_summary_only};
-use layak_host::pipeline::{self, Line, Options, Outcome, Source, SummaryOutcome};
+use layak_host::pipeline::{self, Line, LineError, Options, Outcome, Source, SummaryOutcome};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -341,17 +341,7 @@ fn render_summaries(
     lines: &[Line],
     outcomes: Vec<SummaryOutcome>,
 ) -> anyhow::Result<(Vec<u8>, u64)> {
-    let mut out = Vec::with_capacity(lines.len() * 256);
-    for (line, outcome) in lines.iter().zip(outcomes) {
-        match outcome {
-            Ok(summary) => write_summary_only(&mut out, summary)?,
-            Err(e) => {
-                serde_json::to_writer(&mut out, &error_line(line, &e))?;
-                out.push(b'\n');
-            }
-        }
-    }
-    Ok((out, lines.len() as u64))
+    render_with(lines, outcomes, write_summary_only)
 }
 
 /// A slice's lines as `layak run` writes them, in input order: a summary
@@ -362,10 +352,21 @@ fn render(
     outcomes: Vec<Outcome>,
     explain: Explain,
 ) -> anyhow::Result<(Vec<u8>, u64)> {
+    render_with(lines, outcomes, |out, decision| {
+        write_decision(out, &decision, explain)
+    })
+}
+
+/// Each outcome written by `write`, or the error-file object of its line.
+fn render_with<T>(
+    lines: &[Line],
+    outcomes: Vec<Result<T, LineError>>,
+    mut write: impl FnMut(&mut Vec<u8>, T) -> anyhow::Result<()>,
+) -> anyhow::Result<(Vec<u8>, u64)> {
     let mut out = Vec::with_capacity(lines.len() * 256);
     for (line, outcome) in lines.iter().zip(outcomes) {
         match outcome {
-            Ok(decision) => write_decision(&mut out, &decision, explain)?,
+            Ok(made) => write(&mut out, made)?,
             Err(e) => {
                 serde_json::to_writer(&mut out, &error_line(line, &e))?;
                 out.push(b'\n');
