@@ -360,6 +360,7 @@ fn slice() -> Func {
     let end = f.i32();
     f.hi(0);
     f.set(n);
+    slice_ascii(&mut f, n);
     f.all([I::I32Const(-1), I::LocalSet(start)]);
     f.all([I::LocalGet(n), I::LocalSet(end)]);
     f.loop_start(i, n);
@@ -410,6 +411,134 @@ fn slice() -> Func {
         I::I64Or,
     ]);
     f
+}
+
+/// The fast path of `slice(t, from, to)` (params 0, 1, 2; `n` the byte
+/// length of `t`): when the first `k = clamp(to, 0, n)` bytes are ASCII,
+/// character positions are byte positions, so the slice is bytes
+/// `max(from, 1) - 1 .. k` (empty at `t` when that is past `k`), returned
+/// at once. The bytes are tested eight at a time with unaligned loads
+/// inside the text (the last load ends at byte `k`, overlapping the one
+/// before). A text of fewer than eight bytes, or with a non-ASCII byte in
+/// the first `k`, falls through to the character-by-character loop, which
+/// gives the same answer on ASCII: a byte after `k` cannot be a
+/// continuation byte, since byte `k - 1` is ASCII.
+fn slice_ascii(f: &mut Func, n: u32) {
+    const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
+    let k = f.i32();
+    let j = f.i32();
+    let w = f.i64();
+    let from = f.i64();
+    // k = clamp(to, 0, n)
+    f.all([I::LocalGet(2), I::LocalGet(n), I::I64ExtendI32U, I::I64GeS]);
+    f.if_();
+    f.all([I::LocalGet(n), I::LocalSet(k)]);
+    f.else_();
+    f.all([I::LocalGet(2), I::I64Const(0), I::I64GtS]);
+    f.if_();
+    f.all([I::LocalGet(2), I::I32WrapI64, I::LocalSet(k)]);
+    f.else_();
+    f.all([I::I32Const(0), I::LocalSet(k)]);
+    f.end();
+    f.end();
+    // w = the high bits of bytes 0..k (HIGH_BITS when n < 8: not tested).
+    f.all([I::LocalGet(n), I::I32Const(8), I::I32LtU]);
+    f.if_();
+    f.all([I::I64Const(HIGH_BITS), I::LocalSet(w)]);
+    f.else_();
+    f.all([I::LocalGet(k), I::I32Const(8), I::I32LtU]);
+    f.if_();
+    // The first word, bytes k.. masked off (k < 8 <= n).
+    f.lo(0);
+    f.all([
+        I::I64Load(mem(0)),
+        I::I64Const(1),
+        I::LocalGet(k),
+        I::I64ExtendI32U,
+        I::I64Const(3),
+        I::I64Shl,
+        I::I64Shl,
+        I::I64Const(1),
+        I::I64Sub,
+        I::I64And,
+        I::LocalSet(w),
+    ]);
+    f.else_();
+    // Words at 0, 8, ... while they end by k, then the word ending at k.
+    f.all([
+        I::I64Const(0),
+        I::LocalSet(w),
+        I::I32Const(0),
+        I::LocalSet(j),
+        I::Loop(wasm_encoder::BlockType::Empty),
+    ]);
+    f.lo(0);
+    f.all([
+        I::LocalGet(j),
+        I::I32Add,
+        I::I64Load(mem(0)),
+        I::LocalGet(w),
+        I::I64Or,
+        I::LocalSet(w),
+        I::LocalGet(j),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalTee(j),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalGet(k),
+        I::I32LeU,
+        I::BrIf(0),
+        I::End,
+    ]);
+    f.lo(0);
+    f.all([
+        I::LocalGet(k),
+        I::I32Add,
+        I::I32Const(8),
+        I::I32Sub,
+        I::I64Load(mem(0)),
+        I::LocalGet(w),
+        I::I64Or,
+        I::LocalSet(w),
+    ]);
+    f.end();
+    f.end();
+    f.all([I::LocalGet(w), I::I64Const(HIGH_BITS), I::I64And, I::I64Eqz]);
+    f.if_();
+    // from = max(from, 1) - 1, as a byte offset
+    f.all([I::LocalGet(1), I::I64Const(1), I::I64LtS]);
+    f.if_();
+    f.all([I::I64Const(0), I::LocalSet(from)]);
+    f.else_();
+    f.all([I::LocalGet(1), I::I64Const(1), I::I64Sub, I::LocalSet(from)]);
+    f.end();
+    f.all([
+        I::LocalGet(from),
+        I::LocalGet(k),
+        I::I64ExtendI32U,
+        I::I64GeS,
+    ]);
+    f.if_();
+    f.lo(0);
+    f.all([I::I64ExtendI32U, I::Return]);
+    f.end();
+    f.lo(0);
+    f.all([
+        I::LocalGet(from),
+        I::I32WrapI64,
+        I::I32Add,
+        I::I64ExtendI32U,
+        I::LocalGet(k),
+        I::I64ExtendI32U,
+        I::LocalGet(from),
+        I::I64Sub,
+        I::I64Const(32),
+        I::I64Shl,
+        I::I64Or,
+        I::Return,
+    ]);
+    f.end();
 }
 
 fn to_int() -> Func {
