@@ -330,26 +330,83 @@ fn text_cmp() -> Func {
 }
 
 /// Characters: bytes that are not UTF-8 continuation bytes.
+/// `len(t)`: the characters of `t`, its bytes less its continuation bytes
+/// (`10xxxxxx`), counted eight bytes at a time (`popcnt` of the bytes
+/// whose bit 7 is set and bit 6 clear), then the last few one by one.
 fn len() -> Func {
+    const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
     let mut f = Func::new(1);
     let n = f.i32();
     let i = f.i32();
     let count = f.i64();
+    let w = f.i64();
     f.hi(0);
     f.set(n);
-    f.loop_start(i, n);
+    f.all([I::LocalGet(n), I::I64ExtendI32U, I::LocalSet(count)]);
+    // Words while they end by n: count -= popcnt(w & !w << 1 & HIGH_BITS).
+    f.all([
+        I::Block(wasm_encoder::BlockType::Empty),
+        I::Loop(wasm_encoder::BlockType::Empty),
+        I::LocalGet(i),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalGet(n),
+        I::I32GtU,
+        I::BrIf(1),
+        I::LocalGet(count),
+    ]);
+    f.lo(0);
+    f.all([
+        I::LocalGet(i),
+        I::I32Add,
+        I::I64Load(mem(0)),
+        I::LocalTee(w),
+        I::LocalGet(w),
+        I::I64Const(-1),
+        I::I64Xor,
+        I::I64Const(1),
+        I::I64Shl,
+        I::I64And,
+        I::I64Const(HIGH_BITS),
+        I::I64And,
+        I::I64Popcnt,
+        I::I64Sub,
+        I::LocalSet(count),
+        I::LocalGet(i),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+    // The last bytes, one by one.
+    f.all([
+        I::Block(wasm_encoder::BlockType::Empty),
+        I::Loop(wasm_encoder::BlockType::Empty),
+        I::LocalGet(i),
+        I::LocalGet(n),
+        I::I32GeU,
+        I::BrIf(1),
+        I::LocalGet(count),
+    ]);
     byte_at(&mut f, 0, i);
     f.all([
         I::I32Const(0xC0),
         I::I32And,
         I::I32Const(0x80),
-        I::I32Ne,
+        I::I32Eq,
         I::I64ExtendI32U,
-        I::LocalGet(count),
-        I::I64Add,
+        I::I64Sub,
         I::LocalSet(count),
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
     ]);
-    f.loop_end(i);
     f.get(count);
     f
 }
