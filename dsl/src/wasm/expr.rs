@@ -31,14 +31,19 @@ impl Gen<'_> {
         x.f.set_missing_from_stack(dst);
     }
 
-    /// `acc = acc ∪ m`.
+    /// `acc = acc ∪ m`, with no call when `m` is empty (a present value:
+    /// the common case, and a call costs the fuel counter's save and
+    /// reload around it).
     pub fn union_into(x: &mut Fx, acc: u32, m: u32) {
+        x.f.get(m);
+        x.f.if_();
         x.f.all([
             I::LocalGet(acc),
             I::LocalGet(m),
             I::Call(UNION),
             I::LocalSet(acc),
         ]);
+        x.f.end();
     }
 
     /// Evaluates every operand; their values and the union of their
