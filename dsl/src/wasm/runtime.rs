@@ -229,6 +229,43 @@ fn byte_at(f: &mut Func, text: u32, i: u32) {
     f.all([I::LocalGet(i), I::I32Add, I::I32Load8U(mem(0))]);
 }
 
+/// Pushes the eight bytes of text `text` (a packed payload local) from
+/// byte `i` (a local), as an `i64` (unaligned, little-endian).
+fn word_at(f: &mut Func, text: u32, i: u32) {
+    f.lo(text);
+    f.all([I::LocalGet(i), I::I32Add, I::I64Load(mem(0))]);
+}
+
+/// Runs `body` with `j` (a local) at each word of bytes `0..end`: 0, 8,
+/// ... while the word ends by `end`, then `end - 8`, the last word, which
+/// may overlap the one before (for tests where reading a byte twice does
+/// no harm). `end` must be at least 8.
+fn each_word(f: &mut Func, end: u32, j: u32, mut body: impl FnMut(&mut Func)) {
+    f.all([
+        I::I32Const(0),
+        I::LocalSet(j),
+        I::Loop(wasm_encoder::BlockType::Empty),
+    ]);
+    body(f);
+    f.all([
+        I::LocalGet(j),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalTee(j),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalGet(end),
+        I::I32LeU,
+        I::BrIf(0),
+        I::End,
+        I::LocalGet(end),
+        I::I32Const(8),
+        I::I32Sub,
+        I::LocalSet(j),
+    ]);
+    body(f);
+}
+
 fn text_eq() -> Func {
     let mut f = Func::new(2);
     let n = f.i32();
@@ -242,43 +279,18 @@ fn text_eq() -> Func {
     f.hi(0);
     f.set(n);
     // Eight bytes at a time (NIKs of one household share their first
-    // digits), the last word ending at byte n; shorter texts byte by byte.
-    let word = |f: &mut Func, text: u32, at: u32| {
-        f.lo(text);
-        f.all([I::LocalGet(at), I::I32Add, I::I64Load(mem(0))]);
-    };
+    // digits); shorter texts byte by byte.
     f.all([I::LocalGet(n), I::I32Const(8), I::I32GeU]);
     f.if_();
-    f.all([
-        I::I32Const(0),
-        I::LocalSet(i),
-        I::Loop(wasm_encoder::BlockType::Empty),
-    ]);
-    word(&mut f, 0, i);
-    word(&mut f, 1, i);
-    f.e(I::I64Ne);
-    f.if_();
-    f.all([I::I32Const(0), I::Return]);
-    f.end();
-    f.all([
-        I::LocalGet(i),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalTee(i),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalGet(n),
-        I::I32LeU,
-        I::BrIf(0),
-        I::End,
-        I::LocalGet(n),
-        I::I32Const(8),
-        I::I32Sub,
-        I::LocalSet(i),
-    ]);
-    word(&mut f, 0, i);
-    word(&mut f, 1, i);
-    f.all([I::I64Eq, I::Return]);
+    each_word(&mut f, n, i, |f| {
+        word_at(f, 0, i);
+        word_at(f, 1, i);
+        f.e(I::I64Ne);
+        f.if_();
+        f.all([I::I32Const(0), I::Return]);
+        f.end();
+    });
+    f.all([I::I32Const(1), I::Return]);
     f.end();
     f.loop_start(i, n);
     byte_at(&mut f, 0, i);
@@ -560,44 +572,12 @@ fn slice_ascii(f: &mut Func, n: u32) {
         I::LocalSet(w),
     ]);
     f.else_();
-    // Words at 0, 8, ... while they end by k, then the word ending at k.
-    f.all([
-        I::I64Const(0),
-        I::LocalSet(w),
-        I::I32Const(0),
-        I::LocalSet(j),
-        I::Loop(wasm_encoder::BlockType::Empty),
-    ]);
-    f.lo(0);
-    f.all([
-        I::LocalGet(j),
-        I::I32Add,
-        I::I64Load(mem(0)),
-        I::LocalGet(w),
-        I::I64Or,
-        I::LocalSet(w),
-        I::LocalGet(j),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalTee(j),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalGet(k),
-        I::I32LeU,
-        I::BrIf(0),
-        I::End,
-    ]);
-    f.lo(0);
-    f.all([
-        I::LocalGet(k),
-        I::I32Add,
-        I::I32Const(8),
-        I::I32Sub,
-        I::I64Load(mem(0)),
-        I::LocalGet(w),
-        I::I64Or,
-        I::LocalSet(w),
-    ]);
+    // Every word of bytes 0..k (k >= 8).
+    f.all([I::I64Const(0), I::LocalSet(w)]);
+    each_word(f, k, j, |f| {
+        word_at(f, 0, j);
+        f.all([I::LocalGet(w), I::I64Or, I::LocalSet(w)]);
+    });
     f.end();
     f.end();
     f.all([I::LocalGet(w), I::I64Const(HIGH_BITS), I::I64And, I::I64Eqz]);
