@@ -457,7 +457,7 @@ fn slice() -> Func {
     let end = f.i32();
     f.hi(0);
     f.set(n);
-    slice_ascii(&mut f, n);
+    slice_ascii(&mut f, n, start, end);
     f.all([I::I32Const(-1), I::LocalSet(start)]);
     f.all([I::LocalGet(n), I::LocalSet(end)]);
     f.loop_start(i, n);
@@ -489,6 +489,13 @@ fn slice() -> Func {
     f.end();
     f.end();
     f.loop_end(i);
+    return_slice(&mut f, start, end);
+    f
+}
+
+/// Returns bytes `start..end` (`i32` locals) of text param 0, or the empty
+/// text at its start when `start` is negative (no character in range).
+fn return_slice(f: &mut Func, start: u32, end: u32) {
     f.all([I::LocalGet(start), I::I32Const(0), I::I32LtS]);
     f.if_();
     f.lo(0);
@@ -506,8 +513,8 @@ fn slice() -> Func {
         I::I64Const(32),
         I::I64Shl,
         I::I64Or,
+        I::Return,
     ]);
-    f
 }
 
 /// The fast path of `slice(t, from, to)` (params 0, 1, 2; `n` the byte
@@ -520,7 +527,7 @@ fn slice() -> Func {
 /// the first `k`, falls through to the character-by-character loop, which
 /// gives the same answer on ASCII: a byte after `k` cannot be a
 /// continuation byte, since byte `k - 1` is ASCII.
-fn slice_ascii(f: &mut Func, n: u32) {
+fn slice_ascii(f: &mut Func, n: u32, start: u32, end: u32) {
     const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
     let k = f.i32();
     let j = f.i32();
@@ -578,31 +585,21 @@ fn slice_ascii(f: &mut Func, n: u32) {
     f.else_();
     f.all([I::LocalGet(1), I::I64Const(1), I::I64Sub, I::LocalSet(from)]);
     f.end();
+    // start = from when before k, else none (-1); end = k.
     f.all([
+        I::I32Const(-1),
+        I::LocalGet(from),
+        I::I32WrapI64,
         I::LocalGet(from),
         I::LocalGet(k),
         I::I64ExtendI32U,
         I::I64GeS,
-    ]);
-    f.if_();
-    f.lo(0);
-    f.all([I::I64ExtendI32U, I::Return]);
-    f.end();
-    f.lo(0);
-    f.all([
-        I::LocalGet(from),
-        I::I32WrapI64,
-        I::I32Add,
-        I::I64ExtendI32U,
+        I::Select,
+        I::LocalSet(start),
         I::LocalGet(k),
-        I::I64ExtendI32U,
-        I::LocalGet(from),
-        I::I64Sub,
-        I::I64Const(32),
-        I::I64Shl,
-        I::I64Or,
-        I::Return,
+        I::LocalSet(end),
     ]);
+    return_slice(f, start, end);
     f.end();
 }
 
