@@ -341,6 +341,7 @@ fn text_cmp() -> Func {
     f
 }
 
+/// Characters: bytes that are not UTF-8 continuation bytes.
 /// `len(t)`: the characters of `t`, its bytes less its continuation bytes
 /// (`10xxxxxx`), counted eight bytes at a time (`popcnt` of the bytes
 /// whose bit 7 is set and bit 6 clear), then the last few one by one.
@@ -391,13 +392,17 @@ fn len() -> Func {
         I::End,
         I::End,
     ]);
-    // The last bytes (fewer than eight), one by one: byte i + k.
-    let (k, rest, at) = (f.i32(), f.i32(), f.i32());
-    f.all([I::LocalGet(n), I::LocalGet(i), I::I32Sub, I::LocalSet(rest)]);
-    f.loop_start(k, rest);
-    f.all([I::LocalGet(i), I::LocalGet(k), I::I32Add, I::LocalSet(at)]);
-    f.get(count);
-    byte_at(&mut f, 0, at);
+    // The last bytes, one by one.
+    f.all([
+        I::Block(wasm_encoder::BlockType::Empty),
+        I::Loop(wasm_encoder::BlockType::Empty),
+        I::LocalGet(i),
+        I::LocalGet(n),
+        I::I32GeU,
+        I::BrIf(1),
+        I::LocalGet(count),
+    ]);
+    byte_at(&mut f, 0, i);
     f.all([
         I::I32Const(0xC0),
         I::I32And,
@@ -406,8 +411,14 @@ fn len() -> Func {
         I::I64ExtendI32U,
         I::I64Sub,
         I::LocalSet(count),
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
     ]);
-    f.loop_end(k);
     f.get(count);
     f
 }
