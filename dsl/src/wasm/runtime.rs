@@ -341,7 +341,6 @@ fn text_cmp() -> Func {
     f
 }
 
-/// Characters: bytes that are not UTF-8 continuation bytes.
 /// `len(t)`: the characters of `t`, its bytes less its continuation bytes
 /// (`10xxxxxx`), counted eight bytes at a time (`popcnt` of the bytes
 /// whose bit 7 is set and bit 6 clear), then the last few one by one.
