@@ -229,6 +229,9 @@ fn byte_at(f: &mut Func, text: u32, i: u32) {
     f.all([I::LocalGet(i), I::I32Add, I::I32Load8U(mem(0))]);
 }
 
+/// Bit 7 of each byte of a word: set in a byte that is not ASCII.
+const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
+
 /// Pushes the eight bytes of text `text` (a packed payload local) from
 /// byte `i` (a local), as an `i64` (unaligned, little-endian).
 fn word_at(f: &mut Func, text: u32, i: u32) {
@@ -345,7 +348,6 @@ fn text_cmp() -> Func {
 /// (`10xxxxxx`), counted eight bytes at a time (`popcnt` of the bytes
 /// whose bit 7 is set and bit 6 clear), then the last few one by one.
 fn len() -> Func {
-    const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
     let mut f = Func::new(1);
     let n = f.i32();
     let i = f.i32();
@@ -538,7 +540,6 @@ fn return_slice(f: &mut Func, start: u32, end: u32) {
 /// gives the same answer on ASCII: a byte after `k` cannot be a
 /// continuation byte, since byte `k - 1` is ASCII.
 fn slice_ascii(f: &mut Func, n: u32, start: u32, end: u32) {
-    const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
     let k = f.i32();
     let j = f.i32();
     let w = f.i64();
