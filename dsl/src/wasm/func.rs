@@ -140,9 +140,13 @@ impl Func {
     /// locals); close with [`Func::loop_end`]. In the body, `br 0` goes on
     /// to the next element and `br 2` leaves the loop.
     pub fn loop_start(&mut self, i: u32, count: u32) {
+        self.all([I::I32Const(0), I::LocalSet(i)]);
+        self.loop_on(i, count);
+    }
+
+    /// [`Func::loop_start`] from `i`'s current value: `i in i..count`.
+    pub fn loop_on(&mut self, i: u32, count: u32) {
         self.all([
-            I::I32Const(0),
-            I::LocalSet(i),
             I::Block(BlockType::Empty),
             I::Loop(BlockType::Empty),
             I::LocalGet(i),

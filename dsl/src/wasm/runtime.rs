@@ -394,15 +394,8 @@ fn len() -> Func {
         I::End,
     ]);
     // The last bytes, one by one.
-    f.all([
-        I::Block(wasm_encoder::BlockType::Empty),
-        I::Loop(wasm_encoder::BlockType::Empty),
-        I::LocalGet(i),
-        I::LocalGet(n),
-        I::I32GeU,
-        I::BrIf(1),
-        I::LocalGet(count),
-    ]);
+    f.loop_on(i, n);
+    f.get(count);
     byte_at(&mut f, 0, i);
     f.all([
         I::I32Const(0xC0),
@@ -412,14 +405,8 @@ fn len() -> Func {
         I::I64ExtendI32U,
         I::I64Sub,
         I::LocalSet(count),
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(i),
-        I::Br(0),
-        I::End,
-        I::End,
     ]);
+    f.loop_end(i);
     f.get(count);
     f
 }

@@ -202,16 +202,16 @@ impl Engine {
                     return vec![Err(foreign_batch()); count];
                 };
                 self.with_session(module, sessions, |session| {
-                    match self.call_encoded(session, batch, &skeletons, Export::Decide, &decode) {
-                        Ok(summaries) => summaries.into_iter().map(Ok).collect(),
-                        Err(e) if skeletons.len() <= 1 => vec![Err(e)],
-                        Err(_) => match households_of_batch(program, batch) {
+                    let whole =
+                        self.call_encoded(session, batch, &skeletons, Export::Decide, &decode);
+                    or_each_alone(whole, skeletons.len(), || {
+                        match households_of_batch(program, batch) {
                             Some(households) => {
                                 self.each_alone(session, &households, ctx, Export::Decide, &decode)
                             }
                             None => vec![Err(foreign_batch()); count],
-                        },
-                    }
+                        }
+                    })
                 })
             }
         }
@@ -251,11 +251,9 @@ impl Engine {
             Some(batch) => self.call_encoded(session, batch, households, export, &decode),
             None => self.call(session, households, ctx, export, &decode),
         };
-        match whole {
-            Ok(decisions) => decisions.into_iter().map(Ok).collect(),
-            Err(e) if households.len() <= 1 => vec![Err(e)],
-            Err(_) => self.each_alone(session, households, ctx, export, &decode),
-        }
+        or_each_alone(whole, households.len(), || {
+            self.each_alone(session, households, ctx, export, &decode)
+        })
     }
 
     /// Each household in a call of its own: to find the one at fault when
@@ -304,6 +302,21 @@ impl Engine {
         session
             .call_export_with(export, batch, |result| decode(households, result))?
             .map_err(|e| RuntimeError::new(ErrorCode::Abi, e.to_string()))
+    }
+}
+
+/// What one call over `count` households gave, each household's result;
+/// when it failed, `each_alone` (the households one call at a time) to find
+/// the one at fault, unless there was only one.
+fn or_each_alone<T>(
+    whole: Result<Vec<T>, RuntimeError>,
+    count: usize,
+    each_alone: impl FnOnce() -> Vec<Result<T, RuntimeError>>,
+) -> Vec<Result<T, RuntimeError>> {
+    match whole {
+        Ok(made) => made.into_iter().map(Ok).collect(),
+        Err(e) if count <= 1 => vec![Err(e)],
+        Err(_) => each_alone(),
     }
 }
 

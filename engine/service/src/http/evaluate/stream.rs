@@ -561,66 +561,42 @@ impl Read for ChunkReader {
 mod tests {
     use super::*;
 
-    /// The reader as it was, one byte at a time: what `take` must do.
-    trait Bytewise {
-        fn take_bytewise(&mut self, chunk: &Bytes);
-    }
-
-    impl Bytewise for ChunkReader {
-        fn take_bytewise(&mut self, chunk: &Bytes) {
-            // Where the line under way started in `chunk` (None: in `partial`).
-            let mut line_start: Option<usize> = None;
-            let mut line_len = self.partial.len();
-            let mut last_newline = None;
-            for (i, b) in chunk.iter().enumerate() {
-                if *b == b'\n' {
-                    self.lines += 1;
-                    line_len = 0;
-                    line_start = Some(i + 1);
-                    last_newline = Some(i);
-                    continue;
-                }
-                let over = if line_len == 0 && self.lines >= MAX_STREAM_LINES {
-                    Some((
-                        "TOO_MANY_LINES",
-                        format!(
-                            "a stream carries at most {MAX_STREAM_LINES} lines; line {} and the rest were not read: send them in another request",
-                            self.lines + 1
-                        ),
-                    ))
-                } else if line_len >= self.max_line {
-                    Some((
-                        "LINE_TOO_LONG",
-                        format!(
-                            "line {} is longer than {} bytes (--max-line); it and the rest were not read",
-                            self.lines + 1,
-                            self.max_line
-                        ),
-                    ))
-                } else {
-                    None
+    /// The reader as it was, one byte at a time: what `take` must do. It
+    /// asks `limit` of each byte, where `take` asks it of each run of bytes
+    /// between newlines.
+    fn take_bytewise(r: &mut ChunkReader, chunk: &Bytes) {
+        // Where the line under way started in `chunk` (None: in `partial`).
+        let mut line_start: Option<usize> = None;
+        let mut line_len = r.partial.len();
+        let mut last_newline = None;
+        for (i, b) in chunk.iter().enumerate() {
+            if *b == b'\n' {
+                r.lines += 1;
+                line_len = 0;
+                line_start = Some(i + 1);
+                last_newline = Some(i);
+                continue;
+            }
+            if let Some((what, message)) = r.limit(line_len, 1) {
+                stop(&r.code, what, message);
+                r.done = true;
+                r.ready = match line_start {
+                    Some(start) => r.whole(chunk, start),
+                    None => Bytes::new(),
                 };
-                if let Some((what, message)) = over {
-                    stop(&self.code, what, message);
-                    self.done = true;
-                    self.ready = match line_start {
-                        Some(start) => self.whole(chunk, start),
-                        None => Bytes::new(),
-                    };
-                    self.partial.clear();
-                    return;
-                }
-                line_len += 1;
+                r.partial.clear();
+                return;
             }
-            match last_newline {
-                Some(end) => {
-                    self.ready = self.whole(chunk, end + 1);
-                    self.partial.clear();
-                    self.partial
-                        .extend_from_slice(chunk.get(end + 1..).unwrap_or_default());
-                }
-                None => self.partial.extend_from_slice(chunk),
+            line_len += 1;
+        }
+        match last_newline {
+            Some(end) => {
+                r.ready = r.whole(chunk, end + 1);
+                r.partial.clear();
+                r.partial
+                    .extend_from_slice(chunk.get(end + 1..).unwrap_or_default());
             }
+            None => r.partial.extend_from_slice(chunk),
         }
     }
 
@@ -670,7 +646,7 @@ mod tests {
                 }
                 let chunk = Bytes::from(chunk);
                 ChunkReader::take(&mut new, &chunk);
-                old.take_bytewise(&chunk);
+                take_bytewise(&mut old, &chunk);
                 proptest::prop_assert_eq!(state(&new), state(&old));
             }
         }
