@@ -241,10 +241,18 @@ impl Gen<'_> {
             } => {
                 let negated = *negated;
                 let text = matches!(self.ty(*value), Some(Type::Text));
-                let (vals, acc) = self.strict(x, &[*value, *list]);
-                Self::when_present(x, dst, acc);
-                if let [v, l] = vals.as_slice() {
-                    self.in_list(x, dst, text, *v, *l);
+                if let Some(items) = self.literal_items(*list) {
+                    // `x in [a, b]` on literals: `x == a or x == b`, with
+                    // no list built in the arena and no loop.
+                    let v = self.expr(x, *value);
+                    Self::when_present(x, dst, v.m);
+                    self.in_literals(x, dst, text, v, &items);
+                } else {
+                    let (vals, acc) = self.strict(x, &[*value, *list]);
+                    Self::when_present(x, dst, acc);
+                    if let [v, l] = vals.as_slice() {
+                        self.in_list(x, dst, text, *v, *l);
+                    }
                 }
                 if negated {
                     x.f.all([
@@ -676,6 +684,33 @@ impl Gen<'_> {
             CmpOp::Gt => I::I64GtS,
             CmpOp::Ge => I::I64GeS,
         });
+    }
+
+    /// The items of `list` when it is a list literal of literals (a list
+    /// that can never be undetermined and whose values are known here).
+    fn literal_items(&self, list: ExprId) -> Option<Vec<ExprId>> {
+        match self.p.expr(list)? {
+            Expr::List(items)
+                if items
+                    .iter()
+                    .all(|i| matches!(self.p.expr(*i), Some(Expr::Lit(_)))) =>
+            {
+                Some(items.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// `dst.v = v == items[0] or v == items[1] ...` (false for none), as
+    /// [`Self::in_list`] decides it for a list of those values.
+    fn in_literals(&mut self, x: &mut Fx, dst: Val, text: bool, v: Val, items: &[ExprId]) {
+        x.f.e(I::I32Const(0));
+        for item in items {
+            let c = self.expr(x, *item);
+            Self::compare(x, CmpOp::Eq, text, v, c);
+            x.f.e(I::I32Or);
+        }
+        x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
     }
 
     fn in_list(&mut self, x: &mut Fx, dst: Val, text: bool, v: Val, list: Val) {

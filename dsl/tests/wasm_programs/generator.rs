@@ -366,10 +366,14 @@ impl Gen<'_, '_> {
                     .clone();
                 let op = ["in", "not in"][self.c.below(2)];
                 let v = self.expr(&ty, d);
-                let l = if self.c.one_in(5) {
-                    "[]".to_string()
-                } else {
-                    self.expr(&list(ty), d)
+                // A list of literals is compiled apart (no list is built).
+                let literals: Option<Vec<String>> = (0..1 + self.c.below(4))
+                    .map(|_| self.literal(&ty))
+                    .collect();
+                let l = match literals {
+                    _ if self.c.one_in(5) => "[]".to_string(),
+                    Some(items) if self.c.one_in(3) => format!("[{}]", items.join(", ")),
+                    _ => self.expr(&list(ty), d),
                 };
                 format!("({v} {op} {l})")
             }
