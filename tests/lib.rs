@@ -208,6 +208,7 @@ pub fn compile_run_wasm(bytes: &[u8]) {
     sources.add("main.lyk", source.clone());
     sources.add("tables/codes.txt", schema::TABLE);
     sources.add("tables/none.txt", "# no codes\n");
+    sources.add("tables/digits.txt", schema::DIGIT_TABLE);
     let (checked, diags) = layak_dsl::compile(&sources);
     assert!(
         checked.is_some() && !layak_dsl::diagnostic::has_errors(&diags),

@@ -55,7 +55,7 @@ use serde_json::json;
 use choices::{Choices, choices};
 use extras::{Expected, add_extra_fields};
 use generator::program_source;
-use schema::{AS_OF, HOUSEHOLD, OVERRIDES, TABLE, json_record};
+use schema::{AS_OF, DIGIT_TABLE, HOUSEHOLD, OVERRIDES, TABLE, json_record};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -81,6 +81,7 @@ fn run_case(program: &[u32], households: &[u32], context: &[u32]) -> Result<Outc
     sources.add("main.lyk".to_string(), source.clone());
     sources.add("tables/codes.txt".to_string(), TABLE.to_string());
     sources.add("tables/none.txt".to_string(), "# no codes\n".to_string());
+    sources.add("tables/digits.txt".to_string(), DIGIT_TABLE.to_string());
     let (checked, diagnostics) = compile(&sources);
     if has_errors(&diagnostics) {
         return Err(format!(

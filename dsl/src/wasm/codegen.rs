@@ -22,6 +22,17 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::{Program, Stage, SubjectId, Type};
 use crate::source::Span;
 
+/// A table in the static data, with the slots' mask.
+#[derive(Clone, Copy)]
+pub(super) enum TableAt {
+    /// Codes that are all digits: the hash slots of their keys
+    /// (`runtime::table_keys`).
+    Keys { slots: i32, mask: i32 },
+    /// Any other codes: their packed text payloads (sorted) and the hash
+    /// slots of their indices (`runtime::table`).
+    Texts { codes: i32, slots: i32, mask: i32 },
+}
+
 /// The state of one module's generation.
 pub(super) struct Gen<'p> {
     pub p: &'p Program,
@@ -33,9 +44,8 @@ pub(super) struct Gen<'p> {
     /// The memo table of each shared definition ([`Program::shared_defs`]).
     pub memo: Vec<Option<u32>>,
     texts: HashMap<String, i64>,
-    /// Each table: the address of its codes (packed text payloads, sorted),
-    /// of its hash slots, and the slots' mask.
-    pub tables: Vec<(i32, i32, i32)>,
+    /// Where each table is in the static data.
+    pub tables: Vec<TableAt>,
     pub def_base: u32,
     pub ruleset_base: u32,
     pub ser_base: u32,
@@ -197,6 +207,22 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         sers: Vec::new(),
     };
     for table in &program.tables {
+        // A table of digit codes (the village codes) keeps only their keys;
+        // any other keeps its codes as texts.
+        let keys: Option<Vec<u64>> = table.codes.iter().map(|c| digit_key(c)).collect();
+        if let Some(keys) = keys {
+            g.align_data();
+            let (slots, mask) = key_slots(&keys);
+            let slots_at = g.data_base + g.data.len() as u32;
+            for slot in &slots {
+                g.data.extend_from_slice(&slot.to_le_bytes());
+            }
+            g.tables.push(TableAt::Keys {
+                slots: slots_at as i32,
+                mask: mask as i32,
+            });
+            continue;
+        }
         let codes: Vec<i64> = table.codes.iter().map(|c| g.text_const(c)).collect();
         g.align_data();
         let at = g.data_base + g.data.len() as u32;
@@ -208,7 +234,11 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         for slot in &slots {
             g.data.extend_from_slice(&slot.to_le_bytes());
         }
-        g.tables.push((at as i32, slots_at as i32, mask as i32));
+        g.tables.push(TableAt::Texts {
+            codes: at as i32,
+            slots: slots_at as i32,
+            mask: mask as i32,
+        });
     }
     g.sers = super::trace::serialised_types(program);
 
@@ -333,6 +363,39 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         .section(&code)
         .section(&data);
     Some(module.finish())
+}
+
+/// A digit code's key for `runtime::table_keys`: a 1, then the code's
+/// digits, read as a number (the leading 1 keeps `"07"` apart from `"7"`,
+/// and no key is 0, the empty slot). `None` for a code that is not 0 to
+/// `MAX_KEY_DIGITS` ASCII digits.
+pub(super) fn digit_key(code: &str) -> Option<u64> {
+    if code.len() > runtime::MAX_KEY_DIGITS as usize {
+        return None;
+    }
+    code.bytes().try_fold(1u64, |key, b| {
+        b.is_ascii_digit().then(|| key * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// An open-addressing hash table of a table's digit keys (linear probing,
+/// the slot `runtime::table_keys` starts from): each slot holds a key, 0
+/// when empty. At most two thirds full, as [`hash_slots`].
+fn key_slots(keys: &[u64]) -> (Vec<u64>, u32) {
+    let size = (keys.len() * 3 / 2 + 1).max(8).next_power_of_two();
+    let mask = size as u32 - 1;
+    let mut slots = vec![0u64; size];
+    for &key in keys {
+        let mut h = (key.wrapping_mul(runtime::KEY_HASH) >> 32) as u32 & mask;
+        while let Some(slot) = slots.get_mut(h as usize) {
+            if *slot == 0 || *slot == key {
+                *slot = key;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    (slots, mask)
 }
 
 /// FNV-1a over a text's bytes: the hash of a table's slots, computed the
@@ -697,4 +760,34 @@ pub(super) fn present_bit(f: &mut Func, rec: u32, field: u32) {
         I::I32Const(1 << (field % 32)),
         I::I32And,
     ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{digit_key, key_slots};
+
+    #[test]
+    fn digit_keys_tell_every_digit_code_apart() {
+        assert_eq!(digit_key(""), Some(1));
+        assert_eq!(digit_key("7"), Some(17));
+        assert_eq!(digit_key("007"), Some(1007));
+        assert_eq!(digit_key("3310012001"), Some(13_310_012_001));
+        assert_eq!(digit_key(&"9".repeat(18)), Some(1_999_999_999_999_999_999));
+        // Past 18 digits, signs, spaces and other scripts' digits: no key
+        // (the table then keeps its codes as texts).
+        for code in [&"1".repeat(19) as &str, "-1", "1 2", "12a", "١٢٣"] {
+            assert_eq!(digit_key(code), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn key_slots_hold_every_key_once_and_leave_room() {
+        let keys: Vec<u64> = (0..1000u64).map(|n| 1_000_000 + n * 7).collect();
+        let (slots, mask) = key_slots(&keys);
+        assert_eq!(slots.len(), mask as usize + 1);
+        assert!(slots.len() >= keys.len() * 3 / 2);
+        let mut held: Vec<u64> = slots.iter().copied().filter(|k| *k != 0).collect();
+        held.sort_unstable();
+        assert_eq!(held, keys);
+    }
 }

@@ -5,12 +5,12 @@
 
 use wasm_encoder::Instruction as I;
 
-use super::codegen::{ArgKey, CallKey, Fx, Gen, present_bit};
+use super::codegen::{ArgKey, CallKey, Fx, Gen, TableAt, present_bit};
 use super::func::{Val, mem};
 use super::layout::{PARAM_SLOT, node, reason};
 use super::runtime::{
     G_AS_OF, G_PARAMS, IS_DATE, IS_DIGITS, KAND, KOR, LEN, MUL, NODE, SLICE, STARTS_WITH, TABLE,
-    TEXT_CMP, TEXT_EQ, TO_INT, UNION,
+    TABLE_KEYS, TEXT_CMP, TEXT_EQ, TO_INT, UNION,
 };
 use crate::ir::{ArithOp, Builtin, CmpOp, Expr, ExprId, Lit, RecordId, Type};
 
@@ -294,15 +294,22 @@ impl Gen<'_> {
                 let t = self.tables.get(table.index()).copied();
                 let v = self.expr(x, *value);
                 match t {
-                    Some((at, slots, mask)) => {
+                    Some(at) => {
                         Self::when_present(x, dst, v.m);
-                        x.f.all([
-                            I::LocalGet(v.v),
-                            I::I32Const(at),
-                            I::I32Const(slots),
-                            I::I32Const(mask),
-                            I::Call(TABLE),
-                        ]);
+                        x.f.get(v.v);
+                        match at {
+                            TableAt::Keys { slots, mask } => x.f.all([
+                                I::I32Const(slots),
+                                I::I32Const(mask),
+                                I::Call(TABLE_KEYS),
+                            ]),
+                            TableAt::Texts { codes, slots, mask } => x.f.all([
+                                I::I32Const(codes),
+                                I::I32Const(slots),
+                                I::I32Const(mask),
+                                I::Call(TABLE),
+                            ]),
+                        }
                         if negated {
                             x.f.e(I::I32Eqz);
                         }

@@ -1,7 +1,8 @@
 //! The module's fixed helper functions: the bump arena, missing-set nodes,
 //! the event trace, Kleene logic, text and date builtins, checked
-//! multiplication and table lookup. Their indices come first in the
-//! function index space (the module imports nothing).
+//! multiplication and table lookup (of texts, and of digit codes by key).
+//! Their indices come first in the function index space (the module
+//! imports nothing).
 
 use wasm_encoder::{Instruction as I, ValType};
 
@@ -24,7 +25,8 @@ pub const STARTS_WITH: u32 = 12;
 pub const IS_DATE: u32 = 13;
 pub const MUL: u32 = 14;
 pub const TABLE: u32 = 15;
-pub const HELPERS: u32 = 16;
+pub const TABLE_KEYS: u32 = 16;
+pub const HELPERS: u32 = 17;
 
 /// Globals: the arena's top, the trace's first and last event, `as_of`,
 /// the parameters block, whether the household is returned, the result
@@ -64,6 +66,7 @@ pub fn helpers() -> Vec<(Vec<ValType>, Vec<ValType>, Func)> {
         (vec![I64, I64, I64], vec![I32], is_date()),
         (vec![I64, I64], vec![I64, I32], mul()),
         (vec![I64, I32, I32, I32], vec![I32], table()),
+        (vec![I64, I32, I32], vec![I32], table_keys()),
     ]
 }
 
@@ -886,3 +889,94 @@ fn table() -> Func {
     ]);
     f
 }
+
+/// `table_keys(text, slots, mask)`: whether a text is one of a table of
+/// digit codes, by its keys' hash slots (`codegen::key_slots`): the text's
+/// key (`codegen::digit_key`: a 1, then its digits, as a number), hashed
+/// by [`KEY_HASH`], then linear probing until the key or an empty slot. A
+/// text that is not 0 to 18 ASCII digits has no key and is no such code.
+/// One slot holds the whole key, so a lookup reads one place in memory
+/// where [`table`] reads three (slot, code, the code's bytes).
+fn table_keys() -> Func {
+    let mut f = Func::new(3);
+    let n = f.i32();
+    let i = f.i32();
+    let d = f.i32();
+    let key = f.i64();
+    let h = f.i32();
+    let k = f.i64();
+    f.hi(0);
+    f.all([I::LocalTee(n), I::I32Const(MAX_KEY_DIGITS), I::I32GtU]);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.all([I::I64Const(1), I::LocalSet(key)]);
+    f.loop_start(i, n);
+    byte_at(&mut f, 0, i);
+    f.all([
+        I::I32Const(i32::from(b'0')),
+        I::I32Sub,
+        I::LocalTee(d),
+        I::I32Const(9),
+        I::I32GtU,
+    ]);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.all([
+        I::LocalGet(key),
+        I::I64Const(10),
+        I::I64Mul,
+        I::LocalGet(d),
+        I::I64ExtendI32U,
+        I::I64Add,
+        I::LocalSet(key),
+    ]);
+    f.loop_end(i);
+    f.all([
+        I::LocalGet(key),
+        I::I64Const(KEY_HASH as i64),
+        I::I64Mul,
+        I::I64Const(32),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::LocalSet(h),
+        I::Loop(wasm_encoder::BlockType::Empty),
+        I::LocalGet(h),
+        I::LocalGet(2),
+        I::I32And,
+        I::LocalTee(h),
+        I::I32Const(3),
+        I::I32Shl,
+        I::LocalGet(1),
+        I::I32Add,
+        I::I64Load(mem(0)),
+        I::LocalTee(k),
+        I::I64Eqz,
+    ]);
+    f.if_();
+    f.all([I::I32Const(0), I::Return]);
+    f.end();
+    f.all([I::LocalGet(k), I::LocalGet(key), I::I64Eq]);
+    f.if_();
+    f.all([I::I32Const(1), I::Return]);
+    f.end();
+    f.all([
+        I::LocalGet(h),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(h),
+        I::Br(0),
+        I::End,
+        I::I32Const(0),
+    ]);
+    f
+}
+
+/// The most digits a code may have for a key: a 1 and 18 digits stay
+/// below 2^63.
+pub const MAX_KEY_DIGITS: i32 = 18;
+
+/// The multiplier of a key's hash (the slot is bits 32.. of the product,
+/// masked): the 64-bit golden ratio, as in Fibonacci hashing.
+pub const KEY_HASH: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -386,7 +386,8 @@ impl Gen<'_, '_> {
             }
             7 => {
                 let op = ["in", "not in"][self.c.below(2)];
-                let table = ["CODES", "NONE"][usize::from(self.c.one_in(4))];
+                // Texts, digit codes (kept as keys) and no codes at all.
+                let table = ["CODES", "CODES", "DIGITS", "DIGITS", "NONE"][self.c.below(5)];
                 format!("({} {op} {table})", self.expr(&Ty::Text, d))
             }
             8 => {
@@ -726,6 +727,7 @@ pub(crate) fn program_source(choices: &[u32]) -> String {
     let mut c = Choices::new(choices);
     let mut out = schema_source();
     out.push_str("table CODES = \"tables/codes.txt\"\ntable NONE = \"tables/none.txt\"\n");
+    out.push_str("table DIGITS = \"tables/digits.txt\"\n");
     out.push_str(&param_decls(&mut c));
     let mut g = Gen {
         c: &mut c,

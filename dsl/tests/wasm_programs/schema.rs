@@ -217,6 +217,9 @@ pub(crate) fn schema_source() -> String {
 
 pub(crate) const TABLE: &str = "# codes\n331001: 2001 2002\nA\n123\n007\né\n";
 
+/// Codes that are all digits, which the module keeps as numbers.
+pub(crate) const DIGIT_TABLE: &str = "# digit codes\n331001: 2001 2002\n123\n007\n0\n";
+
 // ---- value pools ---------------------------------------------------------------
 
 /// Integers that matter: small ones for dates and slices, and the edges of
@@ -272,7 +275,10 @@ pub(crate) const TEXTS: &[&str] = &[
     "ñandú",
     "١٢٣",
     "3310012001",
+    "3310012003",
     "331001",
+    "7",
+    "0",
     "asn",
     "a\"b\\c",
     "line\nbreak\t",
