@@ -3,7 +3,7 @@
 
 use crate::ev::{Ev, Rec, V, from_value};
 use crate::ir::{Program, RecordDef, RecordId, Type};
-use crate::value::Record;
+use crate::value::{Record, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -146,6 +146,12 @@ fn field_text(
     let index = index?;
     let field = def.fields.get(index as usize)?;
     let value = record.field(index)?;
-    let v = from_value(value, &field.ty, "");
-    Some(render_value(program, &v, Some(&field.ty), Lang::En))
+    Some(render_field(program, value, &field.ty))
+}
+
+/// A field's value of type `ty` rendered as text, as a key or label is
+/// shown.
+pub fn render_field(program: &Program, value: &Value, ty: &Type) -> String {
+    let v = from_value(value, ty, "");
+    render_value(program, &v, Some(ty), Lang::En)
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
-use super::encode::{RecordRef, path_of, records_of};
+use super::encode::{Placed, RecordRef, path_of, records_of};
 use super::layout::{self, ELIGIBLE, FAILED, NOT_ELIGIBLE, PASSED, event, node};
 use crate::context::{EvalContext, resolve};
 use crate::date::Date;
@@ -105,10 +105,10 @@ impl Block<'_> {
 
     /// A missing set's reasons. Nodes only point to earlier nodes, which
     /// bounds the walk.
-    pub(super) fn missing(
+    pub(super) fn missing<R: Placed>(
         &self,
         program: &Program,
-        recs: &[RecordRef<'_>],
+        recs: &[R],
         ptr: u32,
     ) -> Result<BTreeSet<String>, AbiError> {
         let mut out = BTreeSet::new();
@@ -135,7 +135,7 @@ impl Block<'_> {
                     let name = program
                         .schema
                         .records
-                        .get(rec.id.index())
+                        .get(rec.id().index())
                         .and_then(|r| r.fields.get(b as usize))
                         .map(|f| f.name.as_str());
                     let Some(name) = name else {
@@ -258,9 +258,9 @@ pub(super) fn where_is(
 
 /// A subject as a summary names it: the record's key, or its path when it
 /// has none (no label), or `[index]` as [`where_is`] gives it.
-pub(super) fn subject_of(
+pub(super) fn subject_of<R: Placed>(
     program: &Program,
-    recs: &[RecordRef<'_>],
+    recs: &[R],
     recnum: i32,
     index: i32,
 ) -> Result<String, AbiError> {
@@ -268,7 +268,8 @@ pub(super) fn subject_of(
         return Ok(format!("[{index}]"));
     }
     match recs.get(recnum as usize) {
-        Some(r) => Ok(key_of(program, r.record, r.id)
+        Some(r) => Ok(r
+            .key(program)
             .unwrap_or_else(|| path_of(program, recs, recnum as usize))),
         None => unexpected(format!("record number {recnum}")),
     }

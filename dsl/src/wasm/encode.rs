@@ -23,7 +23,7 @@ use crate::value::{Record, Value};
 mod read;
 mod scan;
 
-pub use read::{households_of_batch, skeletons_of_batch};
+pub use read::{households_of_batch, names_of_batch};
 
 /// One record of a household, numbered in the order the encoder writes
 /// them (depth first, fields in schema order, list elements in order).
@@ -36,15 +36,89 @@ pub(crate) struct RecordRef<'h> {
     place: Option<Place>,
 }
 
+/// What the decoders ask of a household's record, whatever holds it: its
+/// type, its place (for its path) and its key.
+pub(crate) trait Placed {
+    fn id(&self) -> RecordId;
+    fn place(&self) -> Option<&Place>;
+    /// The record's key rendered as text, when it has one.
+    fn key(&self, program: &Program) -> Option<String>;
+}
+
+impl Placed for RecordRef<'_> {
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn place(&self) -> Option<&Place> {
+        self.place.as_ref()
+    }
+
+    fn key(&self, program: &Program) -> Option<String> {
+        crate::explain::key_of(program, self.record, self.id)
+    }
+}
+
+/// A household's records as a summary names them: each record's type,
+/// place and key, numbered as [`records_of`] numbers them, and nothing
+/// else of the household. Read straight from a batch's bytes
+/// (`names_of_batch`, no [`Value`] built) or from a decoded household
+/// ([`Names::of`]).
+#[derive(Debug, Default)]
+pub struct Names(Vec<Named>);
+
+#[derive(Debug)]
+pub(crate) struct Named {
+    id: RecordId,
+    place: Option<Place>,
+    key: Option<String>,
+}
+
+impl Placed for Named {
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn place(&self) -> Option<&Place> {
+        self.place.as_ref()
+    }
+
+    fn key(&self, _: &Program) -> Option<String> {
+        self.key.clone()
+    }
+}
+
+impl Names {
+    /// The names of a decoded household.
+    pub fn of(program: &Program, household: &Value) -> Names {
+        Names(
+            records_of(program, household)
+                .into_iter()
+                .map(|r| Named {
+                    key: r.key(program),
+                    id: r.id,
+                    place: r.place,
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn records(&self) -> &[Named] {
+        &self.0
+    }
+}
+
 /// A record's place in its parent record: the parent's number, the field
 /// holding it, and its positions when that field is a list (more than one
 /// for a list of lists).
-struct Place {
+#[derive(Debug)]
+pub(crate) struct Place {
     parent: usize,
     field: u32,
     index: Index,
 }
 
+#[derive(Debug)]
 enum Index {
     None,
     One(u32),
@@ -60,13 +134,24 @@ pub(crate) fn records_of<'h>(program: &Program, household: &'h Value) -> Vec<Rec
     out
 }
 
+impl Index {
+    /// The positions in the lists around a record.
+    fn of(positions: &[u32]) -> Index {
+        match positions {
+            [] => Index::None,
+            [i] => Index::One(*i),
+            is => Index::Nested(is.into()),
+        }
+    }
+}
+
 /// The path of record number `n` (`""` for the household itself).
-pub(crate) fn path_of(program: &Program, recs: &[RecordRef<'_>], n: usize) -> String {
+pub(crate) fn path_of<R: Placed>(program: &Program, recs: &[R], n: usize) -> String {
     let Some(Place {
         parent,
         field,
         index,
-    }) = recs.get(n).and_then(|r| r.place.as_ref())
+    }) = recs.get(n).and_then(|r| r.place())
     else {
         return String::new();
     };
@@ -79,7 +164,7 @@ pub(crate) fn path_of(program: &Program, recs: &[RecordRef<'_>], n: usize) -> St
     };
     let name = recs
         .get(*parent)
-        .and_then(|p| program.schema.records.get(p.id.index()))
+        .and_then(|p| program.schema.records.get(p.id().index()))
         .and_then(|r| r.fields.get(*field as usize))
         .map_or("", |f| f.name.as_str());
     if !path.is_empty() {
@@ -139,15 +224,10 @@ fn walk_value<'h>(
 ) {
     match (value, ty) {
         (Value::Record(r), Type::Record(id)) => {
-            let index = match index {
-                [] => Index::None,
-                [i] => Index::One(*i),
-                is => Index::Nested(is.into()),
-            };
             let place = Place {
                 parent: at.0,
                 field: at.1,
-                index,
+                index: Index::of(index),
             };
             walk_record(program, r, *id, Some(place), out);
         }

@@ -21,6 +21,6 @@ mod trace;
 
 pub use codegen::{compile_module, compile_module_checked, compile_module_within};
 pub use decode::{AbiError, decode_results};
-pub use encode::{BatchBuilder, encode_batch, households_of_batch, skeletons_of_batch};
+pub use encode::{BatchBuilder, Names, encode_batch, households_of_batch, names_of_batch};
 pub use layout::ABI_VERSION;
 pub use summary::decode_summaries;

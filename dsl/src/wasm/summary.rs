@@ -8,27 +8,26 @@
 use std::collections::BTreeMap;
 
 use super::decode::{AbiError, open, outcome, subject_of, unexpected};
-use super::encode::records_of;
+use super::encode::{Names, Placed};
 use super::layout::{ELIGIBLE, NOT_ELIGIBLE, event};
 use crate::context::EvalContext;
 use crate::decision::assemble::Codes;
 use crate::decision::{CriterionOutcome, Outcome, RulesetOutcome, Status, Summary, SummaryEntry};
-use crate::explain::key_of;
 use crate::ir::{Per, Program, Stage};
-use crate::value::Value;
 
 /// The summaries of a batch from the result block of `decide` (or of
-/// `evaluate`: the explanation's events are skipped), given the same
-/// households the batch was encoded from.
+/// `evaluate`: the explanation's events are skipped), given the names of
+/// the households the batch was encoded from ([`Names::of`] each, or
+/// `names_of_batch`).
 pub fn decode_summaries(
     program: &Program,
-    households: &[Value],
+    households: &[Names],
     _ctx: &EvalContext,
     result: &[u8],
 ) -> Result<Vec<Summary>, AbiError> {
     let (block, mut next) = open(result)?;
     let mut out = Vec::with_capacity(households.len());
-    for (h, household) in households.iter().enumerate() {
+    for (h, names) in households.iter().enumerate() {
         if next == 0 {
             return unexpected("end of the trace");
         }
@@ -37,10 +36,10 @@ pub fn decode_summaries(
             return unexpected(format!("event {} instead of household {h}", first.kind));
         }
         next = first.next;
-        let recs = records_of(program, household);
+        let recs = names.records();
         let record_id = recs
             .first()
-            .and_then(|r| key_of(program, r.record, r.id))
+            .and_then(|r| r.key(program))
             .unwrap_or_default();
         let mut verification: Vec<(usize, RulesetOutcome)> = Vec::new();
         let mut subjects: Vec<(usize, SummaryEntry)> = Vec::new();
@@ -88,7 +87,7 @@ pub fn decode_summaries(
                     // Only an undetermined code lists its missing data.
                     let missing = if result == Outcome::Undetermined {
                         block
-                            .missing(program, &recs, e.v as u32)?
+                            .missing(program, recs, e.v as u32)?
                             .into_iter()
                             .collect()
                     } else {
@@ -118,7 +117,7 @@ pub fn decode_summaries(
                         return unexpected(format!("ruleset {k}"));
                     };
                     let missing_ptr = if e.kind == event::DECISION { e.c } else { e.a };
-                    let subject = subject_of(program, &recs, recnum, 0)?;
+                    let subject = subject_of(program, recs, recnum, 0)?;
                     let (eligible, amount) = if e.kind == event::DECISION {
                         let eligible = match e.a {
                             ELIGIBLE => Some(true),
@@ -137,7 +136,7 @@ pub fn decode_summaries(
                             amount,
                             per: ruleset.benefit.as_ref().map_or(Per::Year, |b| b.per),
                             missing: block
-                                .missing(program, &recs, missing_ptr as u32)?
+                                .missing(program, recs, missing_ptr as u32)?
                                 .into_iter()
                                 .collect(),
                         },

@@ -16,7 +16,9 @@ use layak_dsl::diagnostic::render_terminal;
 use layak_dsl::eval::{EvalContext, evaluate, parse_override};
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, decode_summaries, encode_batch};
+use layak_dsl::wasm::{
+    Names, compile_module, decode_results, decode_summaries, encode_batch, names_of_batch,
+};
 use layak_dsl::{Sources, compile};
 
 pub fn workspace() -> PathBuf {
@@ -140,7 +142,12 @@ impl Runner {
         ctx: &EvalContext,
     ) -> Vec<Summary> {
         let bytes = self.call(program, households, ctx, false);
-        decode_summaries(program, households, ctx, &bytes).unwrap()
+        // What names the records, read from the batch's bytes as `layak
+        // run` reads it, must be what the households themselves give.
+        let names = names_of_batch(program, &encode_batch(program, households, ctx)).unwrap();
+        let of_values: Vec<Names> = households.iter().map(|h| Names::of(program, h)).collect();
+        assert_eq!(format!("{names:?}"), format!("{of_values:?}"));
+        decode_summaries(program, &names, ctx, &bytes).unwrap()
     }
 
     fn call(

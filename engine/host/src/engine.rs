@@ -17,8 +17,8 @@ use layak_dsl::eval::EvalContext;
 use layak_dsl::ir::Program;
 use layak_dsl::value::Value;
 use layak_dsl::wasm::{
-    AbiError, compile_module_checked, decode_results, decode_summaries, encode_batch,
-    households_of_batch, skeletons_of_batch,
+    AbiError, Names, compile_module_checked, decode_results, decode_summaries, encode_batch,
+    households_of_batch, names_of_batch,
 };
 
 use crate::sandbox::{
@@ -149,7 +149,7 @@ impl Engine {
                 .collect(),
             Backend::Wasm { module, sessions } => self.with_session(module, sessions, |session| {
                 self.evaluate_wasm(session, None, households, ctx, Export::Decide, |h, r| {
-                    decode_summaries(&self.program, h, ctx, r)
+                    decode_summaries(&self.program, &names_of(&self.program, h), ctx, r)
                 })
             }),
         }
@@ -181,9 +181,9 @@ impl Engine {
 
     /// [`Engine::decide`] for the `count` households of an encoded `batch`
     /// (as [`Engine::evaluate_batch`] takes it). The compiled engine reads
-    /// back only the skeletons of the households (their records' places and
-    /// keys, all a summary names); when the call fails, the whole
-    /// households, to find the one at fault.
+    /// from the batch only what names the households' records (their
+    /// places and keys, all a summary names: `names_of_batch`); when the
+    /// call fails, the whole households, to find the one at fault.
     pub fn decide_batch(
         &self,
         batch: &[u8],
@@ -191,20 +191,22 @@ impl Engine {
         ctx: &EvalContext,
     ) -> Vec<Result<Summary, RuntimeError>> {
         let program = &self.program;
-        let decode = |h: &[Value], r: &[u8]| decode_summaries(program, h, ctx, r);
+        let decode =
+            |h: &[Value], r: &[u8]| decode_summaries(program, &names_of(program, h), ctx, r);
         match &self.backend {
             Backend::Interpreter => match households_of_batch(program, batch) {
                 Some(households) => self.decide(&households, ctx),
                 None => vec![Err(foreign_batch()); count],
             },
             Backend::Wasm { module, sessions } => {
-                let Some(skeletons) = skeletons_of_batch(program, batch) else {
+                let Some(names) = names_of_batch(program, batch) else {
                     return vec![Err(foreign_batch()); count];
                 };
                 self.with_session(module, sessions, |session| {
+                    let by_names = |n: &[Names], r: &[u8]| decode_summaries(program, n, ctx, r);
                     let whole =
-                        self.call_encoded(session, batch, &skeletons, Export::Decide, &decode);
-                    or_each_alone(whole, skeletons.len(), || {
+                        self.call_encoded(session, batch, &names, Export::Decide, &by_names);
+                    or_each_alone(whole, names.len(), || {
                         match households_of_batch(program, batch) {
                             Some(households) => {
                                 self.each_alone(session, &households, ctx, Export::Decide, &decode)
@@ -291,13 +293,15 @@ impl Engine {
         self.call_encoded(session, &batch, households, export, decode)
     }
 
-    fn call_encoded<T>(
+    /// `batch` in one call; `decode` reads its result with `households`
+    /// (the households themselves, or what names their records).
+    fn call_encoded<T, H>(
         &self,
         session: &mut Session,
         batch: &[u8],
-        households: &[Value],
+        households: &[H],
         export: Export,
-        decode: &impl Fn(&[Value], &[u8]) -> Result<Vec<T>, AbiError>,
+        decode: &impl Fn(&[H], &[u8]) -> Result<Vec<T>, AbiError>,
     ) -> Result<Vec<T>, RuntimeError> {
         session
             .call_export_with(export, batch, |result| decode(households, result))?
@@ -318,6 +322,11 @@ fn or_each_alone<T>(
         Err(e) if count <= 1 => vec![Err(e)],
         Err(_) => each_alone(),
     }
+}
+
+/// What names the records of each household, for `decode_summaries`.
+fn names_of(program: &Program, households: &[Value]) -> Vec<Names> {
+    households.iter().map(|h| Names::of(program, h)).collect()
 }
 
 fn foreign_batch() -> RuntimeError {

@@ -12,7 +12,7 @@ use layak_dsl::date::Date;
 use layak_dsl::eval::{EvalContext, evaluate};
 use layak_dsl::record::decode_line;
 use layak_dsl::value::Value;
-use layak_dsl::wasm::{compile_module, decode_results, decode_summaries, encode_batch};
+use layak_dsl::wasm::{Names, compile_module, decode_results, decode_summaries, encode_batch};
 use layak_host::sandbox::{
     ErrorCode, Export, Limits, LoadOutcome, LoadedModule, Runtime, RuntimeConfig, RuntimeError,
 };
@@ -749,7 +749,8 @@ fn shipped_rules_run_in_the_sandbox() {
     let evaluate_fuel = session.fuel_used();
     let summaries = session
         .call_export_with(Export::Decide, &batch, |block| {
-            decode_summaries(&program, &households, &ctx, block)
+            let names: Vec<Names> = households.iter().map(|h| Names::of(&program, h)).collect();
+            decode_summaries(&program, &names, &ctx, block)
         })
         .unwrap()
         .unwrap();

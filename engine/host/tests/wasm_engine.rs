@@ -71,7 +71,7 @@ fn compare(
         let expected = interp.evaluate(slice, ctx);
         let actual = wasm.evaluate(slice, ctx);
         let decided = wasm.decide(slice, ctx);
-        // As `layak run` decides: an encoded batch, read back as skeletons.
+        // As `layak run` decides: an encoded batch, its records named from its bytes.
         let batch = layak_dsl::wasm::encode_batch(program, slice, ctx);
         let from_batch = wasm.decide_batch(&batch, slice.len(), ctx);
         assert_eq!(expected.len(), actual.len());
@@ -250,7 +250,7 @@ fn a_huge_aggregate_is_stopped_by_the_fuel_limit() {
 
     // The decide path over an encoded batch, as `layak run` takes it: the
     // failed call is retried household by household from the whole
-    // households, not the skeletons the summaries need.
+    // households, not the names of their records the summaries need.
     let encoded = layak_dsl::wasm::encode_batch(&program, &batch, &ctx);
     let decided = wasm.decide_batch(&encoded, batch.len(), &ctx);
     assert_eq!(decided.len(), 3);
