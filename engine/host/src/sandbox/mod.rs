@@ -44,7 +44,7 @@
 //! without fuel, 6.53 and 6.59 with it, about 30% of the module's time and
 //! 9% of stage (d) end to end. We pay it for the reproducible limit. One
 //! fuel unit is roughly one wasm operator. The shipped rules use about
-//! 80,000 units per sample household (`dsl/tests/wasm_fuel.rs` prints it
+//! 70,000 units per sample household (`dsl/tests/wasm_fuel.rs` prints it
 //! for both exports), so the
 //! default budget admits batches of about 25,000 households and stops a
 //! runaway loop within a few seconds; size batches (or raise the budget)
