@@ -126,6 +126,14 @@ impl Gen<'_> {
         let len = self.data.len().next_multiple_of(8);
         self.data.resize(len, 0);
     }
+
+    /// Appends `bytes` to the static data, 8-aligned; their address.
+    fn place(&mut self, bytes: impl IntoIterator<Item = u8>) -> i32 {
+        self.align_data();
+        let at = self.data_base + self.data.len() as u32;
+        self.data.extend(bytes);
+        at as i32
+    }
 }
 
 /// [`compile_module`] within the module size limit
@@ -210,35 +218,25 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         // A table of digit codes (the village codes) keeps only their keys;
         // any other keeps its codes as texts.
         let keys: Option<Vec<u64>> = table.codes.iter().map(|c| digit_key(c)).collect();
-        if let Some(keys) = keys {
-            g.align_data();
-            let (slots, mask) = key_slots(&keys);
-            let slots_at = g.data_base + g.data.len() as u32;
-            for slot in &slots {
-                g.data.extend_from_slice(&slot.to_le_bytes());
+        let at = match keys {
+            Some(keys) => {
+                let (slots, mask) = key_slots(&keys);
+                TableAt::Keys {
+                    slots: g.place(slots.iter().flat_map(|s| s.to_le_bytes())),
+                    mask: mask as i32,
+                }
             }
-            g.tables.push(TableAt::Keys {
-                slots: slots_at as i32,
-                mask: mask as i32,
-            });
-            continue;
-        }
-        let codes: Vec<i64> = table.codes.iter().map(|c| g.text_const(c)).collect();
-        g.align_data();
-        let at = g.data_base + g.data.len() as u32;
-        for c in &codes {
-            g.data.extend_from_slice(&c.to_le_bytes());
-        }
-        let (slots, mask) = hash_slots(&table.codes);
-        let slots_at = g.data_base + g.data.len() as u32;
-        for slot in &slots {
-            g.data.extend_from_slice(&slot.to_le_bytes());
-        }
-        g.tables.push(TableAt::Texts {
-            codes: at as i32,
-            slots: slots_at as i32,
-            mask: mask as i32,
-        });
+            None => {
+                let codes: Vec<i64> = table.codes.iter().map(|c| g.text_const(c)).collect();
+                let (slots, mask) = hash_slots(&table.codes);
+                TableAt::Texts {
+                    codes: g.place(codes.iter().flat_map(|c| c.to_le_bytes())),
+                    slots: g.place(slots.iter().flat_map(|s| s.to_le_bytes())),
+                    mask: mask as i32,
+                }
+            }
+        };
+        g.tables.push(at);
     }
     g.sers = super::trace::serialised_types(program);
 

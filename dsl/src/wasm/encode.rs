@@ -245,6 +245,15 @@ fn walk_value<'h>(
     }
 }
 
+/// What one 8-byte slot holds: a value, or a pointer (relative to the
+/// writer's bytes, so relocated) and the word after it (a text's length, a
+/// list's count; 0 after a record's pointer).
+#[derive(Clone, Copy)]
+enum Slot {
+    Word(i64),
+    Ptr(u32, u32),
+}
+
 /// A growing run of 8-aligned blocks and text bytes, with the offsets of
 /// its pointer words.
 #[derive(Default)]
@@ -286,11 +295,33 @@ impl Writer {
         self.relocs.push(at);
     }
 
-    fn text(&mut self, at: u32, s: &str) {
+    /// Writes `slot` into the 8-byte slot at `at`.
+    fn put(&mut self, at: u32, slot: Slot) {
+        match slot {
+            Slot::Word(n) => self.put_i64(at, n),
+            Slot::Ptr(target, extra) => {
+                self.put_ptr(at, target);
+                self.put_u32(at + 4, extra);
+            }
+        }
+    }
+
+    /// A text's bytes; the slot that points to them.
+    fn text(&mut self, s: &str) -> Slot {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(s.as_bytes());
-        self.put_ptr(at, start);
-        self.put_u32(at + 4, s.len() as u32);
+        Slot::Ptr(start, s.len() as u32)
+    }
+
+    /// A list's array of element slots, placed after the elements' own
+    /// bytes (their records and texts), so that a writer that reads the
+    /// elements one by one need not count them first; the list's slot.
+    fn array(&mut self, items: &[Slot]) -> Slot {
+        let array = self.reserve(8 * items.len() as u32);
+        for (i, item) in items.iter().enumerate() {
+            self.put(array + 8 * i as u32, *item);
+        }
+        Slot::Ptr(array, items.len() as u32)
     }
 
     /// Sets field `field`'s presence bit in the record block at `block`.
@@ -316,27 +347,23 @@ struct Values<'p> {
 }
 
 impl Values<'_> {
-    /// Writes a value into the 8-byte slot at `at`.
-    fn slot(&self, w: &mut Writer, at: u32, value: &Value, ty: &Type) {
+    /// Writes what a value puts after the record that holds it (its
+    /// texts, records and lists); the value's slot.
+    fn slot(&self, w: &mut Writer, value: &Value, ty: &Type) -> Slot {
         match (value, ty) {
-            (Value::Bool(b), _) => w.put_i64(at, i64::from(*b)),
-            (Value::Int(n) | Value::Money(n), _) => w.put_i64(at, *n),
-            (Value::Date(d), _) => w.put_i64(at, i64::from(d.yyyymmdd())),
-            (Value::Enum(i), _) => w.put_i64(at, i64::from(*i)),
-            (Value::Text(s), _) => w.text(at, s),
+            (Value::Bool(b), _) => Slot::Word(i64::from(*b)),
+            (Value::Int(n) | Value::Money(n), _) => Slot::Word(*n),
+            (Value::Date(d), _) => Slot::Word(i64::from(d.yyyymmdd())),
+            (Value::Enum(i), _) => Slot::Word(i64::from(*i)),
+            (Value::Text(s), _) => w.text(s),
             (Value::Record(r), Type::Record(id)) => {
-                let block = self.record(w, r, *id).unwrap_or(0);
-                w.put_ptr(at, block);
+                Slot::Ptr(self.record(w, r, *id).unwrap_or(0), 0)
             }
             (Value::List(items), Type::List(elem)) => {
-                let array = w.reserve(8 * items.len() as u32);
-                w.put_ptr(at, array);
-                w.put_u32(at + 4, items.len() as u32);
-                for (i, item) in items.iter().enumerate() {
-                    self.slot(w, array + 8 * i as u32, item, elem);
-                }
+                let slots: Vec<Slot> = items.iter().map(|item| self.slot(w, item, elem)).collect();
+                w.array(&slots)
             }
-            _ => {}
+            _ => Slot::Word(0),
         }
     }
 
@@ -349,7 +376,8 @@ impl Values<'_> {
         for (i, (field, offset)) in def.fields.iter().zip(&layout.fields).enumerate() {
             if let Some(value) = record.field(i as u32) {
                 w.present(block, i);
-                self.slot(w, block + offset, value, &field.ty);
+                let slot = self.slot(w, value, &field.ty);
+                w.put(block + offset, slot);
             }
         }
         Some(block)
@@ -368,6 +396,8 @@ pub struct BatchBuilder<'p> {
     /// record) and how many of the area's relocations came before its
     /// index entry.
     roots: Vec<(Option<u32>, usize)>,
+    /// The scanner's stack of list element slots, kept between households.
+    items: Vec<Slot>,
 }
 
 impl<'p> BatchBuilder<'p> {
@@ -378,6 +408,7 @@ impl<'p> BatchBuilder<'p> {
             root: root_record(program),
             area: Writer::default(),
             roots: Vec::new(),
+            items: Vec::new(),
         }
     }
 
@@ -427,7 +458,14 @@ impl<'p> BatchBuilder<'p> {
             self.area.next_record,
         );
         self.area.next_record = 0;
-        let scanned = scan::household(self.program, &self.layouts, &mut self.area, root, line);
+        let scanned = scan::household(
+            self.program,
+            &self.layouts,
+            &mut self.area,
+            &mut self.items,
+            root,
+            line,
+        );
         match scanned {
             Some(block) => {
                 self.roots.push((Some(block), self.area.relocs.len()));
@@ -470,7 +508,10 @@ impl<'p> BatchBuilder<'p> {
                         V::Int(n) | V::Money(n) => w.put_i64(at + 8, *n),
                         V::Date(d) => w.put_i64(at + 8, i64::from(d.yyyymmdd())),
                         V::Enum(e) => w.put_i64(at + 8, i64::from(*e)),
-                        V::Text(s) => w.text(at + 8, s),
+                        V::Text(s) => {
+                            let text = w.text(s);
+                            w.put(at + 8, text);
+                        }
                         V::Rec(_) | V::List(_) => {}
                     }
                 }

@@ -15,7 +15,7 @@
 //! schema order (their bytes would follow each other in another order
 //! than [`super::Values`] writes them).
 
-use super::Writer;
+use super::{Slot, Writer};
 use crate::ast::Code;
 use crate::date::Date;
 use crate::ir::{Program, RecordId, Type};
@@ -31,20 +31,24 @@ const MAX_FIELDS: usize = 256;
 
 /// Writes the household of `line` into `w` as the record `root`; its
 /// block's offset, or `None` when the scanner does not take the line (the
-/// caller rolls `w` back).
+/// caller rolls `w` back). `items` is scratch for the slots of list
+/// elements.
 pub(super) fn household(
     program: &Program,
     layouts: &[RecordLayout],
     w: &mut Writer,
+    items: &mut Vec<Slot>,
     root: RecordId,
     line: &str,
 ) -> Option<u32> {
+    items.clear();
     let mut s = Scan {
         program,
         layouts,
         text: line,
         bytes: line.as_bytes(),
         pos: 0,
+        items,
     };
     s.ws();
     let block = s.record(w, root, 0)?;
@@ -83,15 +87,19 @@ fn string_end(bytes: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-struct Scan<'a> {
+struct Scan<'a, 's> {
     program: &'a Program,
     layouts: &'a [RecordLayout],
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// The slots of the elements of the lists being read, innermost last:
+    /// a list's array is written after its elements ([`Writer::array`]),
+    /// so they need not be counted first.
+    items: &'s mut Vec<Slot>,
 }
 
-impl<'a> Scan<'a> {
+impl<'a> Scan<'a, '_> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -231,46 +239,6 @@ impl<'a> Scan<'a> {
         (!matches!(self.peek(), Some(b'e' | b'E'))).then_some(())
     }
 
-    /// How many elements the array from the current position (just after
-    /// its `[`) holds: a quick count of the commas at its own level, which
-    /// the element-by-element pass then checks.
-    ///
-    /// Most of an array's bytes are inside strings (keys, names, NIKs,
-    /// dates), so a string is jumped over to its closing quote with
-    /// `memchr2` rather than walked byte by byte (the walk was a fifth of
-    /// `layak run` on the PKH rule alone).
-    fn count_elements(&self) -> Option<u32> {
-        let rest = self.bytes.get(self.pos..)?;
-        let (mut depth, mut commas, mut any) = (0u32, 0u32, false);
-        let mut i = 0;
-        while let Some(&b) = rest.get(i) {
-            match b {
-                b'"' => {
-                    any = true;
-                    let tail = rest.get(i + 1..)?;
-                    let end = memchr::memchr2(b'"', b'\\', tail)?;
-                    // A backslash leaves the line to the decoder.
-                    if tail.get(end) != Some(&b'"') {
-                        return None;
-                    }
-                    i += end + 2;
-                    continue;
-                }
-                b'[' | b'{' => {
-                    depth += 1;
-                    any = true;
-                }
-                b']' | b'}' if depth == 0 => return Some(if any { commas + 1 } else { 0 }),
-                b']' | b'}' => depth -= 1,
-                b',' if depth == 0 => commas += 1,
-                b' ' | b'\t' | b'\n' | b'\r' => {}
-                _ => any = true,
-            }
-            i += 1;
-        }
-        None
-    }
-
     /// A record block for the object at the current position.
     fn record(&mut self, w: &mut Writer, id: RecordId, depth: u32) -> Option<u32> {
         if depth >= MAX_DEPTH {
@@ -326,7 +294,8 @@ impl<'a> Scan<'a> {
                             Type::Int => field.range,
                             _ => None,
                         };
-                        self.value(w, at, &field.ty, range, depth)?;
+                        let slot = self.value(w, &field.ty, range, depth)?;
+                        w.put(at, slot);
                     }
                 }
                 None if def.ignored.iter().any(|n| n == key) => self.skip(depth + 1)?,
@@ -343,37 +312,34 @@ impl<'a> Scan<'a> {
         (!missing).then_some(block)
     }
 
-    /// A present value of type `ty` into the slot at `at`.
+    /// A present value of type `ty`: what it puts after its record (texts,
+    /// records, lists) is written, its slot returned.
     fn value(
         &mut self,
         w: &mut Writer,
-        at: u32,
         ty: &Type,
         range: Option<(i64, i64)>,
         depth: u32,
-    ) -> Option<()> {
-        match ty {
-            Type::Bool => {
-                let b = match self.peek()? {
-                    b't' => self.literal(b"true").map(|()| 1),
-                    _ => self.literal(b"false").map(|()| 0),
-                }?;
-                w.put_i64(at, b);
-            }
+    ) -> Option<Slot> {
+        Some(match ty {
+            Type::Bool => match self.peek()? {
+                b't' => self.literal(b"true").map(|()| Slot::Word(1)),
+                _ => self.literal(b"false").map(|()| Slot::Word(0)),
+            }?,
             Type::Int | Type::Money => {
                 let n = self.integer()?;
                 if range.is_some_and(|(lo, hi)| !(lo..=hi).contains(&n)) {
                     return None;
                 }
-                w.put_i64(at, n);
+                Slot::Word(n)
             }
             Type::Date => {
                 let d = Date::parse(self.string()?)?;
-                w.put_i64(at, i64::from(d.yyyymmdd()));
+                Slot::Word(i64::from(d.yyyymmdd()))
             }
             Type::Text => {
                 let s = self.string()?;
-                w.text(at, s);
+                w.text(s)
             }
             Type::Enum(id) => {
                 let def = self.program.schema.enums.get(id.index())?;
@@ -388,38 +354,30 @@ impl<'a> Scan<'a> {
                         |v: &crate::ir::VariantDef| matches!(&v.code, Code::Int(c) if *c == n);
                     def.variants.iter().position(int)
                 }?;
-                w.put_i64(at, found as i64);
+                Slot::Word(found as i64)
             }
-            Type::Record(id) => {
-                let block = self.record(w, *id, depth + 1)?;
-                w.put_ptr(at, block);
-            }
+            Type::Record(id) => Slot::Ptr(self.record(w, *id, depth + 1)?, 0),
             Type::List(elem) => {
                 if depth + 1 >= MAX_DEPTH {
                     return None;
                 }
                 self.eat(b'[')?;
-                let count = self.count_elements()?;
-                let array = w.reserve(count.checked_mul(8)?);
-                w.put_ptr(at, array);
-                w.put_u32(at + 4, count);
                 self.ws();
-                let mut i = 0;
+                let base = self.items.len();
                 let mut more = self.eat(b']').is_none();
                 while more {
-                    if i >= count || self.peek()? == b'n' {
+                    if self.peek()? == b'n' {
                         return None;
                     }
-                    self.value(w, array + 8 * i, elem, None, depth + 1)?;
-                    i += 1;
+                    let item = self.value(w, elem, None, depth + 1)?;
+                    self.items.push(item);
                     more = self.more(b']')?;
                 }
-                if i != count {
-                    return None;
-                }
+                let list = w.array(self.items.get(base..)?);
+                self.items.truncate(base);
+                list
             }
-        }
-        Some(())
+        })
     }
 }
 
