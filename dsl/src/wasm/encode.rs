@@ -247,11 +247,31 @@ fn walk_value<'h>(
 
 /// What one 8-byte slot holds: a value, or a pointer (relative to the
 /// writer's bytes, so relocated) and the word after it (a text's length, a
-/// list's count; 0 after a record's pointer).
+/// list's count; 0 after a record's pointer). Two scalars, so that it is
+/// returned in registers (as an enum it went through memory, and reading it
+/// back stalled the scanner).
 #[derive(Clone, Copy)]
-enum Slot {
-    Word(i64),
-    Ptr(u32, u32),
+struct Slot {
+    /// The slot's eight bytes, little-endian.
+    bytes: u64,
+    /// Whether the low half is a pointer to relocate.
+    pointer: bool,
+}
+
+impl Slot {
+    fn word(n: i64) -> Slot {
+        Slot {
+            bytes: n as u64,
+            pointer: false,
+        }
+    }
+
+    fn ptr(target: u32, after: u32) -> Slot {
+        Slot {
+            bytes: u64::from(target) | u64::from(after) << 32,
+            pointer: true,
+        }
+    }
 }
 
 /// A growing run of 8-aligned blocks and text bytes, with the offsets of
@@ -297,12 +317,9 @@ impl Writer {
 
     /// Writes `slot` into the 8-byte slot at `at`.
     fn put(&mut self, at: u32, slot: Slot) {
-        match slot {
-            Slot::Word(n) => self.put_i64(at, n),
-            Slot::Ptr(target, extra) => {
-                self.put_ptr(at, target);
-                self.put_u32(at + 4, extra);
-            }
+        self.put_i64(at, slot.bytes as i64);
+        if slot.pointer {
+            self.relocs.push(at);
         }
     }
 
@@ -310,7 +327,7 @@ impl Writer {
     fn text(&mut self, s: &str) -> Slot {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(s.as_bytes());
-        Slot::Ptr(start, s.len() as u32)
+        Slot::ptr(start, s.len() as u32)
     }
 
     /// A list's array of element slots, placed after the elements' own
@@ -321,7 +338,7 @@ impl Writer {
         for (i, item) in items.iter().enumerate() {
             self.put(array + 8 * i as u32, *item);
         }
-        Slot::Ptr(array, items.len() as u32)
+        Slot::ptr(array, items.len() as u32)
     }
 
     /// Sets field `field`'s presence bit in the record block at `block`.
@@ -351,19 +368,19 @@ impl Values<'_> {
     /// texts, records and lists); the value's slot.
     fn slot(&self, w: &mut Writer, value: &Value, ty: &Type) -> Slot {
         match (value, ty) {
-            (Value::Bool(b), _) => Slot::Word(i64::from(*b)),
-            (Value::Int(n) | Value::Money(n), _) => Slot::Word(*n),
-            (Value::Date(d), _) => Slot::Word(i64::from(d.yyyymmdd())),
-            (Value::Enum(i), _) => Slot::Word(i64::from(*i)),
+            (Value::Bool(b), _) => Slot::word(i64::from(*b)),
+            (Value::Int(n) | Value::Money(n), _) => Slot::word(*n),
+            (Value::Date(d), _) => Slot::word(i64::from(d.yyyymmdd())),
+            (Value::Enum(i), _) => Slot::word(i64::from(*i)),
             (Value::Text(s), _) => w.text(s),
             (Value::Record(r), Type::Record(id)) => {
-                Slot::Ptr(self.record(w, r, *id).unwrap_or(0), 0)
+                Slot::ptr(self.record(w, r, *id).unwrap_or(0), 0)
             }
             (Value::List(items), Type::List(elem)) => {
                 let slots: Vec<Slot> = items.iter().map(|item| self.slot(w, item, elem)).collect();
                 w.array(&slots)
             }
-            _ => Slot::Word(0),
+            _ => Slot::word(0),
         }
     }
 

@@ -323,19 +323,19 @@ impl<'a> Scan<'a, '_> {
     ) -> Option<Slot> {
         Some(match ty {
             Type::Bool => match self.peek()? {
-                b't' => self.literal(b"true").map(|()| Slot::Word(1)),
-                _ => self.literal(b"false").map(|()| Slot::Word(0)),
+                b't' => self.literal(b"true").map(|()| Slot::word(1)),
+                _ => self.literal(b"false").map(|()| Slot::word(0)),
             }?,
             Type::Int | Type::Money => {
                 let n = self.integer()?;
                 if range.is_some_and(|(lo, hi)| !(lo..=hi).contains(&n)) {
                     return None;
                 }
-                Slot::Word(n)
+                Slot::word(n)
             }
             Type::Date => {
                 let d = Date::parse(self.string()?)?;
-                Slot::Word(i64::from(d.yyyymmdd()))
+                Slot::word(i64::from(d.yyyymmdd()))
             }
             Type::Text => {
                 let s = self.string()?;
@@ -354,9 +354,9 @@ impl<'a> Scan<'a, '_> {
                         |v: &crate::ir::VariantDef| matches!(&v.code, Code::Int(c) if *c == n);
                     def.variants.iter().position(int)
                 }?;
-                Slot::Word(found as i64)
+                Slot::word(found as i64)
             }
-            Type::Record(id) => Slot::Ptr(self.record(w, *id, depth + 1)?, 0),
+            Type::Record(id) => Slot::ptr(self.record(w, *id, depth + 1)?, 0),
             Type::List(elem) => {
                 if depth + 1 >= MAX_DEPTH {
                     return None;
