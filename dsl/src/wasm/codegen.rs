@@ -376,24 +376,15 @@ pub(super) fn digit_key(code: &str) -> Option<u64> {
     })
 }
 
-/// An open-addressing hash table of a table's digit keys (linear probing,
-/// the slot `runtime::table_keys` starts from): each slot holds a key, 0
-/// when empty. At most two thirds full, as [`hash_slots`].
+/// The hash slots of a table's digit keys (the slot `runtime::table_keys`
+/// starts from): each slot holds a key, 0 when empty.
 fn key_slots(keys: &[u64]) -> (Vec<u64>, u32) {
-    let size = (keys.len() * 3 / 2 + 1).max(8).next_power_of_two();
-    let mask = size as u32 - 1;
-    let mut slots = vec![0u64; size];
-    for &key in keys {
-        let mut h = (key.wrapping_mul(runtime::KEY_HASH) >> 32) as u32 & mask;
-        while let Some(slot) = slots.get_mut(h as usize) {
-            if *slot == 0 || *slot == key {
-                *slot = key;
-                break;
-            }
-            h = (h + 1) & mask;
-        }
-    }
-    (slots, mask)
+    open_slots(keys.iter().map(|&key| (key_hash(key), key)), keys.len())
+}
+
+/// Where `runtime::table_keys` starts looking for `key` (before the mask).
+fn key_hash(key: u64) -> u32 {
+    (key.wrapping_mul(runtime::KEY_HASH) >> 32) as u32
 }
 
 /// FNV-1a over a text's bytes: the hash of a table's slots, computed the
@@ -404,18 +395,32 @@ pub(super) fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
-/// An open-addressing hash table of a table's codes (linear probing): each
-/// slot holds a code's index plus one, 0 when empty. At most two thirds
-/// full, so a lookup costs a probe or two and always meets an empty slot.
+/// The hash slots of a table's codes (by FNV-1a, as `runtime::table`
+/// hashes them): each slot holds a code's index plus one, 0 when empty.
 fn hash_slots(codes: &[String]) -> (Vec<u32>, u32) {
-    let size = (codes.len() * 3 / 2 + 1).max(8).next_power_of_two();
+    let indices = codes.iter().zip(1u32..);
+    open_slots(
+        indices.map(|(code, i)| (fnv1a(code.as_bytes()), i)),
+        codes.len(),
+    )
+}
+
+/// An open-addressing hash table (linear probing) of `len` distinct values,
+/// each placed from its hash masked; `T::default()` marks an empty slot and
+/// is no value. At most two thirds full, so a lookup costs a probe or two
+/// and always meets an empty slot. The slots and the mask.
+fn open_slots<T: Copy + Default + PartialEq>(
+    values: impl Iterator<Item = (u32, T)>,
+    len: usize,
+) -> (Vec<T>, u32) {
+    let size = (len * 3 / 2 + 1).max(8).next_power_of_two();
     let mask = size as u32 - 1;
-    let mut slots = vec![0u32; size];
-    for (i, code) in codes.iter().enumerate() {
-        let mut h = fnv1a(code.as_bytes()) & mask;
+    let mut slots = vec![T::default(); size];
+    for (hash, value) in values {
+        let mut h = hash & mask;
         while let Some(slot) = slots.get_mut(h as usize) {
-            if *slot == 0 {
-                *slot = i as u32 + 1;
+            if *slot == T::default() {
+                *slot = value;
                 break;
             }
             h = (h + 1) & mask;

@@ -64,7 +64,7 @@ impl Placed for RecordRef<'_> {
 /// else of the household. Read straight from a batch's bytes
 /// (`names_of_batch`, no [`Value`] built) or from a decoded household
 /// ([`Names::of`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Names(Vec<Named>);
 
 #[derive(Debug)]

@@ -158,10 +158,15 @@ impl Func {
     }
 
     pub fn loop_end(&mut self, i: u32) {
+        self.loop_end_by(i, 1);
+    }
+
+    /// [`Func::loop_end`] stepping `i` by `step`.
+    pub fn loop_end_by(&mut self, i: u32, step: i32) {
         self.all([
             I::End,
             I::LocalGet(i),
-            I::I32Const(1),
+            I::I32Const(step),
             I::I32Add,
             I::LocalSet(i),
             I::Br(0),

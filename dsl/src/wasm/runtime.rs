@@ -354,28 +354,24 @@ fn len() -> Func {
     let mut f = Func::new(1);
     let n = f.i32();
     let i = f.i32();
+    let words = f.i32();
     let count = f.i64();
     let w = f.i64();
     f.hi(0);
     f.set(n);
     f.all([I::LocalGet(n), I::I64ExtendI32U, I::LocalSet(count)]);
-    // Words while they end by n: count -= popcnt(w & !w << 1 & HIGH_BITS).
+    // The whole words, below n rounded down to 8:
+    // count -= popcnt(w & !w << 1 & HIGH_BITS).
     f.all([
-        I::Block(wasm_encoder::BlockType::Empty),
-        I::Loop(wasm_encoder::BlockType::Empty),
-        I::LocalGet(i),
-        I::I32Const(8),
-        I::I32Add,
         I::LocalGet(n),
-        I::I32GtU,
-        I::BrIf(1),
-        I::LocalGet(count),
+        I::I32Const(-8),
+        I::I32And,
+        I::LocalSet(words),
     ]);
-    f.lo(0);
+    f.loop_start(i, words);
+    f.get(count);
+    word_at(&mut f, 0, i);
     f.all([
-        I::LocalGet(i),
-        I::I32Add,
-        I::I64Load(mem(0)),
         I::LocalTee(w),
         I::LocalGet(w),
         I::I64Const(-1),
@@ -388,14 +384,8 @@ fn len() -> Func {
         I::I64Popcnt,
         I::I64Sub,
         I::LocalSet(count),
-        I::LocalGet(i),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalSet(i),
-        I::Br(0),
-        I::End,
-        I::End,
     ]);
+    f.loop_end_by(i, 8);
     // The last bytes, one by one.
     f.loop_on(i, n);
     f.get(count);
@@ -846,35 +836,60 @@ fn table() -> Func {
         I::LocalSet(h),
     ]);
     f.loop_end(i);
+    // A slot holds a code's index plus one: the code is codes[k - 1].
+    probe(&mut f, h, (2, 3), false, k, |f| {
+        f.all([
+            I::LocalGet(k),
+            I::I32Const(1),
+            I::I32Sub,
+            I::I32Const(3),
+            I::I32Shl,
+            I::LocalGet(1),
+            I::I32Add,
+            I::I64Load(mem(0)),
+            I::LocalGet(0),
+            I::Call(TEXT_EQ),
+        ]);
+    });
+    f
+}
+
+/// Linear probing from hash `h` (an `i32` local) through the slots at
+/// param `params.0`, masked by param `params.1`, ending the function: 0 at
+/// an empty slot (0), 1 when `matches` holds (it pushes an `i32`; the
+/// slot is in local `k`), else on to the next slot. Slots are `u64`s when
+/// `wide`, else `u32`s.
+fn probe(
+    f: &mut Func,
+    h: u32,
+    params: (u32, u32),
+    wide: bool,
+    k: u32,
+    matches: impl FnOnce(&mut Func),
+) {
+    let (shift, load, is_empty) = if wide {
+        (3, I::I64Load(mem(0)), I::I64Eqz)
+    } else {
+        (2, I::I32Load(mem(0)), I::I32Eqz)
+    };
     f.all([
         I::Loop(wasm_encoder::BlockType::Empty),
         I::LocalGet(h),
-        I::LocalGet(3),
+        I::LocalGet(params.1),
         I::I32And,
         I::LocalTee(h),
-        I::I32Const(2),
+        I::I32Const(shift),
         I::I32Shl,
-        I::LocalGet(2),
+        I::LocalGet(params.0),
         I::I32Add,
-        I::I32Load(mem(0)),
+        load,
         I::LocalTee(k),
-        I::I32Eqz,
+        is_empty,
     ]);
     f.if_();
     f.all([I::I32Const(0), I::Return]);
     f.end();
-    f.all([
-        I::LocalGet(k),
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(3),
-        I::I32Shl,
-        I::LocalGet(1),
-        I::I32Add,
-        I::I64Load(mem(0)),
-        I::LocalGet(0),
-        I::Call(TEXT_EQ),
-    ]);
+    matches(f);
     f.if_();
     f.all([I::I32Const(1), I::Return]);
     f.end();
@@ -887,7 +902,6 @@ fn table() -> Func {
         I::End,
         I::I32Const(0),
     ]);
-    f
 }
 
 /// `table_keys(text, slots, mask)`: whether a text is one of a table of
@@ -941,35 +955,10 @@ fn table_keys() -> Func {
         I::I64ShrU,
         I::I32WrapI64,
         I::LocalSet(h),
-        I::Loop(wasm_encoder::BlockType::Empty),
-        I::LocalGet(h),
-        I::LocalGet(2),
-        I::I32And,
-        I::LocalTee(h),
-        I::I32Const(3),
-        I::I32Shl,
-        I::LocalGet(1),
-        I::I32Add,
-        I::I64Load(mem(0)),
-        I::LocalTee(k),
-        I::I64Eqz,
     ]);
-    f.if_();
-    f.all([I::I32Const(0), I::Return]);
-    f.end();
-    f.all([I::LocalGet(k), I::LocalGet(key), I::I64Eq]);
-    f.if_();
-    f.all([I::I32Const(1), I::Return]);
-    f.end();
-    f.all([
-        I::LocalGet(h),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(h),
-        I::Br(0),
-        I::End,
-        I::I32Const(0),
-    ]);
+    probe(&mut f, h, (1, 2), true, k, |f| {
+        f.all([I::LocalGet(k), I::LocalGet(key), I::I64Eq]);
+    });
     f
 }
 

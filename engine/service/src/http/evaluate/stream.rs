@@ -458,13 +458,7 @@ impl ChunkReader {
             if run > 0
                 && let Some((what, message)) = self.limit(line_len, run)
             {
-                stop(&self.code, what, message);
-                self.done = true;
-                self.ready = match line_start {
-                    Some(start) => self.whole(chunk, start),
-                    None => Bytes::new(),
-                };
-                self.partial.clear();
+                self.stop_at(chunk, line_start, what, message);
                 return;
             }
             let Some(at) = newline else { break };
@@ -475,6 +469,31 @@ impl ChunkReader {
             last_newline = Some(end);
             pos = end + 1;
         }
+        self.keep(chunk, last_newline);
+    }
+
+    /// Ends the input at a limit: only the whole lines of `chunk` before
+    /// the offending one (which starts at `line_start`, or began in
+    /// `partial`) are read.
+    fn stop_at(
+        &mut self,
+        chunk: &Bytes,
+        line_start: Option<usize>,
+        what: &'static str,
+        message: String,
+    ) {
+        stop(&self.code, what, message);
+        self.done = true;
+        self.ready = match line_start {
+            Some(start) => self.whole(chunk, start),
+            None => Bytes::new(),
+        };
+        self.partial.clear();
+    }
+
+    /// Keeps a chunk read to its end: its lines up to the last newline
+    /// ready (with `partial` before them), the bytes after it `partial`.
+    fn keep(&mut self, chunk: &Bytes, last_newline: Option<usize>) {
         match last_newline {
             Some(end) => {
                 self.ready = self.whole(chunk, end + 1);
@@ -563,7 +582,7 @@ mod tests {
 
     /// The reader as it was, one byte at a time: what `take` must do. It
     /// asks `limit` of each byte, where `take` asks it of each run of bytes
-    /// between newlines.
+    /// between newlines; both end a chunk through `stop_at` or `keep`.
     fn take_bytewise(r: &mut ChunkReader, chunk: &Bytes) {
         // Where the line under way started in `chunk` (None: in `partial`).
         let mut line_start: Option<usize> = None;
@@ -578,26 +597,12 @@ mod tests {
                 continue;
             }
             if let Some((what, message)) = r.limit(line_len, 1) {
-                stop(&r.code, what, message);
-                r.done = true;
-                r.ready = match line_start {
-                    Some(start) => r.whole(chunk, start),
-                    None => Bytes::new(),
-                };
-                r.partial.clear();
+                r.stop_at(chunk, line_start, what, message);
                 return;
             }
             line_len += 1;
         }
-        match last_newline {
-            Some(end) => {
-                r.ready = r.whole(chunk, end + 1);
-                r.partial.clear();
-                r.partial
-                    .extend_from_slice(chunk.get(end + 1..).unwrap_or_default());
-            }
-            None => r.partial.extend_from_slice(chunk),
-        }
+        r.keep(chunk, last_newline);
     }
 
     fn reader(lines: u64, max_line: usize) -> ChunkReader {
