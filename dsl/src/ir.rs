@@ -602,6 +602,10 @@ impl Expr {
 /// each costs the compiled module a table of its results.
 pub const MAX_SHARED_DEFS: usize = 64;
 
+/// A definition whose body costs less than this (in [`Program::def_costs`]
+/// units) and walks no list is written in place of its calls.
+const INLINE_BELOW: u32 = 12;
+
 /// A definition whose body costs at least this much (in
 /// [`Program::def_costs`] units) is worth sharing.
 const SHARE_FROM_COST: u32 = 12;
@@ -644,6 +648,37 @@ impl Program {
         costs
     }
 
+    /// Which definitions the compiled module writes in place of each call
+    /// (no call, and the body meets its arguments): the cheap ones, whose
+    /// evaluation costs less than a call and a look in a memo table, and
+    /// that walk no list (a list walked once per household is worth
+    /// sharing however cheap its expression).
+    pub fn inlined_defs(&self) -> Vec<bool> {
+        let costs = self.def_costs();
+        let mut stack = Vec::new();
+        self.defs
+            .iter()
+            .zip(costs)
+            .map(|(def, cost)| {
+                if cost >= INLINE_BELOW {
+                    return false;
+                }
+                stack.clear();
+                stack.push(def.body);
+                while let Some(id) = stack.pop() {
+                    match self.expr(id) {
+                        Some(Expr::Project { .. } | Expr::Agg { .. }) => {
+                            return false;
+                        }
+                        Some(e) => e.children_into(&mut stack),
+                        None => {}
+                    }
+                }
+                true
+            })
+            .collect()
+    }
+
     /// Which definitions the compiled module evaluates once per argument
     /// and household (a memo table; see docs/abi.md): those of one
     /// parameter whose body costs enough that looking the result up is
@@ -653,12 +688,15 @@ impl Program {
     /// changes nothing but the work done.
     pub fn shared_defs(&self) -> Vec<bool> {
         let costs = self.def_costs();
+        let inlined = self.inlined_defs();
         let mut left = MAX_SHARED_DEFS;
         self.defs
             .iter()
             .zip(costs)
-            .map(|(def, cost)| {
-                let share = left > 0 && def.params.len() == 1 && cost >= SHARE_FROM_COST;
+            .zip(inlined)
+            .map(|((def, cost), inlined)| {
+                let share =
+                    left > 0 && !inlined && def.params.len() == 1 && cost >= SHARE_FROM_COST;
                 if share {
                     left -= 1;
                 }

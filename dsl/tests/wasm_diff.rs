@@ -168,6 +168,29 @@ fn shipped_rules_share_their_costly_definitions() {
     }
 }
 
+/// The cheap definitions are written in place of their calls; a list
+/// walked once per household (`all_members`) and the costly ones are not.
+#[test]
+fn shipped_rules_inline_their_cheap_definitions() {
+    let program = shipped_rules();
+    let inlined: Vec<&str> = program
+        .defs
+        .iter()
+        .zip(program.inlined_defs())
+        .filter(|(_, inlined)| *inlined)
+        .map(|(d, _)| d.name.as_str())
+        .collect();
+    for name in ["has_text", "nik_day", "school_level", "pregnant"] {
+        assert!(
+            inlined.contains(&name),
+            "`{name}` is not inlined: {inlined:?}"
+        );
+    }
+    for name in ["all_members", "living", "nik_format_ok"] {
+        assert!(!inlined.contains(&name), "`{name}` is inlined: {inlined:?}");
+    }
+}
+
 // ---- damaged and randomised households ---------------------------------------
 
 /// JSON pointers of every value in a document.

@@ -43,6 +43,9 @@ pub(super) struct Gen<'p> {
     data_base: u32,
     /// The memo table of each shared definition ([`Program::shared_defs`]).
     pub memo: Vec<Option<u32>>,
+    /// The definitions written in place of their calls
+    /// ([`Program::inlined_defs`]).
+    pub inline: Vec<bool>,
     texts: HashMap<String, i64>,
     /// Where each table is in the static data.
     pub tables: Vec<TableAt>,
@@ -207,6 +210,7 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         data: Vec::new(),
         data_base: memo_end,
         memo,
+        inline: program.inlined_defs(),
         texts: HashMap::new(),
         tables: Vec::new(),
         def_base: HELPERS,

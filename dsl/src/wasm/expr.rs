@@ -436,14 +436,60 @@ impl Gen<'_> {
         for a in args {
             vals.push(self.expr(x, *a));
         }
-        for v in vals {
-            x.f.all([I::LocalGet(v.v), I::LocalGet(v.m)]);
+        match self.p.defs.get(def as usize) {
+            Some(d) if self.inline.get(def as usize) == Some(&true) => {
+                // The body in place of the call, in a frame of its own: the
+                // parameters are the arguments' values, nothing is stable
+                // (this place may run many times per call of the function),
+                // and the caller's frame comes back afterwards.
+                let frame = std::mem::replace(&mut x.frame, vals.into_iter().map(Some).collect());
+                let stable = std::mem::take(&mut x.stable);
+                let calls = std::mem::take(&mut x.calls);
+                let r = self.expr(x, d.body);
+                x.frame = frame;
+                x.stable = stable;
+                x.calls = calls;
+                x.f.copy(dst, r);
+            }
+            _ => {
+                // A shared definition's memo table is looked up here, so a
+                // result already there costs no call.
+                let memo = match vals.as_slice() {
+                    [arg] => self
+                        .memo
+                        .get(def as usize)
+                        .copied()
+                        .flatten()
+                        .map(|t| (t, *arg)),
+                    _ => None,
+                };
+                if let Some((table, arg)) = memo {
+                    let at = x.f.i32();
+                    super::trace::memo_probe(&mut x.f, table, (arg.v, arg.m), at);
+                    x.f.if_();
+                    x.f.all([
+                        I::LocalGet(at),
+                        I::I64Load(mem(16)),
+                        I::LocalSet(dst.v),
+                        I::LocalGet(at),
+                        I::I32Load(mem(24)),
+                        I::LocalSet(dst.m),
+                    ]);
+                    x.f.else_();
+                }
+                for v in vals {
+                    x.f.all([I::LocalGet(v.v), I::LocalGet(v.m)]);
+                }
+                x.f.all([
+                    I::Call(self.def_base + def),
+                    I::LocalSet(dst.m),
+                    I::LocalSet(dst.v),
+                ]);
+                if memo.is_some() {
+                    x.f.end();
+                }
+            }
         }
-        x.f.all([
-            I::Call(self.def_base + def),
-            I::LocalSet(dst.m),
-            I::LocalSet(dst.v),
-        ]);
         if let Some((flag, value)) = cached {
             x.f.copy(value, dst);
             x.f.all([I::I32Const(1), I::LocalSet(flag)]);

@@ -31,7 +31,7 @@ pub const DATA_BASE: u32 = 16;
 /// `MEMO_ENTRY` bytes, `generation: u32, argument missing: u32, argument:
 /// i64, result: i64, result missing: u32, pad`, indexed by a hash of the
 /// argument (a later argument with the same hash replaces the entry).
-pub const MEMO_BITS: u32 = 6;
+pub const MEMO_BITS: u32 = 7;
 pub const MEMO_ENTRY: u32 = 32;
 pub const MEMO_TABLE: u32 = MEMO_ENTRY << MEMO_BITS;
 

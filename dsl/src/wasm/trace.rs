@@ -7,7 +7,7 @@ use wasm_encoder::{Function, Instruction as I};
 
 use super::aggregates::{ITEM, Items};
 use super::codegen::{Fx, Gen};
-use super::func::{Val, mem};
+use super::func::{Func, Val, mem};
 use super::layout::{
     ELIGIBLE, FAILED, MEMO_BITS, MEMO_ENTRY, NOT_ELIGIBLE, PASSED, UNDETERMINED, event,
 };
@@ -135,9 +135,54 @@ pub fn serialiser(g: &mut Gen<'_>, ty: &Type) -> Function {
     x.f.finish()
 }
 
+/// Leaves on the stack whether the memo `table` holds the result for the
+/// argument in locals `(v, m)` (its payload and missing set), and sets
+/// `at` to the argument's entry. A Fibonacci hash of the payload and the
+/// missing set picks the entry.
+pub fn memo_probe(f: &mut Func, table: u32, (v, m): (u32, u32), at: u32) {
+    memo_entry(f, table, (v, m), at);
+    f.all([
+        I::I32Load(mem(0)),
+        I::GlobalGet(G_GEN),
+        I::I32Eq,
+        I::LocalGet(at),
+        I::I64Load(mem(8)),
+        I::LocalGet(v),
+        I::I64Eq,
+        I::I32And,
+        I::LocalGet(at),
+        I::I32Load(mem(4)),
+        I::LocalGet(m),
+        I::I32Eq,
+        I::I32And,
+    ]);
+}
+
+/// Sets `at` to the memo entry of the argument `(v, m)` and leaves it on
+/// the stack.
+fn memo_entry(f: &mut Func, table: u32, (v, m): (u32, u32), at: u32) {
+    f.all([
+        I::LocalGet(v),
+        I::LocalGet(m),
+        I::I64ExtendI32U,
+        I::I64Xor,
+        I::I64Const(0x9E37_79B9_7F4A_7C15_u64 as i64),
+        I::I64Mul,
+        I::I64Const(i64::from(64 - MEMO_BITS)),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::I32Const(MEMO_ENTRY.trailing_zeros() as i32),
+        I::I32Shl,
+        I::I32Const(table as i32),
+        I::I32Add,
+        I::LocalTee(at),
+    ]);
+}
+
 /// A definition's function. With a memo table (`memo`, for a definition
-/// of one parameter), the result for an argument already seen in this
-/// household is read back instead of evaluated again.
+/// of one parameter) it stores its result there for the argument; every
+/// call looks there first ([`memo_probe`], at the call), so the function
+/// runs once per argument and household.
 pub fn def_function(g: &mut Gen<'_>, def: &Def, memo: Option<u32>) -> Function {
     let n = def.params.len() as u32;
     let mut x = Fx::new(2 * n);
@@ -148,57 +193,11 @@ pub fn def_function(g: &mut Gen<'_>, def: &Def, memo: Option<u32>) -> Function {
         }));
         x.stable.push(crate::ir::LocalId(i));
     }
-    let entry = memo.filter(|_| n == 1).map(|table| {
-        let at = x.f.i32();
-        // A Fibonacci hash of the argument's payload and missing set picks
-        // the entry.
-        x.f.all([
-            I::LocalGet(0),
-            I::I64Const(32),
-            I::I64ShrU,
-            I::LocalGet(0),
-            I::I64Xor,
-            I::I32WrapI64,
-            I::LocalGet(1),
-            I::I32Xor,
-            I::I32Const(0x9E37_79B1_u32 as i32),
-            I::I32Mul,
-            I::I32Const((32 - MEMO_BITS) as i32),
-            I::I32ShrU,
-            I::I32Const(MEMO_ENTRY.trailing_zeros() as i32),
-            I::I32Shl,
-            I::I32Const(table as i32),
-            I::I32Add,
-            I::LocalTee(at),
-            I::I32Load(mem(0)),
-            I::GlobalGet(G_GEN),
-            I::I32Eq,
-            I::LocalGet(at),
-            I::I64Load(mem(8)),
-            I::LocalGet(0),
-            I::I64Eq,
-            I::I32And,
-            I::LocalGet(at),
-            I::I32Load(mem(4)),
-            I::LocalGet(1),
-            I::I32Eq,
-            I::I32And,
-        ]);
-        x.f.if_();
-        x.f.all([
-            I::LocalGet(at),
-            I::I64Load(mem(16)),
-            I::LocalGet(at),
-            I::I32Load(mem(24)),
-            I::Return,
-        ]);
-        x.f.end();
-        at
-    });
     let r = g.expr(&mut x, def.body);
-    if let Some(at) = entry {
+    if let Some(table) = memo.filter(|_| n == 1) {
+        let at = x.f.i32();
+        memo_entry(&mut x.f, table, (0, 1), at);
         x.f.all([
-            I::LocalGet(at),
             I::GlobalGet(G_GEN),
             I::I32Store(mem(0)),
             I::LocalGet(at),
