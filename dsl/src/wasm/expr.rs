@@ -223,6 +223,30 @@ impl Gen<'_> {
                 }
                 x.f.end();
             }
+            Expr::Compare { op, lhs, rhs } if self.len_against_zero(*lhs, *rhs).is_some() => {
+                // `len(t) > 0` and the like: a text has characters when it
+                // has bytes, so `min(len(t), 1)`, read off its byte length,
+                // compares with 0 as `len(t)` does, and nothing is counted.
+                let (op, lhs, rhs) = (*op, *lhs, *rhs);
+                let (t, len_left) = self.len_against_zero(lhs, rhs).unwrap_or((lhs, true));
+                let v = self.expr(x, t);
+                Self::when_present(x, dst, v.m);
+                let (some, zero) = (x.f.val(), x.f.val());
+                x.f.all([
+                    I::LocalGet(v.v),
+                    I::I64Const(32),
+                    I::I64ShrU,
+                    I::I64Const(0),
+                    I::I64Ne,
+                    I::I64ExtendI32U,
+                    I::LocalSet(some.v),
+                ]);
+                x.f.set_const(zero, 0);
+                let (a, b) = if len_left { (some, zero) } else { (zero, some) };
+                Self::compare(x, op, false, a, b);
+                x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
+                x.f.end();
+            }
             Expr::Compare { op, lhs, rhs } => {
                 let op = *op;
                 let text = matches!(self.ty(*lhs), Some(Type::Text));
@@ -412,6 +436,27 @@ impl Gen<'_> {
             }
         }
         dst
+    }
+
+    /// The text of `len(text)` compared with the literal 0, and whether
+    /// `len` is on the left.
+    fn len_against_zero(&self, lhs: ExprId, rhs: ExprId) -> Option<(ExprId, bool)> {
+        let len_of = |id: ExprId| match self.p.expr(id)? {
+            Expr::Builtin {
+                op: Builtin::Len,
+                args,
+            } => match args.as_slice() {
+                [t] => Some(*t),
+                _ => None,
+            },
+            _ => None,
+        };
+        let zero = |id: ExprId| matches!(self.p.expr(id), Some(Expr::Lit(Lit::Int(0))));
+        match (len_of(lhs), len_of(rhs)) {
+            (Some(t), _) if zero(rhs) => Some((t, true)),
+            (_, Some(t)) if zero(lhs) => Some((t, false)),
+            _ => None,
+        }
     }
 
     /// `dst = def(args)`. Definitions are pure: a call whose arguments

@@ -357,6 +357,16 @@ impl Gen<'_, '_> {
                     .clone();
                     (["==", "!="][self.c.below(2)], ty)
                 };
+                if ty == Ty::Int && self.c.one_in(4) {
+                    // `len(t)` against 0 is compiled apart (no character
+                    // is counted).
+                    let l = format!("len({})", self.expr(&Ty::Text, d));
+                    return if self.c.below(2) == 0 {
+                        format!("({l} {op} 0)")
+                    } else {
+                        format!("(0 {op} {l})")
+                    };
+                }
                 let a = self.expr(&ty, d);
                 let b = self.expr(&ty, d);
                 format!("({a} {op} {b})")
