@@ -3,7 +3,7 @@
 //! union their missing sets, as the interpreter does; Kleene operators
 //! stop early exactly where it does.
 
-use wasm_encoder::Instruction as I;
+use wasm_encoder::{Instruction as I, ValType};
 
 use super::codegen::{ArgKey, CallKey, Fx, Gen, TableAt, present_bit};
 use super::func::{Val, mem};
@@ -753,7 +753,7 @@ impl Gen<'_> {
     pub fn compare(x: &mut Fx, op: CmpOp, text: bool, a: Val, b: Val) {
         if text {
             if matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                x.f.all([I::LocalGet(a.v), I::LocalGet(b.v), I::Call(TEXT_EQ)]);
+                Self::text_eq(x, a.v, b.v);
                 if op == CmpOp::Ne {
                     x.f.e(I::I32Eqz);
                 }
@@ -782,6 +782,52 @@ impl Gen<'_> {
             CmpOp::Gt => I::I64GtS,
             CmpOp::Ge => I::I64GeS,
         });
+    }
+
+    /// Pushes whether the texts in `i64` locals `a` and `b` are equal. The
+    /// common cases are said here, with no call: the same payload (a text
+    /// compared with itself), lengths that differ, and 8 to 16 bytes (a
+    /// NIK), which two words cover: the first eight bytes and the last
+    /// eight, both inside the text. Anything else asks `runtime::text_eq`.
+    fn text_eq(x: &mut Fx, a: u32, b: u32) {
+        let n = x.f.i32();
+        let word = |x: &mut Fx, text: u32, from_end: bool| {
+            x.f.lo(text);
+            if from_end {
+                x.f.all([I::LocalGet(n), I::I32Add, I::I32Const(8), I::I32Sub]);
+            }
+            x.f.e(I::I64Load(mem(0)));
+        };
+        x.f.all([I::LocalGet(a), I::LocalGet(b), I::I64Eq]);
+        x.f.if_with(ValType::I32);
+        x.f.e(I::I32Const(1));
+        x.f.else_();
+        x.f.hi(a);
+        x.f.hi(b);
+        x.f.e(I::I32Ne);
+        x.f.if_with(ValType::I32);
+        x.f.e(I::I32Const(0));
+        x.f.else_();
+        x.f.hi(a);
+        x.f.all([
+            I::LocalTee(n),
+            I::I32Const(8),
+            I::I32Sub,
+            I::I32Const(8),
+            I::I32LeU,
+        ]);
+        x.f.if_with(ValType::I32);
+        word(x, a, false);
+        word(x, b, false);
+        x.f.e(I::I64Eq);
+        word(x, a, true);
+        word(x, b, true);
+        x.f.all([I::I64Eq, I::I32And]);
+        x.f.else_();
+        x.f.all([I::LocalGet(a), I::LocalGet(b), I::Call(TEXT_EQ)]);
+        x.f.end();
+        x.f.end();
+        x.f.end();
     }
 
     /// The items of `list` when it is a list literal of literals (a list

@@ -276,6 +276,11 @@ pub(crate) const TEXTS: &[&str] = &[
     "١٢٣",
     "3310012001",
     "3310012003",
+    // NIK-length texts differing late and early (text equality reads a
+    // text of 8 to 16 bytes as its first and last words).
+    "3310014101900001",
+    "3310014101900002",
+    "3310024101900001",
     "331001",
     "7",
     "0",
