@@ -914,6 +914,51 @@ impl Gen<'_> {
                 x.f.all([I::Call(SLICE), I::LocalSet(dst.v)]);
             }
             Builtin::ToInt => {
+                // Two ASCII digits (a NIK's day, month or year) are read
+                // here, with no call: both bytes are the text's own.
+                let two_digits = args.first().map(|t| {
+                    let (w, d0, d1) = (x.f.i32(), x.f.i32(), x.f.i32());
+                    x.f.hi(t.v);
+                    x.f.all([I::I32Const(2), I::I32Eq]);
+                    x.f.if_with(ValType::I32);
+                    x.f.lo(t.v);
+                    x.f.all([
+                        I::I32Load16U(mem(0)),
+                        I::LocalTee(w),
+                        I::I32Const(0xff),
+                        I::I32And,
+                        I::I32Const(48),
+                        I::I32Sub,
+                        I::LocalTee(d0),
+                        I::I32Const(10),
+                        I::I32LtU,
+                        I::LocalGet(w),
+                        I::I32Const(8),
+                        I::I32ShrU,
+                        I::I32Const(48),
+                        I::I32Sub,
+                        I::LocalTee(d1),
+                        I::I32Const(10),
+                        I::I32LtU,
+                        I::I32And,
+                    ]);
+                    x.f.else_();
+                    x.f.e(I::I32Const(0));
+                    x.f.end();
+                    x.f.if_();
+                    x.f.all([
+                        I::LocalGet(d0),
+                        I::I32Const(10),
+                        I::I32Mul,
+                        I::LocalGet(d1),
+                        I::I32Add,
+                        I::I64ExtendI32U,
+                        I::LocalSet(dst.v),
+                        I::I32Const(0),
+                        I::LocalSet(dst.m),
+                    ]);
+                    x.f.else_();
+                });
                 get(x, 0);
                 x.f.all([I::Call(TO_INT), I::LocalSet(dst.m), I::LocalSet(dst.v)]);
                 x.f.get(dst.m);
@@ -926,6 +971,9 @@ impl Gen<'_> {
                     I::LocalSet(dst.m),
                 ]);
                 x.f.end();
+                if two_digits.is_some() {
+                    x.f.end();
+                }
             }
             Builtin::StartsWith => {
                 get(x, 0);
