@@ -888,6 +888,20 @@ impl Gen<'_> {
         ]);
     }
 
+    /// `(from, to)` of a `slice` whose positions are integer literals with
+    /// `1 <= from <= to <= 16`.
+    fn literal_positions(&self, id: ExprId) -> Option<(i64, i64)> {
+        let Some(Expr::Builtin { args, .. }) = self.p.expr(id) else {
+            return None;
+        };
+        let int = |k: usize| match self.p.expr(*args.get(k)?)? {
+            Expr::Lit(Lit::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let (from, to) = (int(1)?, int(2)?);
+        (1 <= from && from <= to && to <= 16).then_some((from, to))
+    }
+
     fn builtin(&mut self, x: &mut Fx, dst: Val, id: ExprId, op: Builtin, args: &[Val]) {
         let get = |x: &mut Fx, k: usize| {
             if let Some(a) = args.get(k) {
@@ -908,10 +922,53 @@ impl Gen<'_> {
                 set_bool(x);
             }
             Builtin::Slice => {
+                // Positions written as literals within the first 16
+                // characters (the NIK's fields) of a text whose first 16
+                // bytes are ASCII: characters are bytes, and the slice is
+                // read off the payload here, with no call.
+                let positions = self.literal_positions(id);
+                let text = args.first().map(|a| a.v);
+                let fast = match (positions, text) {
+                    (Some((from, to)), Some(t)) => {
+                        x.f.hi(t);
+                        x.f.all([I::I32Const(16), I::I32GeU]);
+                        x.f.if_with(ValType::I32);
+                        for off in [0, 8] {
+                            x.f.lo(t);
+                            x.f.e(I::I64Load(mem(off)));
+                        }
+                        x.f.all([
+                            I::I64Or,
+                            I::I64Const(0x8080_8080_8080_8080_u64 as i64),
+                            I::I64And,
+                            I::I64Eqz,
+                        ]);
+                        x.f.else_();
+                        x.f.e(I::I32Const(0));
+                        x.f.end();
+                        x.f.if_();
+                        x.f.all([
+                            I::LocalGet(t),
+                            I::I64Const(0xFFFF_FFFF),
+                            I::I64And,
+                            I::I64Const(from - 1),
+                            I::I64Add,
+                            I::I64Const((to - from + 1) << 32),
+                            I::I64Or,
+                            I::LocalSet(dst.v),
+                        ]);
+                        x.f.else_();
+                        true
+                    }
+                    _ => false,
+                };
                 for k in 0..3 {
                     get(x, k);
                 }
                 x.f.all([I::Call(SLICE), I::LocalSet(dst.v)]);
+                if fast {
+                    x.f.end();
+                }
             }
             Builtin::ToInt => {
                 // Two ASCII digits (a NIK's day, month or year) are read
