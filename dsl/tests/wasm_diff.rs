@@ -142,6 +142,45 @@ fn every_module_validates() {
     }
 }
 
+/// `e ?? d` and `present(e)` on a chain of fields learn only whether the
+/// chain is missing: through a missing record they read nothing, though
+/// in a loop the previous element's record is still in the locals.
+#[test]
+fn presence_through_a_missing_record_in_a_loop() {
+    let source = r#"
+record Home { rooms: int? }
+record Person key id { id: text  home: Home? }
+record House key id { id: text  people: list<Person> }
+subject house: House
+subject person: Person in house.people
+
+ruleset rooms {
+  stage verification
+  for each house
+
+  criterion ROOMS warning {
+    for p in house.people
+    require (p.home.rooms ?? 0) > 2 and present(p.home.rooms)
+    message id "{p.home.rooms ?? 0}"
+    message en "{p.home.rooms ?? 0}"
+  }
+}
+"#;
+    let mut sources = Sources::new();
+    sources.add("main.lyk", source);
+    let program = build(&sources);
+    let households: Vec<Value> = [
+        r#"{"id": "A", "people": [{"id": "1", "home": {"rooms": 5}}, {"id": "2"}, {"id": "3", "home": {}}]}"#,
+        r#"{"id": "B", "people": [{"id": "1"}, {"id": "2", "home": {"rooms": 3}}, {"id": "3"}]}"#,
+    ]
+    .iter()
+    .map(|l| decode_line(&program.schema, l).unwrap())
+    .collect();
+    let ctx = context(&program, "2025-10-01", &[]);
+    let mut runner = Runner::new(&program);
+    assert_eq!(same(&mut runner, &program, &households, &ctx, "rooms"), 2);
+}
+
 /// The names of the definitions `flags` marks.
 fn defs_marked(program: &Program, flags: Vec<bool>) -> Vec<&str> {
     program

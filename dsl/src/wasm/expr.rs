@@ -14,6 +14,10 @@ use super::runtime::{
 };
 use crate::ir::{ArithOp, Builtin, CmpOp, Expr, ExprId, Lit, RecordId, Type};
 
+/// The missing set of a value read by [`Gen::presence`] that is missing:
+/// not a set (no node is at this address), only ever tested against 0.
+const ANY_MISSING: i32 = -1;
+
 impl Gen<'_> {
     /// Pushes a new missing-set node with a reason code.
     pub fn push_reason(x: &mut Fx, code: u32) {
@@ -351,7 +355,7 @@ impl Gen<'_> {
             }
             Expr::Coalesce { value, default } => {
                 let default = *default;
-                let v = self.expr(x, *value);
+                let v = self.presence(x, *value);
                 x.f.get(v.m);
                 x.f.if_();
                 let d = self.expr(x, default);
@@ -361,7 +365,7 @@ impl Gen<'_> {
                 x.f.end();
             }
             Expr::Present(e) => {
-                let v = self.expr(x, *e);
+                let v = self.presence(x, *e);
                 x.f.all([
                     I::LocalGet(v.m),
                     I::I32Eqz,
@@ -627,6 +631,46 @@ impl Gen<'_> {
 
     /// `dst = rec.field` for a present record (`rec` an `i64` local):
     /// undetermined with the field's path when absent.
+    /// `id`'s value where only whether it is missing matters, not which
+    /// data (the value of `present(e)`, of `e ?? d`): a chain of fields
+    /// missing somewhere has the missing set [`ANY_MISSING`], which is no
+    /// set, and nothing is allocated to name the absent field. Anything
+    /// else is [`Gen::expr`].
+    fn presence(&mut self, x: &mut Fx, id: ExprId) -> Val {
+        let Some(&Expr::Field { base, field }) = self.p.expr(id) else {
+            return self.expr(x, id);
+        };
+        let Some(Type::Record(record)) = self.ty(base).cloned() else {
+            return self.expr(x, id);
+        };
+        let Some(offset) = self
+            .layouts
+            .get(record.index())
+            .and_then(|l| l.fields.get(field as usize))
+            .copied()
+        else {
+            return self.expr(x, id);
+        };
+        let b = self.presence(x, base);
+        let dst = x.f.val();
+        x.f.all([I::I32Const(ANY_MISSING), I::LocalSet(dst.m)]);
+        x.f.get(b.m);
+        x.f.e(I::I32Eqz);
+        x.f.if_();
+        present_bit(&mut x.f, b.v, field);
+        x.f.if_();
+        x.f.lo(b.v);
+        x.f.all([
+            I::I64Load(mem(offset)),
+            I::LocalSet(dst.v),
+            I::I32Const(0),
+            I::LocalSet(dst.m),
+        ]);
+        x.f.end();
+        x.f.end();
+        dst
+    }
+
     pub fn read_field(&mut self, x: &mut Fx, dst: Val, rec: u32, record: RecordId, field: u32) {
         let Some(offset) = self
             .layouts
