@@ -629,8 +629,6 @@ impl Gen<'_> {
         x.f.end();
     }
 
-    /// `dst = rec.field` for a present record (`rec` an `i64` local):
-    /// undetermined with the field's path when absent.
     /// `id`'s value where only whether it is missing matters, not which
     /// data (the value of `present(e)`, of `e ?? d`): a chain of fields
     /// missing somewhere has the missing set [`ANY_MISSING`], which is no
@@ -671,6 +669,8 @@ impl Gen<'_> {
         dst
     }
 
+    /// `dst = rec.field` for a present record (`rec` an `i64` local):
+    /// undetermined with the field's path when absent.
     pub fn read_field(&mut self, x: &mut Fx, dst: Val, rec: u32, record: RecordId, field: u32) {
         let Some(offset) = self
             .layouts
