@@ -6,7 +6,7 @@
 use wasm_encoder::{Instruction as I, ValType};
 
 use super::codegen::{ArgKey, CallKey, Fx, Gen, TableAt, present_bit};
-use super::func::{Val, mem};
+use super::func::{Func, Val, mem};
 use super::layout::{PARAM_SLOT, node, reason};
 use super::runtime::{
     G_AS_OF, G_PARAMS, IS_DATE, IS_DIGITS, KAND, KOR, LEN, MUL, NODE, SLICE, STARTS_WITH, TABLE,
@@ -641,12 +641,7 @@ impl Gen<'_> {
         let Some(Type::Record(record)) = self.ty(base).cloned() else {
             return self.expr(x, id);
         };
-        let Some(offset) = self
-            .layouts
-            .get(record.index())
-            .and_then(|l| l.fields.get(field as usize))
-            .copied()
-        else {
+        let Some(offset) = self.field_offset(record, field) else {
             return self.expr(x, id);
         };
         let b = self.presence(x, base);
@@ -655,32 +650,24 @@ impl Gen<'_> {
         x.f.get(b.m);
         x.f.e(I::I32Eqz);
         x.f.if_();
-        present_bit(&mut x.f, b.v, field);
-        x.f.if_();
-        x.f.lo(b.v);
-        x.f.all([
-            I::I64Load(mem(offset)),
-            I::LocalSet(dst.v),
-            I::I32Const(0),
-            I::LocalSet(dst.m),
-        ]);
+        Self::if_field_present(x, dst, b.v, field, offset);
         x.f.end();
         x.f.end();
         dst
     }
 
-    /// `dst = rec.field` for a present record (`rec` an `i64` local):
-    /// undetermined with the field's path when absent.
-    pub fn read_field(&mut self, x: &mut Fx, dst: Val, rec: u32, record: RecordId, field: u32) {
-        let Some(offset) = self
-            .layouts
+    /// Where `field` is in a block of `record`.
+    fn field_offset(&self, record: RecordId, field: u32) -> Option<u32> {
+        self.layouts
             .get(record.index())
             .and_then(|l| l.fields.get(field as usize))
             .copied()
-        else {
-            Self::set_reason(x, dst, reason::INTERNAL);
-            return;
-        };
+    }
+
+    /// Opens `if` on the present bit of `field` of the record in `rec` (an
+    /// `i64` local) and reads the field into `dst` there; the caller
+    /// closes it.
+    fn if_field_present(x: &mut Fx, dst: Val, rec: u32, field: u32, offset: u32) {
         present_bit(&mut x.f, rec, field);
         x.f.if_();
         x.f.lo(rec);
@@ -690,6 +677,16 @@ impl Gen<'_> {
             I::I32Const(0),
             I::LocalSet(dst.m),
         ]);
+    }
+
+    /// `dst = rec.field` for a present record (`rec` an `i64` local):
+    /// undetermined with the field's path when absent.
+    pub fn read_field(&mut self, x: &mut Fx, dst: Val, rec: u32, record: RecordId, field: u32) {
+        let Some(offset) = self.field_offset(record, field) else {
+            Self::set_reason(x, dst, reason::INTERNAL);
+            return;
+        };
+        Self::if_field_present(x, dst, rec, field, offset);
         x.f.else_();
         x.f.e(I::I32Const(node::FIELD as i32));
         x.f.lo(rec);
@@ -974,23 +971,24 @@ impl Gen<'_> {
                 let text = args.first().map(|a| a.v);
                 let fast = match (positions, text) {
                     (Some((from, to)), Some(t)) => {
-                        x.f.hi(t);
-                        x.f.all([I::I32Const(16), I::I32GeU]);
-                        x.f.if_with(ValType::I32);
-                        for off in [0, 8] {
-                            x.f.lo(t);
-                            x.f.e(I::I64Load(mem(off)));
-                        }
-                        x.f.all([
-                            I::I64Or,
-                            I::I64Const(0x8080_8080_8080_8080_u64 as i64),
-                            I::I64And,
-                            I::I64Eqz,
-                        ]);
-                        x.f.else_();
-                        x.f.e(I::I32Const(0));
-                        x.f.end();
-                        x.f.if_();
+                        x.f.if_both(
+                            |f| {
+                                f.hi(t);
+                                f.all([I::I32Const(16), I::I32GeU]);
+                            },
+                            |f| {
+                                for off in [0, 8] {
+                                    f.lo(t);
+                                    f.e(I::I64Load(mem(off)));
+                                }
+                                f.all([
+                                    I::I64Or,
+                                    I::I64Const(0x8080_8080_8080_8080_u64 as i64),
+                                    I::I64And,
+                                    I::I64Eqz,
+                                ]);
+                            },
+                        );
                         x.f.all([
                             I::LocalGet(t),
                             I::I64Const(0xFFFF_FFFF),
@@ -1019,34 +1017,31 @@ impl Gen<'_> {
                 // here, with no call: both bytes are the text's own.
                 let two_digits = args.first().map(|t| {
                     let (w, d0, d1) = (x.f.i32(), x.f.i32(), x.f.i32());
-                    x.f.hi(t.v);
-                    x.f.all([I::I32Const(2), I::I32Eq]);
-                    x.f.if_with(ValType::I32);
-                    x.f.lo(t.v);
-                    x.f.all([
-                        I::I32Load16U(mem(0)),
-                        I::LocalTee(w),
-                        I::I32Const(0xff),
-                        I::I32And,
-                        I::I32Const(48),
-                        I::I32Sub,
-                        I::LocalTee(d0),
-                        I::I32Const(10),
-                        I::I32LtU,
-                        I::LocalGet(w),
-                        I::I32Const(8),
-                        I::I32ShrU,
-                        I::I32Const(48),
-                        I::I32Sub,
-                        I::LocalTee(d1),
-                        I::I32Const(10),
-                        I::I32LtU,
-                        I::I32And,
-                    ]);
-                    x.f.else_();
-                    x.f.e(I::I32Const(0));
-                    x.f.end();
-                    x.f.if_();
+                    let guard = |f: &mut Func| {
+                        f.hi(t.v);
+                        f.all([I::I32Const(2), I::I32Eq]);
+                    };
+                    let test = |f: &mut Func| {
+                        f.lo(t.v);
+                        f.all([I::I32Load16U(mem(0)), I::LocalSet(w)]);
+                        // Each byte less '0' is a digit when below 10.
+                        for (shift, d) in [(0, d0), (8, d1)] {
+                            f.all([
+                                I::LocalGet(w),
+                                I::I32Const(shift),
+                                I::I32ShrU,
+                                I::I32Const(0xff),
+                                I::I32And,
+                                I::I32Const(48),
+                                I::I32Sub,
+                                I::LocalTee(d),
+                                I::I32Const(10),
+                                I::I32LtU,
+                            ]);
+                        }
+                        f.e(I::I32And);
+                    };
+                    x.f.if_both(guard, test);
                     x.f.all([
                         I::LocalGet(d0),
                         I::I32Const(10),

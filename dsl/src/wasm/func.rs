@@ -85,6 +85,20 @@ impl Func {
         self.e(I::If(BlockType::Result(ty)));
     }
 
+    /// Opens `if` on `guard and test`, `test` evaluated only when `guard`
+    /// holds (each pushes an `i32`: a test that may only read memory once
+    /// the guard has checked the bounds); close with [`Func::end`], an
+    /// [`Func::else_`] between.
+    pub fn if_both(&mut self, guard: impl FnOnce(&mut Func), test: impl FnOnce(&mut Func)) {
+        guard(self);
+        self.if_with(ValType::I32);
+        test(self);
+        self.else_();
+        self.e(I::I32Const(0));
+        self.end();
+        self.if_();
+    }
+
     /// A new `i32` local set to 0 here (locals inside loops must not keep
     /// the previous iteration's value).
     pub fn zeroed_i32(&mut self) -> u32 {
