@@ -654,12 +654,16 @@ impl Program {
     /// that walk no list (a list walked once per household is worth
     /// sharing however cheap its expression).
     pub fn inlined_defs(&self) -> Vec<bool> {
-        let costs = self.def_costs();
+        self.inlined_given(&self.def_costs())
+    }
+
+    /// [`Program::inlined_defs`] given [`Program::def_costs`].
+    fn inlined_given(&self, costs: &[u32]) -> Vec<bool> {
         let mut stack = Vec::new();
         self.defs
             .iter()
             .zip(costs)
-            .map(|(def, cost)| {
+            .map(|(def, &cost)| {
                 if cost >= INLINE_BELOW {
                     return false;
                 }
@@ -688,7 +692,7 @@ impl Program {
     /// changes nothing but the work done.
     pub fn shared_defs(&self) -> Vec<bool> {
         let costs = self.def_costs();
-        let inlined = self.inlined_defs();
+        let inlined = self.inlined_given(&costs);
         let mut left = MAX_SHARED_DEFS;
         self.defs
             .iter()

@@ -255,11 +255,17 @@ fn generate(program: &Program, max_bytes: usize) -> Option<Vec<u8>> {
         (bodies <= max_bytes).then_some(())
     };
     for (d, def) in program.defs.iter().enumerate() {
+        // A shared definition also takes its memo entry's address.
+        let shared = g.memo.get(d).is_some_and(Option::is_some);
         let params = def.params.iter().flat_map(|_| [ValType::I64, ValType::I32]);
-        let memo = g.memo.get(d).copied().flatten();
-        let body = super::trace::def_function(&mut g, def, memo);
+        let entry = shared.then_some(ValType::I32);
+        let body = super::trace::def_function(&mut g, def, shared);
         within(&body)?;
-        funcs.push((params.collect(), vec![ValType::I64, ValType::I32], body));
+        funcs.push((
+            params.chain(entry).collect(),
+            vec![ValType::I64, ValType::I32],
+            body,
+        ));
     }
     for (k, ruleset) in program.rulesets.iter().enumerate() {
         let params = vec![ValType::I64; ruleset.subject_locals.len()];

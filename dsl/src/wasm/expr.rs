@@ -9,8 +9,8 @@ use super::codegen::{ArgKey, CallKey, Fx, Gen, TableAt, present_bit};
 use super::func::{Func, Val, mem};
 use super::layout::{PARAM_SLOT, node, reason};
 use super::runtime::{
-    G_AS_OF, G_PARAMS, IS_DATE, IS_DIGITS, KAND, KOR, LEN, MUL, NODE, SLICE, STARTS_WITH, TABLE,
-    TABLE_KEYS, TEXT_CMP, TEXT_EQ, TO_INT, UNION,
+    G_AS_OF, G_PARAMS, HIGH_BITS, IS_DATE, IS_DIGITS, KAND, KOR, LEN, MUL, NODE, SLICE,
+    STARTS_WITH, TABLE, TABLE_KEYS, TEXT_CMP, TEXT_EQ, TO_INT, UNION, is_digit,
 };
 use crate::ir::{ArithOp, Builtin, CmpOp, Expr, ExprId, Lit, RecordId, Type};
 
@@ -227,34 +227,13 @@ impl Gen<'_> {
                 }
                 x.f.end();
             }
-            Expr::Compare { op, lhs, rhs } if self.len_against_zero(*lhs, *rhs).is_some() => {
-                // `len(t) > 0` and the like: a text has characters when it
-                // has bytes, so `min(len(t), 1)`, read off its byte length,
-                // compares with 0 as `len(t)` does, and nothing is counted.
-                let (op, lhs, rhs) = (*op, *lhs, *rhs);
-                let (t, len_left) = self.len_against_zero(lhs, rhs).unwrap_or((lhs, true));
-                let v = self.expr(x, t);
-                Self::when_present(x, dst, v.m);
-                let (some, zero) = (x.f.val(), x.f.val());
-                x.f.all([
-                    I::LocalGet(v.v),
-                    I::I64Const(32),
-                    I::I64ShrU,
-                    I::I64Const(0),
-                    I::I64Ne,
-                    I::I64ExtendI32U,
-                    I::LocalSet(some.v),
-                ]);
-                x.f.set_const(zero, 0);
-                let (a, b) = if len_left { (some, zero) } else { (zero, some) };
-                Self::compare(x, op, false, a, b);
-                x.f.all([I::I64ExtendI32U, I::LocalSet(dst.v)]);
-                x.f.end();
-            }
             Expr::Compare { op, lhs, rhs } => {
-                let op = *op;
-                let text = matches!(self.ty(*lhs), Some(Type::Text));
-                let (vals, acc) = self.strict(x, &[*lhs, *rhs]);
+                let (op, lhs, rhs) = (*op, *lhs, *rhs);
+                let text = matches!(self.ty(lhs), Some(Type::Text));
+                let (vals, acc) = match self.len_against_zero(lhs, rhs) {
+                    Some((t, len_left)) => self.nonempty_and_zero(x, t, len_left),
+                    None => self.strict(x, &[lhs, rhs]),
+                };
                 Self::when_present(x, dst, acc);
                 if let [a, b] = vals.as_slice() {
                     Self::compare(x, op, text, *a, *b);
@@ -463,6 +442,31 @@ impl Gen<'_> {
         }
     }
 
+    /// The operands of `len(t)` compared with 0 (`len` on the left when
+    /// `len_left`) and their missing set. A text has characters exactly
+    /// when it has bytes, so `min(len(t), 1)`, read off its byte length,
+    /// compares with 0 as `len(t)` does, and nothing is counted.
+    fn nonempty_and_zero(&mut self, x: &mut Fx, t: ExprId, len_left: bool) -> (Vec<Val>, u32) {
+        let v = self.expr(x, t);
+        let (some, zero) = (x.f.val(), x.f.val());
+        x.f.all([
+            I::LocalGet(v.v),
+            I::I64Const(32),
+            I::I64ShrU,
+            I::I64Const(0),
+            I::I64Ne,
+            I::I64ExtendI32U,
+            I::LocalSet(some.v),
+        ]);
+        x.f.set_const(zero, 0);
+        let vals = if len_left {
+            vec![some, zero]
+        } else {
+            vec![zero, some]
+        };
+        (vals, v.m)
+    }
+
     /// `dst = def(args)`. Definitions are pure: a call whose arguments
     /// cannot change during this function (see [`Fx::stable`]) is
     /// evaluated at most once per call of the function, the first time
@@ -502,39 +506,39 @@ impl Gen<'_> {
             }
             _ => {
                 // A shared definition's memo table is looked up here, so a
-                // result already there costs no call.
-                let memo = match vals.as_slice() {
-                    [arg] => self
-                        .memo
-                        .get(def as usize)
-                        .copied()
-                        .flatten()
-                        .map(|t| (t, *arg)),
+                // result already there costs no call; on a miss the
+                // definition gets the entry to store its result in.
+                let table = self.memo.get(def as usize).copied().flatten();
+                let entry = match (table, vals.as_slice()) {
+                    (Some(table), [arg]) => {
+                        let at = x.f.i32();
+                        super::trace::memo_probe(&mut x.f, table, (arg.v, arg.m), at);
+                        x.f.if_();
+                        x.f.all([
+                            I::LocalGet(at),
+                            I::I64Load(mem(16)),
+                            I::LocalSet(dst.v),
+                            I::LocalGet(at),
+                            I::I32Load(mem(24)),
+                            I::LocalSet(dst.m),
+                        ]);
+                        x.f.else_();
+                        Some(at)
+                    }
                     _ => None,
                 };
-                if let Some((table, arg)) = memo {
-                    let at = x.f.i32();
-                    super::trace::memo_probe(&mut x.f, table, (arg.v, arg.m), at);
-                    x.f.if_();
-                    x.f.all([
-                        I::LocalGet(at),
-                        I::I64Load(mem(16)),
-                        I::LocalSet(dst.v),
-                        I::LocalGet(at),
-                        I::I32Load(mem(24)),
-                        I::LocalSet(dst.m),
-                    ]);
-                    x.f.else_();
-                }
                 for v in vals {
                     x.f.all([I::LocalGet(v.v), I::LocalGet(v.m)]);
+                }
+                if let Some(at) = entry {
+                    x.f.get(at);
                 }
                 x.f.all([
                     I::Call(self.def_base + def),
                     I::LocalSet(dst.m),
                     I::LocalSet(dst.v),
                 ]);
-                if memo.is_some() {
+                if entry.is_some() {
                     x.f.end();
                 }
             }
@@ -981,12 +985,7 @@ impl Gen<'_> {
                                     f.lo(t);
                                     f.e(I::I64Load(mem(off)));
                                 }
-                                f.all([
-                                    I::I64Or,
-                                    I::I64Const(0x8080_8080_8080_8080_u64 as i64),
-                                    I::I64And,
-                                    I::I64Eqz,
-                                ]);
+                                f.all([I::I64Or, I::I64Const(HIGH_BITS), I::I64And, I::I64Eqz]);
                             },
                         );
                         x.f.all([
@@ -1016,38 +1015,30 @@ impl Gen<'_> {
                 // Two ASCII digits (a NIK's day, month or year) are read
                 // here, with no call: both bytes are the text's own.
                 let two_digits = args.first().map(|t| {
-                    let (w, d0, d1) = (x.f.i32(), x.f.i32(), x.f.i32());
+                    let (w, b0, b1) = (x.f.i32(), x.f.i32(), x.f.i32());
                     let guard = |f: &mut Func| {
                         f.hi(t.v);
                         f.all([I::I32Const(2), I::I32Eq]);
                     };
                     let test = |f: &mut Func| {
                         f.lo(t.v);
-                        f.all([I::I32Load16U(mem(0)), I::LocalSet(w)]);
-                        // Each byte less '0' is a digit when below 10.
-                        for (shift, d) in [(0, d0), (8, d1)] {
-                            f.all([
-                                I::LocalGet(w),
-                                I::I32Const(shift),
-                                I::I32ShrU,
-                                I::I32Const(0xff),
-                                I::I32And,
-                                I::I32Const(48),
-                                I::I32Sub,
-                                I::LocalTee(d),
-                                I::I32Const(10),
-                                I::I32LtU,
-                            ]);
-                        }
+                        f.all([I::I32Load16U(mem(0)), I::LocalTee(w)]);
+                        f.all([I::I32Const(0xff), I::I32And, I::LocalSet(b0)]);
+                        f.all([I::LocalGet(w), I::I32Const(8), I::I32ShrU, I::LocalSet(b1)]);
+                        is_digit(f, b0);
+                        is_digit(f, b1);
                         f.e(I::I32And);
                     };
                     x.f.if_both(guard, test);
+                    // (b0 - '0') * 10 + (b1 - '0')
                     x.f.all([
-                        I::LocalGet(d0),
+                        I::LocalGet(b0),
                         I::I32Const(10),
                         I::I32Mul,
-                        I::LocalGet(d1),
+                        I::LocalGet(b1),
                         I::I32Add,
+                        I::I32Const(11 * 48),
+                        I::I32Sub,
                         I::I64ExtendI32U,
                         I::LocalSet(dst.v),
                         I::I32Const(0),

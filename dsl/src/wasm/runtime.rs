@@ -233,7 +233,7 @@ fn byte_at(f: &mut Func, text: u32, i: u32) {
 }
 
 /// Bit 7 of each byte of a word: set in a byte that is not ASCII.
-const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
+pub(super) const HIGH_BITS: i64 = 0x8080_8080_8080_8080_u64 as i64;
 
 /// Pushes the eight bytes of text `text` (a packed payload local) from
 /// byte `i` (a local), as an `i64` (unaligned, little-endian).
@@ -405,7 +405,7 @@ fn len() -> Func {
 }
 
 /// Pushes whether byte `b` (a local) is an ASCII digit.
-fn is_digit(f: &mut Func, b: u32) {
+pub(super) fn is_digit(f: &mut Func, b: u32) {
     f.all([
         I::LocalGet(b),
         I::I32Const(48),

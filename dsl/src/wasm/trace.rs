@@ -140,8 +140,21 @@ pub fn serialiser(g: &mut Gen<'_>, ty: &Type) -> Function {
 /// `at` to the argument's entry. A Fibonacci hash of the payload and the
 /// missing set picks the entry.
 pub fn memo_probe(f: &mut Func, table: u32, (v, m): (u32, u32), at: u32) {
-    memo_entry(f, table, (v, m), at);
     f.all([
+        I::LocalGet(v),
+        I::LocalGet(m),
+        I::I64ExtendI32U,
+        I::I64Xor,
+        I::I64Const(0x9E37_79B9_7F4A_7C15_u64 as i64),
+        I::I64Mul,
+        I::I64Const(i64::from(64 - MEMO_BITS)),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::I32Const(MEMO_ENTRY.trailing_zeros() as i32),
+        I::I32Shl,
+        I::I32Const(table as i32),
+        I::I32Add,
+        I::LocalTee(at),
         I::I32Load(mem(0)),
         I::GlobalGet(G_GEN),
         I::I32Eq,
@@ -158,34 +171,13 @@ pub fn memo_probe(f: &mut Func, table: u32, (v, m): (u32, u32), at: u32) {
     ]);
 }
 
-/// Sets `at` to the memo entry of the argument `(v, m)` and leaves it on
-/// the stack.
-fn memo_entry(f: &mut Func, table: u32, (v, m): (u32, u32), at: u32) {
-    f.all([
-        I::LocalGet(v),
-        I::LocalGet(m),
-        I::I64ExtendI32U,
-        I::I64Xor,
-        I::I64Const(0x9E37_79B9_7F4A_7C15_u64 as i64),
-        I::I64Mul,
-        I::I64Const(i64::from(64 - MEMO_BITS)),
-        I::I64ShrU,
-        I::I32WrapI64,
-        I::I32Const(MEMO_ENTRY.trailing_zeros() as i32),
-        I::I32Shl,
-        I::I32Const(table as i32),
-        I::I32Add,
-        I::LocalTee(at),
-    ]);
-}
-
-/// A definition's function. With a memo table (`memo`, for a definition
-/// of one parameter) it stores its result there for the argument; every
-/// call looks there first ([`memo_probe`], at the call), so the function
-/// runs once per argument and household.
-pub fn def_function(g: &mut Gen<'_>, def: &Def, memo: Option<u32>) -> Function {
+/// A definition's function. A shared one (`shared`: it has a memo table)
+/// takes after its argument the address of the argument's entry, which
+/// the call found empty or another's ([`memo_probe`], at the call), and
+/// stores its result there: it runs once per argument and household.
+pub fn def_function(g: &mut Gen<'_>, def: &Def, shared: bool) -> Function {
     let n = def.params.len() as u32;
-    let mut x = Fx::new(2 * n);
+    let mut x = Fx::new(2 * n + u32::from(shared));
     for i in 0..n {
         x.frame.push(Some(Val {
             v: 2 * i,
@@ -194,10 +186,10 @@ pub fn def_function(g: &mut Gen<'_>, def: &Def, memo: Option<u32>) -> Function {
         x.stable.push(crate::ir::LocalId(i));
     }
     let r = g.expr(&mut x, def.body);
-    if let Some(table) = memo.filter(|_| n == 1) {
-        let at = x.f.i32();
-        memo_entry(&mut x.f, table, (0, 1), at);
+    if shared {
+        let at = 2 * n;
         x.f.all([
+            I::LocalGet(at),
             I::GlobalGet(G_GEN),
             I::I32Store(mem(0)),
             I::LocalGet(at),

@@ -42,14 +42,15 @@
 //! stage (c) (100,000 households, medians of 3, a build without fuel and
 //! this one alternating in one session) took 4.44 and 4.73 µs per household
 //! without fuel, 6.53 and 6.59 with it, about 30% of the module's time and
-//! 9% of stage (d) end to end. Measured again later (stage (c)'s calls over
-//! 20,000 generated households, best of 15, three builds alternating): 4.2
-//! to 4.4 µs per household with fuel, 3.8 to 3.9 with epoch interruption
-//! instead, 3.2 to 3.4 with neither; epochs would save a third of fuel's
-//! cost and lose the reproducible limit. We pay it for the reproducible
-//! limit. One fuel unit is roughly one wasm operator (a `local.get`
-//! counts). The shipped rules use about 80,000 units per sample household
-//! (`dsl/tests/wasm_fuel.rs` prints it for both exports), so the
+//! 9% of stage (d) end to end. Measured again after the module's fast paths
+//! (stage (c)'s calls over 20,000 generated households, best of 15, this
+//! build and two with the engine's flags patched, alternating): 3.94 to
+//! 3.99 µs per household with fuel, 3.55 to 3.65 with epoch interruption
+//! instead, 3.06 to 3.12 with neither. Epochs would save under half of
+//! fuel's cost and lose the reproducible limit; we pay it for that limit.
+//! One fuel unit is roughly one wasm operator (a `local.get` counts). The shipped rules use about 74,000 (`decide`) and 78,000
+//! (`evaluate`) units per sample household (`dsl/tests/wasm_fuel.rs` prints
+//! both), so the
 //! default budget admits batches of about 25,000 households and stops a
 //! runaway loop within a few seconds; size batches (or raise the budget)
 //! accordingly.
